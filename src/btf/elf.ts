@@ -1,0 +1,134 @@
+// Just enough ELF (32/64-bit, either endianness) to find sections by name, the way libbpf's
+// btf_parse_elf() walks them with libelf. Every offset is bounds-checked: a section table
+// that lies gives an ElfError, never an out-of-range read.
+import { ElfError } from '../errors.js';
+
+export const SHT_NULL = 0;
+export const SHT_PROGBITS = 1;
+export const SHT_NOBITS = 8;
+export const SHF_COMPRESSED = 0x800;
+
+export interface ElfSection {
+  index: number;
+  name: string;
+  type: number;
+  flags: number;
+  offset: number;
+  size: number;
+  link: number;
+}
+
+export interface ElfFile {
+  bits: 32 | 64;
+  littleEndian: boolean;
+  machine: number;
+  sections: ElfSection[];
+  /** The last section with this name (libbpf keeps the last match while walking). */
+  section(name: string): ElfSection | undefined;
+  /** File bytes of a section (empty for SHT_NOBITS). */
+  data(sec: ElfSection): Uint8Array;
+}
+
+export function isElf(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+}
+
+/** Largest section count we accept; real objects have a few hundred at most. */
+const MAX_SECTIONS = 1 << 20;
+
+export function parseElf(bytes: Uint8Array): ElfFile {
+  if (!isElf(bytes)) throw new ElfError('not an ELF file (bad magic)');
+  if (bytes.length < 16) throw new ElfError('truncated ELF identification');
+  const cls = bytes[4];
+  const data = bytes[5];
+  if (cls !== 1 && cls !== 2) throw new ElfError(`unknown ELF class ${cls}`);
+  if (data !== 1 && data !== 2) throw new ElfError(`unknown ELF data encoding ${data}`);
+  const bits: 32 | 64 = cls === 2 ? 64 : 32;
+  const le = data === 1;
+  const ehdrSize = bits === 64 ? 64 : 52;
+  if (bytes.length < ehdrSize) throw new ElfError(`truncated ELF header: ${bytes.length} bytes, need ${ehdrSize}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u16 = (o: number) => dv.getUint16(o, le);
+  const u32 = (o: number) => dv.getUint32(o, le);
+  const addr = (o: number): number => {
+    if (bits === 32) return u32(o);
+    const v = dv.getBigUint64(o, le);
+    // Offsets beyond 2^53 cannot be inside any file we could have read.
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  };
+
+  const machine = u16(18);
+  const shoff = bits === 64 ? addr(40) : u32(32);
+  const shentsize = u16(bits === 64 ? 58 : 46);
+  let shnum = u16(bits === 64 ? 60 : 48);
+  let shstrndx = u16(bits === 64 ? 62 : 50);
+  const minEnt = bits === 64 ? 64 : 40;
+
+  if (shoff === 0) {
+    return makeFile(bits, le, machine, bytes, []);
+  }
+  if (shentsize < minEnt) throw new ElfError(`section header entry size ${shentsize} is smaller than ${minEnt}`);
+  if (shoff + minEnt > bytes.length) throw new ElfError(`section header table at offset ${shoff} is past the end of the file (${bytes.length} bytes)`);
+
+  const readShdr = (i: number) => {
+    const o = shoff + i * shentsize;
+    if (o + minEnt > bytes.length) throw new ElfError(`section header ${i} at offset ${o} is past the end of the file`);
+    return bits === 64
+      ? { name: u32(o), type: u32(o + 4), flags: addr(o + 8), offset: addr(o + 24), size: addr(o + 32), link: u32(o + 40) }
+      : { name: u32(o), type: u32(o + 4), flags: u32(o + 8), offset: u32(o + 16), size: u32(o + 20), link: u32(o + 24) };
+  };
+
+  // Extended numbering: e_shnum == 0 or e_shstrndx == SHN_XINDEX live in section 0.
+  if (shnum === 0 || shstrndx === 0xffff) {
+    const s0 = readShdr(0);
+    if (shnum === 0) shnum = s0.size;
+    if (shstrndx === 0xffff) shstrndx = s0.link;
+  }
+  if (shnum > MAX_SECTIONS) throw new ElfError(`implausible section count ${shnum}`);
+  if (shoff + shnum * shentsize > bytes.length)
+    throw new ElfError(`section header table (${shnum} x ${shentsize} bytes at ${shoff}) runs past the end of the file`);
+  if (shstrndx >= shnum) throw new ElfError(`section name table index ${shstrndx} is out of range (${shnum} sections)`);
+
+  const raw = [];
+  for (let i = 0; i < shnum; i++) raw.push(readShdr(i));
+  const strtab = raw[shstrndx]!;
+  if (strtab.type === SHT_NOBITS || strtab.offset + strtab.size > bytes.length)
+    throw new ElfError(`section name table (offset ${strtab.offset}, size ${strtab.size}) is past the end of the file`);
+  const names = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
+
+  const sections: ElfSection[] = raw.map((s, i) => {
+    let name = '';
+    if (i !== 0 || s.name !== 0) {
+      if (s.name >= names.length) throw new ElfError(`section ${i}: name offset ${s.name} is outside the section name table`);
+      let end = names.indexOf(0, s.name);
+      if (end < 0) throw new ElfError(`section ${i}: name is not NUL-terminated`);
+      name = latin1(names.subarray(s.name, end));
+    }
+    return { index: i, name, type: s.type, flags: s.flags, offset: s.offset, size: s.size, link: s.link };
+  });
+  return makeFile(bits, le, machine, bytes, sections);
+}
+
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+function makeFile(bits: 32 | 64, le: boolean, machine: number, bytes: Uint8Array, sections: ElfSection[]): ElfFile {
+  const byName = new Map<string, ElfSection>();
+  for (const s of sections) if (s.name) byName.set(s.name, s);
+  return {
+    bits,
+    littleEndian: le,
+    machine,
+    sections,
+    section: (name) => byName.get(name),
+    data(sec) {
+      if (sec.type === SHT_NOBITS) return new Uint8Array(0);
+      if (sec.offset + sec.size > bytes.length)
+        throw new ElfError(`section ${sec.name || sec.index} (offset ${sec.offset}, size ${sec.size}) runs past the end of the file (${bytes.length} bytes)`);
+      return bytes.subarray(sec.offset, sec.offset + sec.size);
+    },
+  };
+}
