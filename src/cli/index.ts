@@ -8,6 +8,7 @@ import { register as registerMinimize } from './minimize.js';
 import { register as registerFetch } from './fetch.js';
 import { register as registerPack } from './pack.js';
 import { register as registerWhich } from './which.js';
+import { register as registerLegacy } from './legacy.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerMinimize(program);
   registerDump(program);
   registerWhich(program);
+  registerLegacy(program);
   // Every subcommand answers --version too.
   for (const cmd of program.commands) cmd.version(VERSION, '-V, --version', 'print the btfgen version');
   return program;
