@@ -1,13 +1,86 @@
-// Placeholder until the 'dump' command lands; replaced by its owner.
+// `btfgen dump FILE [--base BASE]`: the raw text dump of `bpftool btf dump file FILE`
+// (do_dump() / dump_btf_raw() in bpftool's btf.c), byte for byte as bpftool v7.1 prints it.
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { Btf } from '../btf/btf.js';
+import { dumpBtfChunks } from '../btf/dump.js';
+import { loadBtf } from '../btf/object.js';
 import { BtfgenError } from '../errors.js';
+
+const SYSFS_PREFIX = '/sys/kernel/btf/';
+const SYSFS_VMLINUX = '/sys/kernel/btf/vmlinux';
+
+interface DumpCliOptions {
+  base?: string;
+}
 
 export function register(program: Command): void {
   program
     .command('dump')
-    .description('(dump: not implemented yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new BtfgenError('dump is not implemented yet');
+    .description(
+      'print the types of a BTF file like `bpftool btf dump file FILE` (raw format, byte for byte)',
+    )
+    .argument('<file>', 'raw BTF (e.g. /sys/kernel/btf/vmlinux, a btfhub .btf) or an ELF object with a .BTF section')
+    .option('-B, --base <base>', 'base BTF (raw or ELF) for a split BTF such as a kernel module; only the split types are printed, IDs continuing from the base')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Output matches bpftool v7.1: one line per type, "[ID] KIND \'name\' details", with',
+        'members, enumerators, parameters and DATASEC variables on tab-indented lines.',
+        'Names are printed as raw bytes. Like bpftool, a module BTF under /sys/kernel/btf/',
+        'is read on top of /sys/kernel/btf/vmlinux when no --base is given; an ELF object with',
+        'a .BTF.base section is read on top of that distilled base.',
+        '',
+        'Examples:',
+        '  btfgen dump /sys/kernel/btf/vmlinux | head',
+        '  btfgen dump -B vmlinux.btf btf_testmod.btf',
+        '  btfgen dump prog.bpf.o',
+      ].join('\n'),
+    )
+    .action(async (file: string, opts: DumpCliOptions) => {
+      await runDump(file, opts);
     });
+}
+
+async function readInput(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BtfgenError(`${path}: cannot read: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+}
+
+async function loadFile(path: string, base?: Btf): Promise<Btf> {
+  const bytes = await readInput(path);
+  return loadBtf(bytes, { base, name: path }).btf;
+}
+
+export async function runDump(file: string, opts: DumpCliOptions = {}): Promise<void> {
+  let base: Btf | undefined;
+  if (opts.base) base = await loadFile(opts.base);
+  else if (file.startsWith(SYSFS_PREFIX) && file !== SYSFS_VMLINUX) base = await loadFile(SYSFS_VMLINUX);
+  const btf = await loadFile(file, base);
+  await writeChunks(dumpBtfChunks(btf));
+}
+
+/** Writes latin1 chunks to stdout with back-pressure; a closed pipe (`| head`) ends quietly. */
+async function writeChunks(chunks: Iterable<string>): Promise<void> {
+  const out = process.stdout;
+  let closed = false;
+  // Stays installed: an EPIPE can surface after the last write was queued.
+  out.on('error', (e: NodeJS.ErrnoException) => {
+    closed = true;
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`Error: writing the dump to stdout: ${e.message}\n`);
+    process.exit(1);
+  });
+  for (const chunk of chunks) {
+    if (closed) return;
+    if (!out.write(Buffer.from(chunk, 'latin1'))) {
+      await Promise.race([once(out, 'drain'), once(out, 'close')]);
+    }
+  }
 }
