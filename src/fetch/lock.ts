@@ -1,0 +1,168 @@
+// A cross-process lock on one cache directory: a file created with O_EXCL that holds the
+// owner's pid and host. A lock whose owner is a dead process on this host is stale and taken
+// over; taking over is itself guarded by a second O_EXCL file so that two waiters cannot both
+// remove the stale lock and then each other's fresh one.
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { FetchError } from '../errors.js';
+
+export const LOCK_FILE = '.btfgen-fetch.lock';
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export interface LockOptions {
+  /** Give up after this long (default 10 minutes). 0: fail at once when the lock is held. */
+  timeoutMs?: number;
+  /** Poll interval (default 250 ms). */
+  pollMs?: number;
+  /** Called once, when the lock is found held by a live owner and waiting starts. */
+  onWait?: (owner: LockOwner | undefined) => void;
+  signal?: AbortSignal;
+}
+
+export interface Lock {
+  path: string;
+  release(): Promise<void>;
+}
+
+/** A lock file this old with no readable owner (its creator died between create and write) is stale. */
+const UNREADABLE_STALE_MS = 10_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readOwner(file: string): Promise<LockOwner | undefined> {
+  try {
+    const o = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
+    if (typeof o.pid === 'number' && typeof o.host === 'string') return { pid: o.pid, host: o.host, since: String(o.since ?? '') };
+  } catch {
+    /* missing, empty or half-written */
+  }
+  return undefined;
+}
+
+async function tryCreate(file: string, content: string): Promise<boolean> {
+  try {
+    const fh = await open(file, 'wx', 0o644);
+    try {
+      await fh.writeFile(content);
+    } finally {
+      await fh.close();
+    }
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/** Is the lock at `file` stale (owner dead on this host, or unreadable for too long)? */
+async function isStale(file: string): Promise<boolean> {
+  const owner = await readOwner(file);
+  if (owner) return owner.host === os.hostname() && !isAlive(owner.pid);
+  const st = await stat(file).catch(() => undefined);
+  return st !== undefined && Date.now() - st.mtimeMs > UNREADABLE_STALE_MS;
+}
+
+/** Removes `file` if it is stale, under the guard file. Returns true if something was removed. */
+async function breakStale(file: string): Promise<boolean> {
+  const guard = `${file}.takeover`;
+  const me = JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString() });
+  if (!(await tryCreate(guard, me))) {
+    if (await isStale(guard)) {
+      // A taker-over that died: move its guard aside atomically, then drop it.
+      const aside = `${guard}.${process.pid}.${Date.now()}`;
+      await rename(guard, aside).then(() => unlink(aside), () => undefined);
+    }
+    return false;
+  }
+  try {
+    if (!(await isStale(file))) return false;
+    await unlink(file).catch(() => undefined);
+    return true;
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Takes the lock file `file`, waiting while a live process holds it.
+ * @throws FetchError after `timeoutMs`, naming the owner and the lock file.
+ */
+export async function acquireLock(file: string, options: LockOptions = {}): Promise<Lock> {
+  const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  const pollMs = options.pollMs ?? 250;
+  const deadline = Date.now() + timeoutMs;
+  const token = randomBytes(8).toString('hex');
+  const content = JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token });
+  let waited = false;
+  for (;;) {
+    if (await tryCreate(file, content)) break;
+    if (await isStale(file)) {
+      if (await breakStale(file)) continue;
+    }
+    const owner = await readOwner(file);
+    if (Date.now() >= deadline) {
+      const who = owner ? `process ${owner.pid} on ${owner.host} (since ${owner.since})` : 'another process';
+      throw new FetchError(
+        `cache is locked by ${who}: ${file}; wait for that fetch to finish, or remove the file if no fetch is running`,
+      );
+    }
+    if (!waited) {
+      waited = true;
+      options.onWait?.(owner);
+    }
+    await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())), options.signal);
+  }
+
+  // If the process exits without releasing (an uncaught error), drop the lock; a kill -9 or a
+  // signal leaves it behind, and the next run finds its owner dead.
+  const onExit = (): void => {
+    try {
+      if (readFileSync(file, 'utf8') === content) unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
+  };
+  process.once('exit', onExit);
+  let released = false;
+  return {
+    path: file,
+    async release(): Promise<void> {
+      if (released) return;
+      released = true;
+      process.removeListener('exit', onExit);
+      // Only remove it if it is still ours (it may have been broken as stale and retaken).
+      const now = await readFile(file, 'utf8').catch(() => '');
+      if (now === content) await unlink(file).catch(() => undefined);
+    },
+  };
+}
