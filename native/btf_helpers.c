@@ -1,0 +1,1092 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * btf_helpers.c - pick the host's minimized BTF out of a btfgen archive for libbpf's
+ * bpf_object_open_opts.btf_custom_path. C99 + POSIX; depends on libbpf's header and zlib.
+ *
+ * The lookup rules are those of btfgen's TypeScript runtime (src/runtime/lookup.ts); one
+ * table of cases (test/runtime/lookup-cases.tsv) tests both. The archive is never
+ * decompressed whole: inflate output (64 KiB at a time) goes through a small streaming
+ * ustar/pax/GNU reader, and only the matching member is written, straight to the temp file.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "btf_helpers.h"
+#include "btf_helpers_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+/* Defined by `ld -r -b binary min_core_btfs.tar.gz`; weak so that a program links (and
+ * runs on kernels with BTF) without an archive. Their addresses are NULL then. */
+extern const char _binary_min_core_btfs_tar_gz_start[] __attribute__((weak));
+extern const char _binary_min_core_btfs_tar_gz_end[] __attribute__((weak));
+
+#define KERNEL_BTF_PATH "/sys/kernel/btf/vmlinux"
+#define OS_RELEASE_MAX (64 * 1024)
+#define INFLATE_CHUNK (64 * 1024)
+#define META_MAX (1024 * 1024)	/* largest GNU longname / pax record we accept */
+#define NEAREST_LIMIT 5
+#define MSG_MAX 2048
+#define TOKEN_DIGITS_MAX 15	/* numeric release tokens compared by distance (as in TS) */
+
+/* ------------------------------------------------------------------------------------ */
+/* Host identity                                                                         */
+
+static void set_field(char *dst, const char *src, size_t n)
+{
+	if (n >= BTFGEN_FIELD_MAX)
+		n = BTFGEN_FIELD_MAX - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void btfgen_parse_os_release(const char *text, size_t len, struct btfgen_host *host)
+{
+	size_t pos = 0;
+
+	set_field(host->id, "linux", 5);
+	host->version_id[0] = '\0';
+	while (pos < len) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		const char *val;
+		size_t vn;
+		char *dst;
+
+		pos += n + 1;
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (n >= 3 && !strncmp(line, "ID=", 3)) {
+			val = line + 3;
+			vn = n - 3;
+			dst = host->id;
+		} else if (n >= 11 && !strncmp(line, "VERSION_ID=", 11)) {
+			val = line + 11;
+			vn = n - 11;
+			dst = host->version_id;
+		} else {
+			continue;
+		}
+		/* One pair of matching surrounding quotes is stripped. */
+		if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
+			val++;
+			vn -= 2;
+		}
+		if (dst == host->id && vn == 0)
+			set_field(dst, "linux", 5); /* ID= (empty) keeps the default */
+		else
+			set_field(dst, val, vn);
+	}
+}
+
+static int read_small_file(const char *path, char *buf, size_t size, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (got < size) {
+		ssize_t r = read(fd, buf + got, size - got);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return 0;
+}
+
+int btfgen_detect_host(struct btfgen_host *host)
+{
+	static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
+	struct utsname u;
+	char *buf;
+	size_t len = 0, i;
+	int have = 0;
+
+	buf = malloc(OS_RELEASE_MAX);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && !have; i++)
+		have = read_small_file(paths[i], buf, OS_RELEASE_MAX, &len) == 0;
+	/* Neither file readable: os-release(5) defaults (ID=linux, no VERSION_ID). */
+	btfgen_parse_os_release(buf, have ? len : 0, host);
+	free(buf);
+	if (uname(&u))
+		return -errno;
+	set_field(host->machine, u.machine, strlen(u.machine));
+	set_field(host->release, u.release, strlen(u.release));
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Lookup rules                                                                          */
+
+static const char *arch_alias(const char *machine)
+{
+	if (!strcmp(machine, "aarch64"))
+		return "arm64";
+	if (!strcmp(machine, "arm64"))
+		return "aarch64";
+	return NULL;
+}
+
+/* Length of VERSION_ID's major part ("8.6" -> 1), or 0 when there is no ".". */
+static size_t major_len(const char *v)
+{
+	const char *dot = strchr(v, '.');
+
+	return dot && dot > v ? (size_t)(dot - v) : 0;
+}
+
+static void add_candidate(char keys[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX], int *n,
+			  const char *id, const char *vid, size_t vid_len, const char *machine,
+			  const char *release)
+{
+	int i;
+
+	snprintf(keys[*n], BTFGEN_KEY_MAX, "%s/%.*s/%s/%s.btf", id, (int)vid_len, vid, machine,
+		 release);
+	for (i = 0; i < *n; i++)
+		if (!strcmp(keys[i], keys[*n]))
+			return;
+	(*n)++;
+}
+
+int btfgen_candidate_keys(const struct btfgen_host *h,
+			  char keys[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX])
+{
+	const char *alias = arch_alias(h->machine);
+	size_t vlen = strlen(h->version_id), mlen = major_len(h->version_id);
+	int n = 0;
+
+	add_candidate(keys, &n, h->id, h->version_id, vlen, h->machine, h->release);
+	if (alias)
+		add_candidate(keys, &n, h->id, h->version_id, vlen, alias, h->release);
+	if (mlen) {
+		add_candidate(keys, &n, h->id, h->version_id, mlen, h->machine, h->release);
+		if (alias)
+			add_candidate(keys, &n, h->id, h->version_id, mlen, alias, h->release);
+	}
+	return n;
+}
+
+int btfgen_member_key(const char *name, char *key, size_t key_size)
+{
+	const char *comp[5];
+	size_t clen[5], total = 0;
+	int nc = 0, i, first = 0;
+	const char *p = name;
+
+	if (*p == '/')
+		return 0; /* absolute */
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t l = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (l == 2 && p[0] == '.' && p[1] == '.')
+			return 0; /* hostile */
+		if (l == 1 && p[0] == '.') {
+			/* "." components are dropped */
+		} else if (l == 0 && nc == 0) {
+			/* leading empty components (".//x") are dropped */
+		} else {
+			if (nc == 5)
+				return 0;
+			comp[nc] = p;
+			clen[nc] = l;
+			nc++;
+		}
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	if (nc > 0 && clen[0] == 14 && !memcmp(comp[0], "btfhub-archive", 14))
+		first = 1;
+	if (nc - first != 4)
+		return 0;
+	/* <ID>/<VERSION_ID (may be empty)>/<arch>/<release>.btf */
+	if (!clen[first] || !clen[first + 2] || clen[first + 3] <= 4 ||
+	    memcmp(comp[first + 3] + clen[first + 3] - 4, ".btf", 4))
+		return 0;
+	for (i = first; i < nc; i++)
+		total += clen[i] + 1;
+	if (total > key_size)
+		return 0;
+	total = 0;
+	for (i = first; i < nc; i++) {
+		memcpy(key + total, comp[i], clen[i]);
+		total += clen[i];
+		key[total++] = i + 1 < nc ? '/' : '\0';
+	}
+	return 1;
+}
+
+/* Splits a normalized key in place-free fashion: pointers/lengths of its 4 components. */
+static void key_parts(const char *key, const char *part[4], size_t len[4])
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		const char *slash = i < 3 ? strchr(key, '/') : NULL;
+
+		part[i] = key;
+		len[i] = slash ? (size_t)(slash - key) : strlen(key);
+		key += len[i] + (slash ? 1 : 0);
+	}
+	len[3] -= 4; /* ".btf" */
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static size_t token_len(const char *s, size_t n)
+{
+	size_t i = 1;
+	int d = is_digit(s[0]);
+
+	while (i < n && is_digit(s[i]) == d)
+		i++;
+	return i;
+}
+
+/* Release similarity: number of equal leading tokens (digit runs and non-digit runs), then
+ * the numeric distance of the first differing tokens when both are numbers. */
+static void release_similarity(const char *a, size_t na, const char *b, size_t nb,
+			       size_t *common, unsigned long long *dist)
+{
+	*common = 0;
+	*dist = ULLONG_MAX;
+	while (na && nb) {
+		size_t la = token_len(a, na), lb = token_len(b, nb);
+
+		if (la == lb && !memcmp(a, b, la)) {
+			(*common)++;
+			a += la, na -= la;
+			b += lb, nb -= lb;
+			continue;
+		}
+		if (is_digit(a[0]) && is_digit(b[0]) && la <= TOKEN_DIGITS_MAX &&
+		    lb <= TOKEN_DIGITS_MAX) {
+			unsigned long long x = 0, y = 0;
+			size_t i;
+
+			for (i = 0; i < la; i++)
+				x = x * 10 + (unsigned)(a[i] - '0');
+			for (i = 0; i < lb; i++)
+				y = y * 10 + (unsigned)(b[i] - '0');
+			*dist = x > y ? x - y : y - x;
+		}
+		return;
+	}
+}
+
+struct near_score {
+	size_t idx;
+	int id_match, vid_score;
+	size_t common;
+	unsigned long long dist;
+};
+
+/* > 0 when a ranks before b. */
+static int near_better(const struct near_score *a, const struct near_score *b,
+		       const char *const *keys)
+{
+	if (a->id_match != b->id_match)
+		return a->id_match > b->id_match;
+	if (a->vid_score != b->vid_score)
+		return a->vid_score > b->vid_score;
+	if (a->common != b->common)
+		return a->common > b->common;
+	if (a->dist != b->dist)
+		return a->dist < b->dist;
+	return strcmp(keys[a->idx], keys[b->idx]) < 0;
+}
+
+size_t btfgen_nearest(const struct btfgen_host *h, const char *const *keys, size_t n_keys,
+		      size_t limit, size_t *out)
+{
+	const char *alias = arch_alias(h->machine);
+	struct near_score best[16], cur;
+	size_t nbest = 0, i, j, hv_major = major_len(h->version_id);
+	int pass, any_same_arch = 0;
+
+	if (limit > 16)
+		limit = 16;
+	if (!hv_major)
+		hv_major = strlen(h->version_id);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1 && any_same_arch)
+			break; /* pool = same arch when the archive has any, else all */
+		for (i = 0; i < n_keys; i++) {
+			const char *part[4];
+			size_t len[4], kv_major;
+			int same_arch;
+
+			key_parts(keys[i], part, len);
+			same_arch = (len[2] == strlen(h->machine) &&
+				     !memcmp(part[2], h->machine, len[2])) ||
+				    (alias && len[2] == strlen(alias) &&
+				     !memcmp(part[2], alias, len[2]));
+			if (pass == 0 && !same_arch)
+				continue;
+			if (pass == 0)
+				any_same_arch = 1;
+			cur.idx = i;
+			cur.id_match = len[0] == strlen(h->id) && !memcmp(part[0], h->id, len[0]);
+			kv_major = 0;
+			for (j = 0; j < len[1]; j++)
+				if (part[1][j] == '.')
+					break;
+			kv_major = j > 0 && j < len[1] ? j : len[1];
+			if (len[1] == strlen(h->version_id) &&
+			    !memcmp(part[1], h->version_id, len[1]))
+				cur.vid_score = 2;
+			else if (kv_major == hv_major && !memcmp(part[1], h->version_id, hv_major))
+				cur.vid_score = 1;
+			else
+				cur.vid_score = 0;
+			release_similarity(h->release, strlen(h->release), part[3], len[3],
+					   &cur.common, &cur.dist);
+			/* Insert into the sorted top-`limit` list. */
+			for (j = nbest; j > 0 && near_better(&cur, &best[j - 1], keys); j--)
+				if (j < limit)
+					best[j] = best[j - 1];
+			if (j < limit) {
+				best[j] = cur;
+				if (nbest < limit)
+					nbest++;
+			}
+		}
+	}
+	for (i = 0; i < nbest; i++)
+		out[i] = best[i].idx;
+	return nbest;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Streaming tar reader + member extraction                                              */
+
+enum tar_state { T_HEADER, T_DATA, T_META, T_PAD, T_END };
+
+struct lookup {
+	/* what we look for */
+	char cand[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX];
+	int ncand;
+	const char *tmpdir;
+	/* output file (created on the first match, rewritten on a better one) */
+	int fd;
+	char *path;
+	int best;		/* rank of the member in the file; ncand = none yet */
+	char best_key[BTFGEN_KEY_MAX];
+	int cur_rank;		/* rank of the entry being written, -1 when skipping */
+	char cur_key[BTFGEN_KEY_MAX];
+	/* every kernel key seen, for the "nearest kernels" message */
+	char **seen;
+	size_t nseen, capseen;
+	/* tar state */
+	enum tar_state state;
+	unsigned char hdr[512];
+	size_t hdr_fill;
+	uint64_t remain, pad;
+	uint64_t fed;
+	char meta_type;
+	char *meta;
+	size_t meta_len;
+	char *next_name;	/* from GNU 'L' or pax 'path' */
+	int have_pax_size;
+	uint64_t pax_size;
+	int done;		/* exact key extracted, or end-of-archive marker seen */
+	char *msg;
+	size_t msg_size;
+};
+
+static int fail(struct lookup *c, int err, const char *fmt, const char *arg)
+{
+	if (c->msg && c->msg_size)
+		snprintf(c->msg, c->msg_size, fmt, arg ? arg : "");
+	return err;
+}
+
+static int write_all(int fd, const unsigned char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Octal (NUL/space terminated, leading spaces allowed) or GNU base-256. -1 if invalid. */
+static int parse_number(const unsigned char *f, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (f[0] & 0x80) {
+		if (f[0] != 0x80)
+			return -1; /* negative or >64-bit */
+		for (i = 1; i < n; i++) {
+			if (v >> 56)
+				return -1;
+			v = (v << 8) | f[i];
+		}
+		*out = v;
+		return 0;
+	}
+	while (i < n && f[i] == ' ')
+		i++;
+	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++) {
+		if (v >> 60)
+			return -1;
+		v = v * 8 + (uint64_t)(f[i] - '0');
+	}
+	if (i < n && f[i] != ' ' && f[i] != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int checksum_ok(const unsigned char *h)
+{
+	uint64_t want;
+	unsigned long usum = 0;
+	long ssum = 0;
+	int i;
+
+	if (parse_number(h + 148, 8, &want))
+		return 0;
+	for (i = 0; i < 512; i++) {
+		unsigned char b = (i >= 148 && i < 156) ? ' ' : h[i];
+
+		usum += b;
+		ssum += (signed char)b;
+	}
+	return want == usum || (long)want == ssum;
+}
+
+static int remember_key(struct lookup *c, const char *key)
+{
+	if (c->nseen == c->capseen) {
+		size_t cap = c->capseen ? c->capseen * 2 : 64;
+		char **n = realloc(c->seen, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		c->seen = n;
+		c->capseen = cap;
+	}
+	c->seen[c->nseen] = strdup(key);
+	if (!c->seen[c->nseen])
+		return -ENOMEM;
+	c->nseen++;
+	return 0;
+}
+
+static int open_output(struct lookup *c)
+{
+	if (c->fd >= 0) {
+		/* A better-ranked member replaces the one already written. */
+		if (ftruncate(c->fd, 0) || lseek(c->fd, 0, SEEK_SET) < 0)
+			return fail(c, -EIO, "cannot rewrite %s", c->path);
+		return 0;
+	}
+	{
+		size_t n = strlen(c->tmpdir) + sizeof("/btfgen-XXXXXX.btf");
+
+		c->path = malloc(n);
+		if (!c->path)
+			return -ENOMEM;
+		snprintf(c->path, n, "%s/btfgen-XXXXXX", c->tmpdir);
+		/* mkstemp: O_CREAT|O_EXCL, mode 0600 */
+		c->fd = mkstemp(c->path);
+		if (c->fd < 0) {
+			int e = errno;
+
+			snprintf(c->msg, c->msg_size, "cannot create a temporary file in %s: %s",
+				 c->tmpdir, strerror(e));
+			free(c->path);
+			c->path = NULL;
+			return -EIO;
+		}
+		fchmod(c->fd, S_IRUSR | S_IWUSR);
+	}
+	return 0;
+}
+
+static void end_entry(struct lookup *c)
+{
+	if (c->cur_rank >= 0) {
+		c->best = c->cur_rank;
+		memcpy(c->best_key, c->cur_key, sizeof(c->best_key));
+		if (c->best == 0)
+			c->done = 1; /* the exact key: nothing can beat it */
+	}
+	c->cur_rank = -1;
+	c->state = c->pad ? T_PAD : T_HEADER;
+}
+
+static void parse_pax(struct lookup *c)
+{
+	size_t pos = 0;
+
+	while (pos < c->meta_len) {
+		/* "<len> <key>=<value>\n", len counting the whole record */
+		size_t len = 0, i = pos;
+		const char *rec, *eq, *end;
+
+		while (i < c->meta_len && is_digit(c->meta[i]) && len < META_MAX)
+			len = len * 10 + (size_t)(c->meta[i++] - '0');
+		if (i >= c->meta_len || c->meta[i] != ' ' || len == 0 || len > c->meta_len - pos)
+			return; /* malformed: ignore the rest */
+		rec = c->meta + i + 1;
+		end = c->meta + pos + len - 1; /* the '\n' */
+		eq = memchr(rec, '=', (size_t)(end - rec));
+		if (eq && *end == '\n') {
+			size_t kl = (size_t)(eq - rec), vl = (size_t)(end - eq - 1);
+
+			if (kl == 4 && !memcmp(rec, "path", 4)) {
+				char *v = malloc(vl + 1);
+
+				if (v) {
+					memcpy(v, eq + 1, vl);
+					v[vl] = '\0';
+					free(c->next_name);
+					c->next_name = v;
+				}
+			} else if (kl == 4 && !memcmp(rec, "size", 4)) {
+				uint64_t s = 0;
+				size_t k;
+
+				for (k = 1; k <= vl && is_digit(eq[k]) && !(s >> 59); k++)
+					s = s * 10 + (uint64_t)(eq[k] - '0');
+				if (k == vl + 1 && vl) {
+					c->pax_size = s;
+					c->have_pax_size = 1;
+				}
+			}
+		}
+		pos += len;
+	}
+}
+
+static void end_meta(struct lookup *c)
+{
+	if (c->meta_type == 'L') {
+		size_t n = strnlen(c->meta, c->meta_len);
+		char *v = malloc(n + 1);
+
+		if (v) {
+			memcpy(v, c->meta, n);
+			v[n] = '\0';
+			free(c->next_name);
+			c->next_name = v;
+		}
+	} else if (c->meta_type == 'x') {
+		parse_pax(c);
+	} /* 'K' (long link name) and 'g' (global pax) do not name a file */
+	free(c->meta);
+	c->meta = NULL;
+	c->meta_len = 0;
+	c->state = c->pad ? T_PAD : T_HEADER;
+}
+
+static int on_header(struct lookup *c)
+{
+	const unsigned char *h = c->hdr;
+	char name[257], key[BTFGEN_KEY_MAX];
+	const char *member;
+	uint64_t size;
+	char type = (char)h[156];
+	int i, zero = 1;
+
+	for (i = 0; i < 512 && zero; i++)
+		zero = h[i] == 0;
+	if (zero) {
+		c->state = T_END; /* end-of-archive marker */
+		c->done = 1;
+		return 0;
+	}
+	if (!checksum_ok(h) || parse_number(h + 124, 12, &size))
+		return fail(c, -EINVAL, "not a tar archive, or a corrupt one (bad header)%s", NULL);
+	if (c->have_pax_size)
+		size = c->pax_size;
+	c->remain = size;
+	c->pad = (512 - size % 512) % 512;
+
+	if (type == 'L' || type == 'K' || type == 'x' || type == 'g') {
+		if (size > META_MAX)
+			return fail(c, -EINVAL, "corrupt tar: oversized name record%s", NULL);
+		c->meta_type = type;
+		c->meta = malloc(size ? (size_t)size : 1);
+		if (!c->meta)
+			return -ENOMEM;
+		c->meta_len = 0;
+		c->have_pax_size = 0;
+		if (size)
+			c->state = T_META;
+		else
+			end_meta(c);
+		return 0;
+	}
+
+	if (c->next_name) {
+		member = c->next_name;
+	} else {
+		size_t pl = 0, nl = strnlen((const char *)h, 100);
+
+		if (!memcmp(h + 257, "ustar\0", 6) && h[345]) {
+			pl = strnlen((const char *)h + 345, 155);
+			memcpy(name, h + 345, pl);
+			name[pl++] = '/';
+		}
+		memcpy(name + pl, h, nl);
+		name[pl + nl] = '\0';
+		member = name;
+	}
+	c->cur_rank = -1;
+	/* Regular files only: links, devices, directories, fifos, sparse files are ignored. */
+	if ((type == '0' || type == '\0' || type == '7') &&
+	    btfgen_member_key(member, key, sizeof(key))) {
+		int r = remember_key(c, key), rank;
+
+		if (r)
+			return r;
+		for (rank = 0; rank < c->ncand; rank++)
+			if (!strcmp(key, c->cand[rank]))
+				break;
+		if (rank < c->best) {
+			r = open_output(c);
+			if (r)
+				return r;
+			c->cur_rank = rank;
+			memcpy(c->cur_key, key, sizeof(key));
+		}
+	}
+	free(c->next_name);
+	c->next_name = NULL;
+	c->have_pax_size = 0;
+	if (size)
+		c->state = T_DATA;
+	else
+		end_entry(c);
+	return 0;
+}
+
+/* Feeds decompressed tar bytes. Returns 0 or a negative errno; stops at c->done. */
+static int tar_feed(struct lookup *c, const unsigned char *buf, size_t len)
+{
+	c->fed += len;
+	while (len && !c->done) {
+		size_t n;
+		int err;
+
+		switch (c->state) {
+		case T_HEADER:
+			n = 512 - c->hdr_fill;
+			if (n > len)
+				n = len;
+			memcpy(c->hdr + c->hdr_fill, buf, n);
+			c->hdr_fill += n;
+			buf += n, len -= n;
+			if (c->hdr_fill == 512) {
+				c->hdr_fill = 0;
+				err = on_header(c);
+				if (err)
+					return err;
+			}
+			break;
+		case T_DATA:
+			n = c->remain < len ? (size_t)c->remain : len;
+			if (c->cur_rank >= 0) {
+				err = write_all(c->fd, buf, n);
+				if (err)
+					return fail(c, -EIO, "cannot write %s", c->path);
+			}
+			buf += n, len -= n;
+			c->remain -= n;
+			if (!c->remain)
+				end_entry(c);
+			break;
+		case T_META:
+			n = c->remain < len ? (size_t)c->remain : len;
+			memcpy(c->meta + c->meta_len, buf, n);
+			c->meta_len += n;
+			buf += n, len -= n;
+			c->remain -= n;
+			if (!c->remain)
+				end_meta(c);
+			break;
+		case T_PAD:
+			n = c->pad < len ? (size_t)c->pad : len;
+			buf += n, len -= n;
+			c->pad -= n;
+			if (!c->pad)
+				c->state = T_HEADER;
+			break;
+		case T_END:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
+{
+	unsigned char *out = malloc(INFLATE_CHUNK);
+	z_stream zs;
+	int err = 0, ret;
+
+	if (!out)
+		return -ENOMEM;
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+		free(out);
+		return -ENOMEM;
+	}
+	zs.next_in = (Bytef *)data;
+	for (;;) {
+		size_t produced;
+
+		if (zs.avail_in == 0 && len) {
+			zs.avail_in = len > (1u << 30) ? (1u << 30) : (uInt)len;
+			len -= zs.avail_in;
+		}
+		zs.next_out = out;
+		zs.avail_out = INFLATE_CHUNK;
+		ret = inflate(&zs, Z_NO_FLUSH);
+		produced = INFLATE_CHUNK - zs.avail_out;
+		if (produced) {
+			err = tar_feed(c, out, produced);
+			if (err || c->done)
+				break;
+		}
+		if (ret == Z_STREAM_END) {
+			/* Concatenated gzip members continue the stream; anything else ends it. */
+			if (zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b) {
+				inflateReset(&zs);
+				continue;
+			}
+			break;
+		}
+		if (ret == Z_OK)
+			continue;
+		if (ret == Z_MEM_ERROR)
+			err = -ENOMEM;
+		else /* Z_DATA_ERROR, Z_NEED_DICT, Z_BUF_ERROR (truncated input) */
+			err = fail(c, -EINVAL, "corrupt or truncated gzip data%s", NULL);
+		break;
+	}
+	inflateEnd(&zs);
+	free(out);
+	return err;
+}
+
+static void lookup_free(struct lookup *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nseen; i++)
+		free(c->seen[i]);
+	free(c->seen);
+	free(c->meta);
+	free(c->next_name);
+}
+
+static void no_match_message(struct lookup *c, const struct btfgen_host *h)
+{
+	size_t near[NEAREST_LIMIT], n, i, pos;
+	int k;
+
+	pos = (size_t)snprintf(c->msg, c->msg_size, "no BTF for this host in the archive: tried ");
+	for (k = 0; k < c->ncand && pos < c->msg_size; k++)
+		pos += (size_t)snprintf(c->msg + pos, c->msg_size - pos, "%s%s", k ? ", " : "",
+					c->cand[k]);
+	if (pos >= c->msg_size)
+		return;
+	if (!c->nseen) {
+		snprintf(c->msg + pos, c->msg_size - pos, "; the archive holds no kernels");
+		return;
+	}
+	n = btfgen_nearest(h, (const char *const *)c->seen, c->nseen, NEAREST_LIMIT, near);
+	pos += (size_t)snprintf(c->msg + pos, c->msg_size - pos,
+				"; nearest kernels in the archive (%zu in all): ", c->nseen);
+	for (i = 0; i < n && pos < c->msg_size; i++)
+		pos += (size_t)snprintf(c->msg + pos, c->msg_size - pos, "%s%s", i ? ", " : "",
+					c->seen[near[i]]);
+}
+
+int btfgen_lookup(const struct btfgen_host *host, const unsigned char *data, size_t len,
+		  const char *tmpdir, char **out_path, char *matched_key, size_t key_size,
+		  char *msg, size_t msg_size)
+{
+	struct lookup c;
+	char dummy[1];
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	c.fd = -1;
+	c.cur_rank = -1;
+	c.tmpdir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+	c.msg = msg && msg_size ? msg : dummy;
+	c.msg_size = msg && msg_size ? msg_size : sizeof(dummy);
+	c.msg[0] = '\0';
+	c.ncand = btfgen_candidate_keys(host, c.cand);
+	c.best = c.ncand;
+	*out_path = NULL;
+
+	if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b)
+		err = gunzip_feed(&c, data, len);
+	else
+		err = tar_feed(&c, data, len);
+	if (!err && !c.done && (c.fed == 0 || c.state != T_HEADER || c.hdr_fill != 0))
+		err = fail(&c, -EINVAL, "%s", c.fed ? "truncated tar archive" : "empty archive");
+	if (!err && c.best == c.ncand) {
+		no_match_message(&c, host);
+		err = -ENOENT;
+	}
+	if (!err && c.fd >= 0) {
+		int r = close(c.fd);
+
+		c.fd = -1;
+		if (r)
+			err = fail(&c, -EIO, "cannot write %s", c.path);
+	}
+	if (err) {
+		if (c.fd >= 0)
+			close(c.fd);
+		if (c.path) {
+			unlink(c.path);
+			free(c.path);
+		}
+		lookup_free(&c);
+		return err;
+	}
+	if (matched_key && key_size) {
+		strncpy(matched_key, c.best_key, key_size - 1);
+		matched_key[key_size - 1] = '\0';
+	}
+	*out_path = c.path;
+	lookup_free(&c);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Public API                                                                            */
+
+/* Paths handed out, so that cleanup deletes only our temp files and frees only our strings.
+ * A tiny spin lock keeps this safe across threads without linking pthread. */
+struct owned_path {
+	char *path;
+	int temp;
+	struct owned_path *next;
+};
+
+static struct owned_path *owned;
+static volatile int owned_lock;
+
+static void lock_owned(void)
+{
+	while (__sync_lock_test_and_set(&owned_lock, 1))
+		;
+}
+
+static void unlock_owned(void)
+{
+	__sync_lock_release(&owned_lock);
+}
+
+static int remember_path(char *path, int temp)
+{
+	struct owned_path *o = malloc(sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->path = path;
+	o->temp = temp;
+	lock_owned();
+	o->next = owned;
+	owned = o;
+	unlock_owned();
+	return 0;
+}
+
+/* Returns 1 when the path was ours (and is now deleted if temporary, and freed). */
+static int release_path(const char *path)
+{
+	struct owned_path **pp, *o = NULL;
+
+	if (!path)
+		return 0;
+	lock_owned();
+	for (pp = &owned; *pp; pp = &(*pp)->next) {
+		if ((*pp)->path == path) {
+			o = *pp;
+			*pp = o->next;
+			break;
+		}
+	}
+	unlock_owned();
+	if (!o)
+		return 0;
+	if (o->temp)
+		unlink(o->path);
+	free(o->path);
+	free(o);
+	return 1;
+}
+
+static int force_archive(void)
+{
+	const char *v = getenv("BTFGEN_FORCE_ARCHIVE");
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+/* The common path of every entry point. data == NULL: no archive available. */
+static int ensure_btf(const char **path, const unsigned char *data, size_t len,
+		      int archive_linked)
+{
+	const char *env = getenv("BTF_FILE_PATH");
+	struct btfgen_host host;
+	char msg[MSG_MAX], key[BTFGEN_KEY_MAX], *out = NULL;
+	const char *tmpdir;
+	int err;
+
+	*path = NULL;
+	if (env && *env) {
+		char *dup;
+
+		if (access(env, R_OK)) {
+			fprintf(stderr, "btf_helpers: BTF_FILE_PATH=%s: %s\n", env, strerror(errno));
+			return -ENOENT;
+		}
+		dup = strdup(env);
+		if (!dup)
+			return -ENOMEM;
+		if (remember_path(dup, 0)) {
+			free(dup);
+			return -ENOMEM;
+		}
+		*path = dup;
+		return 0;
+	}
+	if (!force_archive() && access(KERNEL_BTF_PATH, R_OK) == 0)
+		return 0; /* the kernel has its own BTF: libbpf's default */
+	if (!data) {
+		if (archive_linked) {
+			fprintf(stderr, "btf_helpers: the kernel has no BTF (%s) and no BTF archive "
+					"is linked into this program\n", KERNEL_BTF_PATH);
+			return -EOPNOTSUPP;
+		}
+		fprintf(stderr, "btf_helpers: no archive bytes given\n");
+		return -EINVAL;
+	}
+	err = btfgen_detect_host(&host);
+	if (err) {
+		fprintf(stderr, "btf_helpers: cannot identify this host: %s\n", strerror(-err));
+		return err;
+	}
+	tmpdir = getenv("TMPDIR");
+	err = btfgen_lookup(&host, data, len, tmpdir, &out, key, sizeof(key), msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "btf_helpers: %s\n", msg[0] ? msg : strerror(-err));
+		return err;
+	}
+	if (remember_path(out, 1)) {
+		unlink(out);
+		free(out);
+		return -ENOMEM;
+	}
+	*path = out;
+	return 0;
+}
+
+int ensure_core_btf_with_tar_binary(const char **path, const char *tar_bin, int tar_len)
+{
+	if (!path || tar_len < 0)
+		return -EINVAL;
+	return ensure_btf(path, (const unsigned char *)tar_bin, tar_bin ? (size_t)tar_len : 0, 0);
+}
+
+int ensure_core_btf_with_linked_tar(const char **path)
+{
+	const char *start = _binary_min_core_btfs_tar_gz_start;
+	const char *end = _binary_min_core_btfs_tar_gz_end;
+
+	if (!path)
+		return -EINVAL;
+	if (!start || !end || end < start)
+		return ensure_btf(path, NULL, 0, 1);
+	return ensure_btf(path, (const unsigned char *)start, (size_t)(end - start), 1);
+}
+
+void clean_core_btf_rs(const char *path)
+{
+	release_path(path);
+}
+
+int ensure_core_btf(struct bpf_object_open_opts *opts)
+{
+	const char *path = NULL;
+	int err;
+
+	if (!opts)
+		return -EINVAL;
+	err = ensure_core_btf_with_linked_tar(&path);
+	if (!err && path)
+		opts->btf_custom_path = path;
+	return err;
+}
+
+int ensure_core_btf_tar(struct bpf_object_open_opts *opts, const char *tar_gz, int len)
+{
+	const char *path = NULL;
+	int err;
+
+	if (!opts)
+		return -EINVAL;
+	err = ensure_core_btf_with_tar_binary(&path, tar_gz, len);
+	if (!err && path)
+		opts->btf_custom_path = path;
+	return err;
+}
+
+void cleanup_core_btf(struct bpf_object_open_opts *opts)
+{
+	if (opts && release_path(opts->btf_custom_path))
+		opts->btf_custom_path = NULL;
+}

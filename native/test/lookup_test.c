@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runs the shared lookup cases (test/runtime/lookup-cases.tsv, also run by the TypeScript
+ * runtime's tests) against btf_helpers.c's internal functions. Usage: lookup_test CASES.tsv
+ * Prints one line per failure and a closing "N passed, M failed"; exits 1 on any failure.
+ *
+ * `match` and `archive` cases build real archives in memory (ustar, GNU longname and pax
+ * names; plain and gzip) and run the streaming lookup into a private temporary directory,
+ * checking the extracted bytes, the 0600 mode and that nothing else is left behind.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "btf_helpers_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static int passed, failed;
+static char tmpdir[] = "/tmp/btfgen-lookup-test-XXXXXX";
+
+#define MAX_FIELDS 16
+#define MAX_ITEMS 64
+
+static void failure(int line, const char *fmt, const char *a, const char *b)
+{
+	fprintf(stdout, "FAIL line %d: ", line);
+	fprintf(stdout, fmt, a ? a : "", b ? b : "");
+	fputc('\n', stdout);
+	failed++;
+}
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+static size_t split(char *s, char sep, char **out, size_t max)
+{
+	size_t n = 0;
+
+	if (!*s)
+		return 0;
+	for (;;) {
+		char *p = strchr(s, sep);
+
+		if (n == max)
+			return n;
+		out[n++] = s;
+		if (!p)
+			return n;
+		*p = '\0';
+		s = p + 1;
+	}
+}
+
+static size_t unescape(const char *in, char *out)
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (*in == '\\' && in[1]) {
+			in++;
+			out[n++] = *in == 'n' ? '\n' : *in == 'r' ? '\r' : *in == 't' ? '\t' : *in;
+		} else {
+			out[n++] = *in;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static void set_host(struct btfgen_host *h, char **f)
+{
+	snprintf(h->id, sizeof(h->id), "%s", f[0]);
+	snprintf(h->version_id, sizeof(h->version_id), "%s", f[1]);
+	snprintf(h->machine, sizeof(h->machine), "%s", f[2]);
+	snprintf(h->release, sizeof(h->release), "%s", f[3]);
+}
+
+struct buf {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const void *d, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2 + 4096;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			abort();
+	}
+	if (d)
+		memcpy(b->p + b->len, d, n);
+	else
+		memset(b->p + b->len, 0, n);
+	b->len += n;
+}
+
+static void buf_pad(struct buf *b)
+{
+	if (b->len % 512)
+		buf_add(b, NULL, 512 - b->len % 512);
+}
+
+/* ---- a tiny tar writer (the cases' archives) --------------------------------------- */
+
+enum name_style { NAME_USTAR, NAME_GNU, NAME_PAX };
+
+static void raw_header(struct buf *b, const char *name, const char *prefix, char type,
+		       uint64_t size)
+{
+	unsigned char h[512];
+	unsigned sum = 0;
+	int i;
+
+	memset(h, 0, sizeof(h));
+	strncpy((char *)h, name, 100);
+	memcpy(h + 100, "0000644", 8);
+	memcpy(h + 108, "0000000", 8);
+	memcpy(h + 116, "0000000", 8);
+	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)(size & 077777777777ULL));
+	memcpy(h + 136, "00000000000", 12);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	if (prefix)
+		strncpy((char *)h + 345, prefix, 155);
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+	buf_add(b, h, 512);
+}
+
+static void tar_member(struct buf *b, const char *name, char type, const void *data,
+		       size_t n, enum name_style style)
+{
+	size_t nl = strlen(name);
+	char prefix[156];
+
+	if (style == NAME_USTAR && nl > 100) {
+		/* prefix/name split at a '/', else a GNU longname record */
+		const char *slash = name + nl;
+
+		while (slash > name && (*slash != '/' || (size_t)(name + nl - slash - 1) > 100))
+			slash--;
+		if (slash > name && (size_t)(slash - name) <= 155 && slash[1]) {
+			memcpy(prefix, name, (size_t)(slash - name));
+			prefix[slash - name] = '\0';
+			raw_header(b, slash + 1, prefix, type, n);
+			goto data;
+		}
+		style = NAME_GNU;
+	}
+	if (style == NAME_GNU && nl > 0) {
+		raw_header(b, "././@LongLink", NULL, 'L', nl + 1);
+		buf_add(b, name, nl + 1);
+		buf_pad(b);
+	} else if (style == NAME_PAX) {
+		char rec[1200];
+		size_t len = nl + 7, d;
+
+		/* "<len> path=<name>\n" where len counts its own digits */
+		for (d = 1; d < 6; d++) {
+			size_t digits = snprintf(rec, sizeof(rec), "%zu", len + d);
+
+			if (digits == d)
+				break;
+		}
+		len += d;
+		snprintf(rec, sizeof(rec), "%zu path=%s\n", len, name);
+		raw_header(b, "PaxHeaders/x", NULL, 'x', strlen(rec));
+		buf_add(b, rec, strlen(rec));
+		buf_pad(b);
+	}
+	raw_header(b, name, NULL, type, n);
+data:
+	buf_add(b, data, n);
+	buf_pad(b);
+}
+
+static void tar_end(struct buf *b)
+{
+	buf_add(b, NULL, 1024);
+}
+
+static void gzip(const struct buf *in, struct buf *out)
+{
+	z_stream zs;
+	size_t bound;
+
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	bound = deflateBound(&zs, in->len) + 64;
+	buf_add(out, NULL, bound);
+	out->len -= bound;
+	zs.next_in = in->p;
+	zs.avail_in = (uInt)in->len;
+	zs.next_out = out->p + out->len;
+	zs.avail_out = (uInt)bound;
+	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+		abort();
+	out->len += bound - zs.avail_out;
+	deflateEnd(&zs);
+}
+
+/* ---- running a lookup --------------------------------------------------------------- */
+
+static int dir_entries(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Runs the lookup; returns the errno (0 ok) and, on success, the file's bytes in *content. */
+static int run_lookup(int line, const struct btfgen_host *h, const struct buf *archive,
+		      struct buf *content, char *key, size_t key_size)
+{
+	char *path = NULL, msg[2048];
+	struct stat st;
+	FILE *f;
+	int err;
+
+	err = btfgen_lookup(h, archive->p, archive->len, tmpdir, &path, key, key_size, msg,
+			    sizeof(msg));
+	if (err) {
+		if (path || dir_entries() != 0)
+			failure(line, "lookup failed (%s) but left a file behind%s", msg, NULL);
+		return -err;
+	}
+	if (stat(path, &st) || (st.st_mode & 0777) != 0600 || !S_ISREG(st.st_mode))
+		failure(line, "extracted file %s is not a 0600 regular file%s", path, NULL);
+	if (strncmp(path, tmpdir, strlen(tmpdir)))
+		failure(line, "extracted file %s is not under the temporary directory%s", path, NULL);
+	if (dir_entries() != 1)
+		failure(line, "more than one file written for %s%s", path, NULL);
+	f = fopen(path, "rb");
+	if (f) {
+		unsigned char tmp[4096];
+		size_t r;
+
+		while ((r = fread(tmp, 1, sizeof(tmp), f)) > 0)
+			buf_add(content, tmp, r);
+		fclose(f);
+	}
+	unlink(path);
+	free(path);
+	return 0;
+}
+
+static void case_match(int line, char **f, size_t nf)
+{
+	static const char *style_names[] = { "ustar", "gnu", "pax" };
+	struct btfgen_host h;
+	char *items[MAX_ITEMS], members[8192], key[BTFGEN_KEY_MAX];
+	size_t n, i;
+	int style, gz;
+
+	if (nf != 6) {
+		failure(line, "match needs 6 fields%s%s", NULL, NULL);
+		return;
+	}
+	set_host(&h, f);
+	snprintf(members, sizeof(members), "%s", f[4]);
+	n = split(members, '|', items, MAX_ITEMS);
+	for (style = NAME_USTAR; style <= NAME_PAX; style++) {
+		for (gz = 0; gz < 2; gz++) {
+			struct buf tar = { 0 }, arch = { 0 }, content = { 0 };
+			int err;
+
+			for (i = 0; i < n; i++) {
+				const char *name = items[i];
+				char type = '0';
+
+				if (name[0] && name[1] == ':') {
+					type = name[0];
+					name += 2;
+				}
+				tar_member(&tar, name, type, name, strlen(name),
+					   (enum name_style)style);
+			}
+			tar_end(&tar);
+			if (gz)
+				gzip(&tar, &arch);
+			else
+				arch = tar, tar.p = NULL;
+			err = run_lookup(line, &h, &arch, &content, key, sizeof(key));
+			if (!strcmp(f[5], "-")) {
+				if (err != ENOENT) {
+					failure(line, "expected no match (ENOENT), got errno %s (%s)",
+						err ? strerror(err) : "0 (a match)", style_names[style]);
+				} else {
+					passed++;
+				}
+			} else {
+				char want_key[BTFGEN_KEY_MAX];
+
+				btfgen_member_key(f[5], want_key, sizeof(want_key));
+				if (err) {
+					failure(line, "expected a match, got %s (%s)", strerror(err),
+						style_names[style]);
+				} else if (content.len != strlen(f[5]) ||
+					   memcmp(content.p, f[5], content.len)) {
+					failure(line, "extracted the wrong member (wanted %s, %s)", f[5],
+						style_names[style]);
+				} else if (strcmp(key, want_key)) {
+					failure(line, "matched key %s, wanted %s", key, want_key);
+				} else {
+					passed++;
+				}
+			}
+			free(tar.p);
+			free(arch.p);
+			free(content.p);
+		}
+	}
+}
+
+/* The `archive` variants: host debian/12/x86_64/6.1.0-test. */
+#define TARGET "./btfhub-archive/debian/12/x86_64/6.1.0-test.btf"
+#define TARGET_DATA "BTF for 6.1.0-test"
+
+static void add_others(struct buf *t)
+{
+	unsigned char data[4096];
+	char name[128];
+	int i, j;
+
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 4096; j++)
+			data[j] = (unsigned char)((j * 31 + i) & 0xff);
+		snprintf(name, sizeof(name), "./btfhub-archive/debian/12/x86_64/6.1.0-other%d.btf", i);
+		tar_member(t, name, '0', data, sizeof(data), NAME_USTAR);
+	}
+}
+
+static void case_archive(int line, char **f, size_t nf)
+{
+	struct btfgen_host h = { "debian", "12", "x86_64", "6.1.0-test" };
+	struct buf t = { 0 }, a = { 0 }, content = { 0 };
+	const char *v = f[0];
+	char key[BTFGEN_KEY_MAX];
+	int err, want;
+
+	if (nf != 2) {
+		failure(line, "archive needs 2 fields%s%s", NULL, NULL);
+		return;
+	}
+	if (!strcmp(v, "empty")) {
+		buf_add(&a, "", 0);
+	} else if (!strcmp(v, "garbage")) {
+		while (a.len < 1024)
+			buf_add(&a, "not an archive\n", 15);
+		a.len = 1024;
+	} else if (!strcmp(v, "truncated-gzip")) {
+		add_others(&t);
+		tar_end(&t);
+		gzip(&t, &a);
+		a.len /= 2;
+	} else if (!strcmp(v, "truncated-tar")) {
+		add_others(&t);
+		tar_end(&t);
+		a = t, t.p = NULL;
+		a.len = 512 + 1000;
+	} else if (!strcmp(v, "bad-checksum")) {
+		add_others(&t);
+		tar_member(&t, TARGET, '0', TARGET_DATA, strlen(TARGET_DATA), NAME_USTAR);
+		tar_end(&t);
+		a = t, t.p = NULL;
+		a.p[0] = 'X';
+	} else if (!strcmp(v, "no-end-marker")) {
+		add_others(&t);
+		tar_member(&t, TARGET, '0', TARGET_DATA, strlen(TARGET_DATA), NAME_USTAR);
+		a = t, t.p = NULL;
+	} else if (!strcmp(v, "multi-member-gzip")) {
+		struct buf t2 = { 0 };
+
+		add_others(&t);
+		gzip(&t, &a);
+		tar_member(&t2, TARGET, '0', TARGET_DATA, strlen(TARGET_DATA), NAME_USTAR);
+		tar_end(&t2);
+		gzip(&t2, &a);
+		free(t2.p);
+	} else if (!strcmp(v, "only-others")) {
+		add_others(&t);
+		tar_end(&t);
+		gzip(&t, &a);
+	} else if (!strcmp(v, "huge-name-record")) {
+		raw_header(&a, "././@LongLink", NULL, 'L', 2 * 1024 * 1024);
+		buf_add(&a, NULL, 4096);
+	} else {
+		failure(line, "unknown archive variant %s%s", v, NULL);
+		return;
+	}
+	want = !strcmp(f[1], "ok") ? 0 : !strcmp(f[1], "EINVAL") ? EINVAL : ENOENT;
+	err = run_lookup(line, &h, &a, &content, key, sizeof(key));
+	if (err != want)
+		failure(line, "archive %s: got %s", v, err ? strerror(err) : "success");
+	else if (!err && (content.len != strlen(TARGET_DATA) ||
+			  memcmp(content.p, TARGET_DATA, content.len)))
+		failure(line, "archive %s: wrong bytes extracted%s", v, NULL);
+	else
+		passed++;
+	free(t.p);
+	free(a.p);
+	free(content.p);
+}
+
+static void check_list(int line, const char *what, char **got, size_t ngot, const char *want)
+{
+	char copy[8192], *items[MAX_ITEMS], gotstr[8192] = "";
+	size_t n, i, pos = 0;
+
+	snprintf(copy, sizeof(copy), "%s", want);
+	n = split(copy, '|', items, MAX_ITEMS);
+	for (i = 0; i < ngot; i++)
+		pos += (size_t)snprintf(gotstr + pos, sizeof(gotstr) - pos, "%s%s", i ? "|" : "",
+					got[i]);
+	if (n != ngot) {
+		failure(line, "%s: got %s", what, gotstr);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(items[i], got[i])) {
+			failure(line, "%s: got %s", what, gotstr);
+			return;
+		}
+	}
+	passed++;
+}
+
+static void run_case(int line, char *text)
+{
+	char *f[MAX_FIELDS];
+	size_t nf = split(text, '\t', f, MAX_FIELDS);
+	const char *kind;
+
+	if (nf == 0 || f[0][0] == '#')
+		return;
+	kind = f[0];
+	if (!strcmp(kind, "osrelease") && nf == 4) {
+		static char buf[8192];
+		struct btfgen_host h;
+		size_t n = unescape(f[1], buf);
+
+		btfgen_parse_os_release(buf, n, &h);
+		if (strcmp(h.id, f[2]) || strcmp(h.version_id, f[3]))
+			failure(line, "os-release parsed as ID=%s VERSION_ID=%s", h.id, h.version_id);
+		else
+			passed++;
+	} else if (!strcmp(kind, "keys") && nf == 6) {
+		struct btfgen_host h;
+		char keys[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX], *got[BTFGEN_MAX_CANDIDATES];
+		int n, i;
+
+		set_host(&h, f + 1);
+		n = btfgen_candidate_keys(&h, keys);
+		for (i = 0; i < n; i++)
+			got[i] = keys[i];
+		check_list(line, "candidate keys", got, (size_t)n, f[5]);
+	} else if (!strcmp(kind, "member") && nf == 3) {
+		char key[BTFGEN_KEY_MAX];
+		int ok = btfgen_member_key(f[1], key, sizeof(key));
+
+		if (ok ? strcmp(key, f[2]) != 0 : strcmp(f[2], "-") != 0)
+			failure(line, "member key: got %s%s", ok ? key : "-", NULL);
+		else
+			passed++;
+	} else if (!strcmp(kind, "match")) {
+		case_match(line, f + 1, nf - 1);
+	} else if (!strcmp(kind, "nearest") && nf == 8) {
+		struct btfgen_host h;
+		char copy[8192], *keys[MAX_ITEMS], *got[MAX_ITEMS];
+		size_t n, idx[16], k, i;
+
+		set_host(&h, f + 1);
+		snprintf(copy, sizeof(copy), "%s", f[5]);
+		n = split(copy, '|', keys, MAX_ITEMS);
+		k = btfgen_nearest(&h, (const char *const *)keys, n, (size_t)atoi(f[6]), idx);
+		for (i = 0; i < k; i++)
+			got[i] = keys[idx[i]];
+		check_list(line, "nearest kernels", got, k, f[7]);
+	} else if (!strcmp(kind, "archive")) {
+		case_archive(line, f + 1, nf - 1);
+	} else {
+		failure(line, "unknown or malformed case: %s%s", kind, NULL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	FILE *in;
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int line = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s lookup-cases.tsv\n", argv[0]);
+		return 2;
+	}
+	in = fopen(argv[1], "r");
+	if (!in) {
+		perror(argv[1]);
+		return 2;
+	}
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	while ((len = getline(&text, &cap, in)) >= 0) {
+		line++;
+		if (len && text[len - 1] == '\n')
+			text[--len] = '\0';
+		run_case(line, text);
+	}
+	free(text);
+	fclose(in);
+	rmdir(tmpdir);
+	printf("lookup_test: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
