@@ -176,7 +176,9 @@ async function resolveAliases(
   return { ...f, distros };
 }
 
-/** Non-cone sparse-checkout patterns selecting exactly the filtered kernel directories. */
+// Non-cone sparse-checkout patterns selecting exactly the filtered kernel directories
+// (`/ubuntu/*/`, `/ubuntu/20.04/x86_64/`, `/*/*/arm64/`). A trailing `/` matches directories
+// only, so codename symlinks and flat files such as `debian/buster` stay out of the checkout.
 export function sparsePatterns(filter: KernelFilter): string[] | undefined {
   if (isEmptyFilter(filter)) return undefined;
   const dirs = filter.distros.length
@@ -184,7 +186,7 @@ export function sparsePatterns(filter: KernelFilter): string[] | undefined {
     : ['/*/*/'];
   const out: string[] = [];
   for (const d of dirs) {
-    if (filter.archDirs.length === 0) out.push(d.endsWith('/*/') ? d.slice(0, -2) : d);
+    if (filter.archDirs.length === 0) out.push(d);
     else for (const a of filter.archDirs) out.push(`${d}${a}/`);
   }
   return [...new Set(out)];
