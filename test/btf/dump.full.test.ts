@@ -1,0 +1,31 @@
+// Opt-in: our dump vs bpftool 7.1 on EVERY kernel of the shared archives (85 + 5 kernels,
+// ~3-4 minutes on 2 cores). Run with: BTFGEN_FULL=1 npx vitest run test/btf/dump.full.test.ts
+// (or, on any archive tree, after a build: node test/btf/scripts/dump-diff-all.mjs DIR...).
+import { basename } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dumpBtfBytes } from '../../src/btf/dump.js';
+import { loadBtf } from '../../src/btf/object.js';
+import {
+  ARCHIVE,
+  ARCHIVE_EXTRA,
+  archiveKernels,
+  bpftoolDump,
+  firstDifference,
+  HAVE_BPFTOOL,
+  HAVE_DATA,
+  readBytes,
+  untarBtf,
+} from './helpers/data.js';
+
+const FULL = !!process.env.BTFGEN_FULL;
+
+describe.skipIf(!FULL || !HAVE_BPFTOOL || !HAVE_DATA)('full archive dump parity (BTFGEN_FULL=1)', () => {
+  for (const kernel of [...archiveKernels(ARCHIVE), ...archiveKernels(ARCHIVE_EXTRA)]) {
+    it(`${kernel.slice(kernel.indexOf('btfhub-archive'))}`, () => {
+      const path = untarBtf(kernel);
+      const ours = dumpBtfBytes(loadBtf(readBytes(path), { name: basename(path) }).btf);
+      const diff = firstDifference(ours, bpftoolDump(path));
+      expect(diff, `${kernel}: ${diff}`).toBeUndefined();
+    });
+  }
+});

@@ -1,0 +1,134 @@
+// Shared test data: ../shared/data (read in place, never copied into the repo), bpftool, clang.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+export const DATA = resolve(REPO, '../shared/data');
+export const ARCHIVE = join(DATA, 'btfhub-archive-demo');
+export const ARCHIVE_EXTRA = join(DATA, 'btfhub-archive-extra');
+export const CILIUM_71 = join(DATA, 'btf/cilium-testdata-7.1-amd64.btf.xz');
+export const SPLIT = join(DATA, 'btf/split/btf_testmod.btf');
+export const SPLIT_BASE = join(DATA, 'btf/split/btf_testmod.btf.base');
+export const VMLINUX = '/sys/kernel/btf/vmlinux';
+export const FIXTURES_BPF = join(REPO, 'test/fixtures/bpf');
+
+function works(cmd: string, args: string[]): boolean {
+  try {
+    return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+  } catch {
+    return false;
+  }
+}
+
+export const HAVE_BPFTOOL = works('bpftool', ['version']);
+export const HAVE_XZ = works('xz', ['--version']);
+export const HAVE_CLANG = works('clang-19', ['--version']);
+export const HAVE_VMLINUX = existsSync(VMLINUX);
+export const HAVE_DATA = existsSync(DATA);
+
+export const NO_BPFTOOL = 'bpftool not installed (apt-get install bpftool): differential tests skipped';
+export const NO_DATA = `shared test data not found at ${DATA}: skipped`;
+
+/** A temp directory removed at process exit. */
+let tmp: string | undefined;
+export function tempDir(): string {
+  if (!tmp) {
+    tmp = mkdtempSync(join(tmpdir(), 'btfgen-btf-test-'));
+    const dir = tmp;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return tmp;
+}
+
+const BIG = 1 << 30;
+
+/** `xz -dc FILE` into a temp file; returns its path. */
+export function xzToTemp(file: string, name: string): string {
+  const r = spawnSync('xz', ['-dc', file], { maxBuffer: BIG });
+  if (r.status !== 0) throw new Error(`xz -dc ${file} failed: ${r.stderr}`);
+  const out = join(tempDir(), name);
+  writeFileSync(out, r.stdout);
+  return out;
+}
+
+/** Extracts the single member of a btfhub `.btf.tar.xz` into its own temp dir; returns its path. */
+export function untarBtf(file: string): string {
+  const dir = mkdtempSync(join(tempDir(), 'k-'));
+  const r = spawnSync('tar', ['-xJf', file, '-C', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar -xJf ${file} failed: ${r.stderr}`);
+  const members = readdirSync(dir);
+  if (members.length !== 1) throw new Error(`${file}: expected one member, got ${members.join(', ')}`);
+  return join(dir, members[0]!);
+}
+
+/** `bpftool btf dump file FILE [-B BASE]` stdout bytes (throws with stderr on failure). */
+export function bpftoolDump(file: string, base?: string): Buffer {
+  const args = base ? ['btf', 'dump', '-B', base, 'file', file] : ['btf', 'dump', 'file', file];
+  const r = spawnSync('bpftool', args, { maxBuffer: BIG });
+  if (r.status !== 0) throw new Error(`bpftool ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** bpftool's exit status and one-line error for a file it cannot read. */
+export function bpftoolTry(file: string, base?: string): { ok: boolean; stdout: Buffer; stderr: string } {
+  const args = base ? ['btf', 'dump', '-B', base, 'file', file] : ['btf', 'dump', 'file', file];
+  const r = spawnSync('bpftool', args, { maxBuffer: BIG });
+  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+/** All `.btf.tar.xz` kernels under an archive root, sorted. */
+export function archiveKernels(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith('.btf.tar.xz')) out.push(p);
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return out.sort();
+}
+
+/** BPF objects under test/fixtures/bpf (recursively), made by the fixtures script. */
+export function fixtureObjects(): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith('.o') && statSync(p).size > 0) out.push(p);
+    }
+  };
+  walk(FIXTURES_BPF);
+  return out.sort();
+}
+
+export function readBytes(path: string): Uint8Array {
+  return readFileSync(path);
+}
+
+/**
+ * A compact first-difference report for two large texts: line number and both lines, so a
+ * failing 150 MB comparison prints a few lines, not the whole dump.
+ */
+export function firstDifference(ours: Uint8Array, ref: Uint8Array): string | undefined {
+  const a = Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength);
+  const b = Buffer.from(ref.buffer, ref.byteOffset, ref.byteLength);
+  if (a.equals(b)) return undefined;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  const lineStart = a.lastIndexOf(0x0a, i - 1) + 1;
+  let line = 1;
+  for (let p = a.indexOf(0x0a); p >= 0 && p < lineStart; p = a.indexOf(0x0a, p + 1)) line++;
+  const endOf = (buf: Buffer) => {
+    const e = buf.indexOf(0x0a, lineStart);
+    return buf.toString('latin1', lineStart, e < 0 ? Math.min(buf.length, lineStart + 200) : e);
+  };
+  return `first difference at byte ${i}, line ${line} (ours ${a.length} bytes, bpftool ${b.length} bytes)\n  ours:    ${JSON.stringify(endOf(a))}\n  bpftool: ${JSON.stringify(endOf(b))}`;
+}
