@@ -110,10 +110,9 @@ class StderrRenderer {
       const now = Date.now();
       if (now - this.last < 100 && e.percent < 100) return;
       this.last = now;
-      const stage = e.stage.charAt(0).toUpperCase() + e.stage.slice(1);
-      const text = `${e.repo}: ${e.method} ${stage} ${e.percent}% (${e.processed}/${e.total})`;
-      const width = process.stderr.columns ?? 100;
-      process.stderr.write(`\r\x1b[K${text.length > width - 1 ? text.slice(0, width - 1) : text}`);
+      const text = `${e.repo}: ${e.method}: ${e.stage} ${e.percent}% (${e.processed}/${e.total})`;
+      const width = process.stderr.columns || 0;
+      process.stderr.write(`\r\x1b[K${width > 20 && text.length >= width ? text.slice(0, width - 1) : text}`);
       this.line = true;
       return;
     }

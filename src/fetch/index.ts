@@ -9,6 +9,7 @@
 // leaves the cache exactly as it was; see repo.ts for phase two.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rmdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { FetchError } from '../errors.js';
 import { describeFilter, type KernelFilter } from '../archive/filter.js';
@@ -112,7 +113,7 @@ export async function fetch(options: FetchOptions = {}): Promise<FetchResult> {
   }
   if (options.signal) gitCtx.signal = options.signal;
 
-  const version = await gitVersion(gitCtx, cwd);
+  const version = await gitVersion(gitCtx, os.tmpdir());
   if (!version) {
     throw new FetchError(
       'git was not found on PATH: fetch needs git (>= 2.25) to clone btfhub-archive repositories; ' +
