@@ -1,13 +1,97 @@
-// Placeholder until the 'which' command lands; replaced by its owner.
+// btfgen which: which BTF would this host (or a given one) get from an archive? Extracts it and
+// prints the matched key and, last, the extracted file's path (for shell loaders).
 import type { Command } from 'commander';
-import { BtfgenError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import {
+  candidateKeys,
+  detectHost,
+  ensureCoreBtf,
+  extractCoreBtf,
+  KERNEL_BTF_PATH,
+  type ArchiveSource,
+  type CoreBtf,
+  type HostIdentity,
+} from '../runtime/index.js';
+
+interface WhichOptions {
+  archive: string;
+  id?: string;
+  versionId?: string;
+  machine?: string;
+  release?: string;
+  extractTo?: string;
+  force?: boolean;
+}
+
+function describeRule(host: HostIdentity, key: string): string {
+  return candidateKeys(host).find((c) => c.key === key)?.rule ?? 'exact';
+}
+
+export async function runWhich(opts: WhichOptions, out: (line: string) => void): Promise<CoreBtf> {
+  if (!opts.archive) throw new UsageError('which: --archive FILE is required');
+  const archive: ArchiveSource = opts.archive === '-' ? process.stdin : opts.archive;
+  const overrides = {
+    id: opts.id,
+    versionId: opts.versionId,
+    machine: opts.machine,
+    release: opts.release,
+  };
+  const askingAboutAnotherHost = Object.values(overrides).some((v) => v !== undefined);
+  let result: CoreBtf;
+  let host: HostIdentity | undefined;
+  if (askingAboutAnotherHost) {
+    // A question about a (possibly) different host: BTF_FILE_PATH and this kernel's own BTF
+    // do not apply.
+    host = await detectHost(overrides);
+    result = await extractCoreBtf(archive, host, { extractTo: opts.extractTo });
+  } else {
+    result = await ensureCoreBtf(archive, { force: opts.force ? true : undefined, extractTo: opts.extractTo });
+    if (result.source === 'archive') host = await detectHost();
+  }
+  switch (result.source) {
+    case 'env':
+      out(`BTF_FILE_PATH is set: the loader uses it, the archive is not read`);
+      out(result.path!);
+      break;
+    case 'kernel':
+      out(
+        `the kernel has its own BTF (${KERNEL_BTF_PATH}): nothing to extract ` +
+          `(--force or BTFGEN_FORCE_ARCHIVE=1 to use the archive anyway)`,
+      );
+      break;
+    case 'archive':
+      out(`${result.key} (${describeRule(host!, result.key!)})`);
+      out(result.path!);
+      break;
+  }
+  return result;
+}
 
 export function register(program: Command): void {
   program
     .command('which')
-    .description('(which: not implemented yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new BtfgenError('which is not implemented yet');
+    .description(
+      'Show which BTF of an archive this host (or the host described by the options) gets, and\n' +
+        'extract it: prints the matched key and, last, the path of the extracted file.\n' +
+        'Without host options it does what a loader does: BTF_FILE_PATH, else the kernel BTF,\n' +
+        'else the archive. Exits non-zero when the archive has nothing for the host.',
+    )
+    .requiredOption('--archive <file>', 'archive made by btfgen pack (tar.gz or tar; - for stdin)')
+    .option('--id <id>', 'os-release ID of the host (default: this host)')
+    .option('--version-id <v>', 'os-release VERSION_ID of the host (default: this host)')
+    .option('--machine <m>', 'uname -m of the host, e.g. x86_64, aarch64 (default: this host)')
+    .option('--release <r>', 'uname -r of the host (default: this host)')
+    .option('--extract-to <path>', 'write the BTF here instead of a fresh file under $TMPDIR')
+    .option('-f, --force', 'use the archive even when this kernel has BTF (like BTFGEN_FORCE_ARCHIVE=1)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  btfgen which --archive min_core_btfs.tar.gz\n' +
+        '  btfgen which --archive min_core_btfs.tar.gz --id ubuntu --version-id 20.04 \\\n' +
+        '      --machine x86_64 --release 5.4.0-40-generic --extract-to /tmp/5.4.btf\n' +
+        '  BTF=$(btfgen which --archive a.tar.gz --force | tail -n 1)',
+    )
+    .action(async (opts: WhichOptions) => {
+      await runWhich(opts, (line) => process.stdout.write(`${line}\n`));
     });
 }

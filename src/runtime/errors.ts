@@ -1,0 +1,50 @@
+// Typed runtime errors. Each carries `code`, the errno name the C helper returns (negated) for
+// the same situation, so loaders can treat both runtimes alike.
+import { ArchiveError, LookupError } from '../errors.js';
+import type { HostIdentity } from './lookup.js';
+
+/** The archive has no member for this host (C: -ENOENT). */
+export class NoMatchingBtfError extends LookupError {
+  readonly code = 'ENOENT';
+  constructor(
+    /** The host that was looked up. */
+    readonly host: HostIdentity,
+    /** Keys tried, in order. */
+    readonly keysTried: readonly string[],
+    /** The archive's kernels nearest to the host, best first (at most 5). */
+    readonly nearest: readonly string[],
+    /** How many kernels the archive holds. */
+    readonly kernelCount: number,
+  ) {
+    super(
+      `no BTF for this host in the archive: tried ${keysTried.join(', ')}; ` +
+        (kernelCount === 0
+          ? 'the archive holds no kernels'
+          : `nearest kernels in the archive (${kernelCount} in all): ${nearest.join(', ')}`),
+    );
+  }
+}
+
+/** The kernel has no BTF and no archive was given (C: -EOPNOTSUPP, nothing linked). */
+export class NoArchiveError extends LookupError {
+  readonly code = 'EOPNOTSUPP';
+  constructor() {
+    super('the kernel has no BTF (/sys/kernel/btf/vmlinux) and no BTF archive was given');
+  }
+}
+
+/** BTF_FILE_PATH names a file that cannot be read (C: -ENOENT). */
+export class BtfFilePathError extends LookupError {
+  readonly code = 'ENOENT';
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`BTF_FILE_PATH=${path}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** Not a gzip/tar archive, or a corrupt or truncated one (C: -EINVAL). */
+export class CorruptArchiveError extends ArchiveError {
+  readonly code = 'EINVAL';
+}

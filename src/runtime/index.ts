@@ -1,0 +1,27 @@
+// btfgen/runtime: what a loader needs on the target host, and nothing else. Importable alone:
+// node builtins and ../errors.js only (no commander, simple-git, tar or the minimizer).
+export {
+  ensureCoreBtf,
+  extractCoreBtf,
+  isForced,
+  KERNEL_BTF_PATH,
+  type CoreBtf,
+  type CoreBtfSource,
+  type EnsureCoreBtfOptions,
+} from './ensure.js';
+export { extractMember, tarBytes, type ArchiveSource, type ExtractedMember, type OutputTarget } from './archive.js';
+export { detectHost, parseOsRelease, OS_RELEASE_PATHS, type DetectHostOptions } from './host.js';
+export {
+  archAlias,
+  candidateKeys,
+  hostKey,
+  majorVersion,
+  memberKey,
+  nearestKernels,
+  type CandidateKey,
+  type HostIdentity,
+  type MatchRule,
+} from './lookup.js';
+export { TarReader, META_MAX, type TarEntry, type TarEntryType, type TarEvent } from './tar.js';
+export { BtfFilePathError, CorruptArchiveError, NoArchiveError, NoMatchingBtfError } from './errors.js';
+export { ArchiveError, BtfgenError, LookupError } from '../errors.js';

@@ -1,0 +1,212 @@
+// Test helpers for the runtime: the shared lookup-cases table, a tiny tar writer that can
+// produce every encoding and hostile member the readers must handle, and the `archive`
+// variants (defined identically in native/test/lookup_test.c).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { HostIdentity } from '../../src/runtime/index.js';
+
+export const CASES_PATH = join(dirname(fileURLToPath(import.meta.url)), 'lookup-cases.tsv');
+
+export interface Member {
+  name: string;
+  /** tar typeflag, default '0' */
+  type: string;
+}
+
+export type Case =
+  | { kind: 'osrelease'; line: number; text: string; id: string; versionId: string }
+  | { kind: 'keys'; line: number; host: HostIdentity; keys: string[] }
+  | { kind: 'member'; line: number; name: string; key: string | undefined }
+  | { kind: 'match'; line: number; host: HostIdentity; members: Member[]; expected: string | undefined }
+  | { kind: 'nearest'; line: number; host: HostIdentity; keys: string[]; limit: number; expected: string[] }
+  | { kind: 'archive'; line: number; variant: string; expected: 'ok' | 'EINVAL' | 'ENOENT' };
+
+const list = (s: string): string[] => (s === '' ? [] : s.split('|'));
+const host = (f: string[]): HostIdentity => ({ id: f[0]!, versionId: f[1]!, machine: f[2]!, release: f[3]! });
+const unescape = (s: string): string =>
+  s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c === 't' ? '\t' : c));
+
+export function readCases(): Case[] {
+  const out: Case[] = [];
+  readFileSync(CASES_PATH, 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      const line = i + 1;
+      if (text === '' || text.startsWith('#')) return;
+      const [kind, ...f] = text.split('\t');
+      switch (kind) {
+        case 'osrelease':
+          out.push({ kind, line, text: unescape(f[0]!), id: f[1]!, versionId: f[2]! });
+          break;
+        case 'keys':
+          out.push({ kind, line, host: host(f), keys: list(f[4]!) });
+          break;
+        case 'member':
+          out.push({ kind, line, name: f[0]!, key: f[1] === '-' ? undefined : f[1] });
+          break;
+        case 'match':
+          out.push({
+            kind,
+            line,
+            host: host(f),
+            members: list(f[4]!).map((m) => (m[1] === ':' ? { type: m[0]!, name: m.slice(2) } : { type: '0', name: m })),
+            expected: f[5] === '-' ? undefined : f[5],
+          });
+          break;
+        case 'nearest':
+          out.push({ kind, line, host: host(f), keys: list(f[4]!), limit: Number(f[5]), expected: list(f[6]!) });
+          break;
+        case 'archive':
+          out.push({ kind, line, variant: f[0]!, expected: f[1] as 'ok' | 'EINVAL' | 'ENOENT' });
+          break;
+        default:
+          throw new Error(`${CASES_PATH}:${line}: unknown case kind ${kind}`);
+      }
+    });
+  return out;
+}
+
+// ---- tar writer ----------------------------------------------------------------------------
+
+export type NameStyle = 'ustar' | 'gnu' | 'pax';
+
+const enc = new TextEncoder();
+
+function octal(value: number, width: number): string {
+  return value.toString(8).padStart(width - 1, '0') + '\0';
+}
+
+export function tarHeader(name: string, type: string, size: number, prefix = '', opts: { base256Size?: boolean } = {}): Uint8Array {
+  const h = new Uint8Array(512);
+  h.set(enc.encode(name).subarray(0, 100), 0);
+  h.set(enc.encode('0000644\0'), 100);
+  h.set(enc.encode('0000000\0'), 108);
+  h.set(enc.encode('0000000\0'), 116);
+  if (opts.base256Size) {
+    h[124] = 0x80;
+    let v = size;
+    for (let i = 135; i > 124; i--) {
+      h[i] = v % 256;
+      v = Math.floor(v / 256);
+    }
+  } else {
+    h.set(enc.encode(octal(size, 12)), 124);
+  }
+  h.set(enc.encode(octal(0, 12)), 136);
+  h[156] = type.charCodeAt(0);
+  h.set(enc.encode('ustar\0' + '00'), 257);
+  if (prefix) h.set(enc.encode(prefix).subarray(0, 155), 345);
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.set(enc.encode(sum.toString(8).padStart(6, '0') + '\0 '), 148);
+  return h;
+}
+
+function padded(data: Uint8Array): Uint8Array[] {
+  const pad = (512 - (data.length % 512)) % 512;
+  return pad ? [data, new Uint8Array(pad)] : [data];
+}
+
+/** One member, its name encoded in `style` (ustar falls back to prefix, then GNU longname). */
+export function tarMember(name: string, data: Uint8Array | string, type = '0', style: NameStyle = 'ustar'): Uint8Array[] {
+  const body = typeof data === 'string' ? enc.encode(data) : data;
+  const nameBytes = enc.encode(name);
+  const parts: Uint8Array[] = [];
+  if (style === 'ustar' && nameBytes.length > 100) {
+    const slash = name.lastIndexOf('/', name.length - 2);
+    const ok = slash > 0 && slash <= 155 && name.length - slash - 1 <= 100 && name.length - slash - 1 > 0;
+    if (ok) return [tarHeader(name.slice(slash + 1), type, body.length, name.slice(0, slash)), ...padded(body)];
+    style = 'gnu';
+  }
+  if (style === 'gnu' && nameBytes.length > 0) {
+    const long = new Uint8Array(nameBytes.length + 1);
+    long.set(nameBytes);
+    parts.push(tarHeader('././@LongLink', 'L', long.length), ...padded(long));
+  } else if (style === 'pax') {
+    parts.push(...paxRecord({ path: name }));
+  }
+  parts.push(tarHeader(name, type, body.length), ...padded(body));
+  return parts;
+}
+
+export function paxRecord(fields: Record<string, string>, type = 'x'): Uint8Array[] {
+  let text = '';
+  for (const [k, v] of Object.entries(fields)) {
+    const rest = ` ${k}=${v}\n`;
+    let len = rest.length + 1;
+    while (String(len).length + rest.length !== len) len = String(len).length + rest.length;
+    text += `${len}${rest}`;
+  }
+  const body = enc.encode(text);
+  return [tarHeader(`PaxHeaders/${type}`, type, body.length), ...padded(body)];
+}
+
+export const tarEnd = (): Uint8Array => new Uint8Array(1024);
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+export function tarOf(members: Member[], style: NameStyle): Uint8Array {
+  // Each member's content is its name, so the test sees which one was extracted.
+  return concat([...members.flatMap((m) => tarMember(m.name, m.name, m.type, style)), tarEnd()]);
+}
+
+export const gzip = (data: Uint8Array): Uint8Array => new Uint8Array(gzipSync(data));
+
+// ---- the `archive` variants (host debian/12/x86_64/6.1.0-test), as in lookup_test.c ----------
+
+export const VARIANT_HOST: HostIdentity = { id: 'debian', versionId: '12', machine: 'x86_64', release: '6.1.0-test' };
+export const VARIANT_TARGET = './btfhub-archive/debian/12/x86_64/6.1.0-test.btf';
+export const VARIANT_TARGET_DATA = 'BTF for 6.1.0-test';
+
+function others(): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < 4; i++) {
+    const data = new Uint8Array(4096);
+    for (let j = 0; j < data.length; j++) data[j] = (j * 31 + i) & 0xff;
+    parts.push(...tarMember(`./btfhub-archive/debian/12/x86_64/6.1.0-other${i}.btf`, data));
+  }
+  return parts;
+}
+
+const target = (): Uint8Array[] => tarMember(VARIANT_TARGET, VARIANT_TARGET_DATA);
+
+export function archiveVariant(variant: string): Uint8Array {
+  switch (variant) {
+    case 'empty':
+      return new Uint8Array(0);
+    case 'garbage':
+      return enc.encode('not an archive\n'.repeat(70)).subarray(0, 1024);
+    case 'truncated-gzip': {
+      const gz = gzip(concat([...others(), tarEnd()]));
+      return gz.subarray(0, Math.floor(gz.length / 2));
+    }
+    case 'truncated-tar':
+      return concat([...others(), tarEnd()]).subarray(0, 512 + 1000);
+    case 'bad-checksum': {
+      const t = concat([...others(), ...target(), tarEnd()]);
+      t[0] = 'X'.charCodeAt(0);
+      return t;
+    }
+    case 'no-end-marker':
+      return concat([...others(), ...target()]);
+    case 'multi-member-gzip':
+      return concat([gzip(concat(others())), gzip(concat([...target(), tarEnd()]))]);
+    case 'only-others':
+      return gzip(concat([...others(), tarEnd()]));
+    case 'huge-name-record':
+      return concat([tarHeader('././@LongLink', 'L', 2 * 1024 * 1024), new Uint8Array(4096)]);
+    default:
+      throw new Error(`unknown archive variant ${variant}`);
+  }
+}
