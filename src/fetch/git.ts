@@ -95,7 +95,7 @@ export function describeGitError(err: unknown): string {
     .split(/\r?\n|\r/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !/^(Cloning into|remote: (Counting|Compressing|Enumerating|Total)|Receiving|Resolving)/.test(l));
-  const important = lines.filter((l) => /^(fatal|error):/i.test(l));
+  const important = lines.filter((l) => /^(fatal|error|ssh|remote: (fatal|error)):/i.test(l));
   const pick = important.length ? important : lines.slice(-1);
   const msg = pick
     .slice(0, 3)

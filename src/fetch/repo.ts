@@ -9,7 +9,7 @@
 //   left by an interrupted run makes the next run repair the clone.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FetchError } from '../errors.js';
 import { parseKernelPath } from '../archive/walk.js';
@@ -242,6 +242,8 @@ async function planCheckout(
 async function writeSparseConfig(ctx: GitContext, dir: string, patterns: string[]): Promise<void> {
   await git(ctx, dir, ['config', 'core.sparseCheckout', 'true']);
   await git(ctx, dir, ['config', 'core.sparseCheckoutCone', 'false']);
+  // .git/info comes from git's templates, which a user's init.templateDir may leave out.
+  await mkdir(path.join(dir, '.git', 'info'), { recursive: true });
   await writeFile(path.join(dir, '.git', 'info', 'sparse-checkout'), patterns.join('\n') + '\n');
 }
 

@@ -1,8 +1,8 @@
 // `node bin/btfgen fetch` end to end: exit codes, the one-line summary, quiet stderr.
 // Needs the build (`npx tsc -p .`, dist/) and the shared data.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,35 @@ describe.skipIf(!HAVE_DATA || !HAVE_BUILD)('btfgen fetch (CLI)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(await listTree(path.join(cache, 'btfhub-archive'))).toEqual([BC, C80, D17, KY, U26, U29].sort());
     expect(existsSync(path.join(cache, '.btfgen-fetch.lock'))).toBe(false);
+  });
+
+  it('recovers from a run killed (with its git children) at any point after taking the lock', async () => {
+    for (const delayMs of [0, 60, 150, 300]) {
+      const cache = newCache();
+      const lock = path.join(cache, '.btfgen-fetch.lock');
+      const child = spawn(process.execPath, [BIN, 'fetch', '--repo', upA, '--repo', upB, '--cache', cache], {
+        env: cleanEnv(),
+        detached: true, // own process group: kill it whole, as Ctrl-C would
+        stdio: 'ignore',
+      });
+      const exited = new Promise<void>((r) => child.on('exit', () => r()));
+      let done = false;
+      void exited.then(() => (done = true));
+      while (!done && !existsSync(lock)) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, delayMs));
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already finished */
+      }
+      await exited;
+      const r = await btfgen(['fetch', '--repo', upA, '--repo', upB, '--cache', cache], cleanEnv());
+      expect(r.stderr.replace(/^warning: .*(no valid HEAD|interrupted|no \.git).*\n/gm, ''), `killed after ${delayMs} ms`).toBe('');
+      expect(r.code).toBe(0);
+      expect(await listTree(path.join(cache, 'btfhub-archive'))).toEqual([BC, C80, D17, KY, U26, U29].sort());
+      expect((await readdir(cache)).sort()).toEqual(['btfhub-archive', 'btfhub-archive-repos']);
+      expect((await readdir(path.join(cache, 'btfhub-archive-repos'))).length).toBe(2);
+    }
   });
 
   it('documents flags and environment variables in --help', async () => {

@@ -8,6 +8,7 @@ import {
   sanitizeRepoName,
 } from '../../src/fetch/config.js';
 import { sparsePatterns } from '../../src/fetch/repo.js';
+import { describeGitError } from '../../src/fetch/git.js';
 import { parseKernelFilter } from '../../src/archive/filter.js';
 
 const HOME = '/home/u';
@@ -132,5 +133,18 @@ describe('sparsePatterns', () => {
     expect(p(['ubuntu/20.04', 'centos'], [])).toEqual(['/ubuntu/20.04/', '/centos/*/']);
     expect(p([], ['x86_64'])).toEqual(['/*/*/x86_64/', '/*/*/amd64/']);
     expect(p(['kylin/V10'], ['aarch64'])).toEqual(['/kylin/V10/aarch64/', '/kylin/V10/arm64/']);
+  });
+});
+
+describe('describeGitError', () => {
+  it('keeps the fatal/error/ssh lines of git output, without progress noise', () => {
+    const e = new Error(
+      "Cloning into '/c/x'...\nssh: Could not resolve hostname h: Name or service not known\r\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\n",
+    );
+    expect(describeGitError(e)).toBe('ssh: Could not resolve hostname h: Name or service not known; Could not read from remote repository.');
+    expect(describeGitError(new Error('spawn git ENOENT'))).toBe('spawn git ENOENT');
+    expect(describeGitError(new Error('error: unable to write file x: No space left on device\nfatal: cannot store pack file'))).toBe(
+      'unable to write file x: No space left on device; cannot store pack file (disk full?)',
+    );
   });
 });

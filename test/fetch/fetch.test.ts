@@ -1,4 +1,5 @@
 // fetch() against real git repositories built in a temp directory (file:// URLs, no network).
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -361,5 +362,45 @@ describe.skipIf(!HAVE_DATA)('fetch (real git repositories from ../shared/data)',
     const r = await run({ repos: [upA], cache, distros: ['ubuntu', 'ubunut'], arches: ['s390x', 'x86_64'] });
     expect(r.warnings).toEqual(['no repository has kernels for --distro ubunut', 'no repository has kernels for --arch s390x']);
     expect(await listTree(viewOf(cache))).toEqual([U26, U29]);
+  });
+});
+
+/** Mounts a small tmpfs (root only); false where that is not allowed. */
+function mountTmpfs(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!HAVE_DATA)('fetch on a full disk (tmpfs; skipped where mounting is not allowed)', () => {
+  it('fails naming the repository and the full disk, leaving the cache as it was', async (t) => {
+    const work = await tmpDir();
+    const mnt = path.join(work, 'mnt');
+    await mkdir(mnt);
+    if (!mountTmpfs(mnt, '3m')) {
+      await removeDir(work);
+      t.skip();
+      return;
+    }
+    try {
+      const small = await makeRepo(path.join(work, 'small'), { [C80]: { from: `btfhub-archive-demo/${C80}` } });
+      const big = await makeRepo(path.join(work, 'big'), demoFiles());
+      const cache = path.join(mnt, 'cache');
+      await fetch({ env: cleanEnv(), repos: [small], cache });
+      expect(await listTree(viewOf(cache))).toEqual([C80]);
+      const before = await snapshot(cache);
+      const err = await fetch({ env: cleanEnv(), repos: [small, big], cache }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FetchError);
+      expect((err as Error).message).toContain(big);
+      expect((err as Error).message).toMatch(/disk full\?/);
+      expect(await snapshot(cache)).toEqual(before);
+      expect(await readdir(path.join(cache, 'btfhub-archive-repos'))).toEqual([sanitizeRepoName(fileUrl(small))]);
+    } finally {
+      execFileSync('umount', [mnt], { stdio: 'ignore' });
+      await removeDir(work);
+    }
   });
 });
