@@ -1,0 +1,139 @@
+// Kernel BTF inputs as btfhub archives ship them: raw BTF or ELF as is, `.btf.xz`, and
+// `.btf.tar.xz` (one `<release>.btf` member, sometimes under a path prefix). Pure: bytes in,
+// bytes out; xz decoding uses @napi-rs/lzma, loaded only when an xz input shows up.
+import { BtfError } from '../errors.js';
+
+const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+
+export function isXz(b: Uint8Array): boolean {
+  return b.length >= 6 && XZ_MAGIC.every((v, i) => b[i] === v);
+}
+
+/** A POSIX/GNU tar archive: "ustar" magic at 257 and a valid header checksum. */
+export function isTar(b: Uint8Array): boolean {
+  if (b.length < 512) return false;
+  const magic = String.fromCharCode(...b.subarray(257, 262));
+  return magic === 'ustar' && checksumOk(b.subarray(0, 512));
+}
+
+function checksumOk(h: Uint8Array): boolean {
+  const stored = parseOctal(h.subarray(148, 156));
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+  return stored === sum;
+}
+
+function cstr(b: Uint8Array): string {
+  const z = b.indexOf(0);
+  const e = z < 0 ? b.length : z;
+  let s = '';
+  for (let i = 0; i < e; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+function parseOctal(b: Uint8Array): number {
+  if (b[0]! & 0x80) {
+    // GNU base-256 for large values
+    let v = 0;
+    for (let i = 1; i < b.length; i++) v = v * 256 + b[i]!;
+    return v;
+  }
+  const s = cstr(b).trim();
+  return s ? parseInt(s, 8) : 0;
+}
+
+export interface TarMember {
+  name: string;
+  type: string;
+  data: Uint8Array;
+}
+
+/** Reads the members of an uncompressed tar held in memory (ustar, pax and GNU long names). */
+export function readTar(b: Uint8Array): TarMember[] {
+  const out: TarMember[] = [];
+  let p = 0;
+  let longName: string | undefined;
+  let paxPath: string | undefined;
+  while (p + 512 <= b.length) {
+    const h = b.subarray(p, p + 512);
+    if (h.every((x) => x === 0)) break;
+    if (!checksumOk(h)) throw new BtfError(`tar: bad header checksum at offset ${p}`);
+    const size = parseOctal(h.subarray(124, 136));
+    const type = String.fromCharCode(h[156]! || 0x30);
+    const dataStart = p + 512;
+    if (dataStart + size > b.length) throw new BtfError(`tar: member at offset ${p} runs past the end of the archive`);
+    const data = b.subarray(dataStart, dataStart + size);
+    p = dataStart + Math.ceil(size / 512) * 512;
+    if (type === 'L') {
+      longName = cstr(data);
+      continue;
+    }
+    if (type === 'x') {
+      paxPath = parsePaxPath(data) ?? paxPath;
+      continue;
+    }
+    if (type === 'g' || type === 'K') continue;
+    let name = cstr(h.subarray(0, 100));
+    const prefix = cstr(h.subarray(345, 500));
+    if (prefix && String.fromCharCode(...h.subarray(257, 262)) === 'ustar') name = `${prefix}/${name}`;
+    if (longName !== undefined) name = longName;
+    if (paxPath !== undefined) name = paxPath;
+    longName = paxPath = undefined;
+    out.push({ name, type, data });
+  }
+  return out;
+}
+
+function parsePaxPath(data: Uint8Array): string | undefined {
+  const text = new TextDecoder('latin1').decode(data);
+  let path: string | undefined;
+  let i = 0;
+  while (i < text.length) {
+    const sp = text.indexOf(' ', i);
+    if (sp < 0) break;
+    const len = parseInt(text.slice(i, sp), 10);
+    if (!(len > 0)) break;
+    const rec = text.slice(sp + 1, i + len - 1);
+    const eq = rec.indexOf('=');
+    if (eq > 0 && rec.slice(0, eq) === 'path') path = rec.slice(eq + 1);
+    i += len;
+  }
+  return path;
+}
+
+/**
+ * The kernel BTF inside a btfhub `.btf.tar.xz` (or `.btf.xz`, or a plain tar); other bytes are
+ * returned unchanged. The tar must hold exactly one regular `.btf` member (or one regular file);
+ * links and members whose path is absolute or contains `..` are rejected.
+ */
+export async function unpackKernelBtf(bytes: Uint8Array, name = 'input'): Promise<Uint8Array> {
+  let b = bytes;
+  if (isXz(b)) {
+    const { xz } = await import('@napi-rs/lzma');
+    try {
+      const d = xz.decompressSync(b);
+      b = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    } catch (e) {
+      throw new BtfError(`cannot decompress xz data: ${(e as Error).message}`, name);
+    }
+  }
+  if (!isTar(b)) return b;
+  const members = readTar(b);
+  for (const m of members) {
+    if (m.type === '1' || m.type === '2') throw new BtfError(`tar member '${m.name}' is a link; refusing it`, name);
+    const parts = m.name.split('/');
+    if (m.name.startsWith('/') || parts.includes('..')) throw new BtfError(`tar member '${m.name}' has an unsafe path; refusing it`, name);
+  }
+  const files = members.filter((m) => m.type === '0' || m.type === '7');
+  const btfs = files.filter((m) => m.name.endsWith('.btf'));
+  const pick = btfs.length === 1 ? btfs[0] : files.length === 1 ? files[0] : undefined;
+  if (!pick) {
+    throw new BtfError(
+      files.length === 0
+        ? 'tar archive holds no regular file'
+        : `tar archive holds ${files.length} files (${files.map((f) => f.name).slice(0, 4).join(', ')}); expected one .btf`,
+      name,
+    );
+  }
+  return pick.data;
+}

@@ -1,0 +1,138 @@
+// The object side of bpftool's btfgen_record_obj(): btf__parse(obj, &btf_ext), the
+// ".BTF.ext not found" check, and everything about a CO-RE relocation that does not depend on
+// the target (local root name and kind, essential name, the bpf_core_parse_spec() result).
+// A PreparedObject is immutable and reusable across any number of targets.
+import type { Btf } from '../btf/btf.js';
+import type { BtfExt } from '../btf/ext.js';
+import { EINVAL, ENOENT, ReloKind } from '../btf/kinds.js';
+import { loadBtf, MissingSectionError } from '../btf/object.js';
+import { BtfError } from '../errors.js';
+import { essentialName } from './candidates.js';
+import { CoreSpec, nameByOffset, parseSpec } from './spec.js';
+
+/** LIBBPF_ERRNO__FORMAT: libbpf's error for a file that is neither raw BTF nor usable ELF. */
+export const LIBBPF_ERRNO_FORMAT = 4003;
+
+/**
+ * A BPF object bpftool would refuse before looking at its relocations (no .BTF, no .BTF.ext,
+ * malformed BTF). `errno` is the (positive) errno bpftool 7.1 fails with: exit = (-errno) & 0xff.
+ */
+export class ObjectError extends BtfError {
+  readonly errno: number;
+  constructor(message: string, file: string | undefined, errno: number) {
+    super(message, file);
+    this.errno = errno;
+    this.exitCode = (-errno) & 0xff;
+  }
+  override withFile(file: string): BtfError {
+    return this.file ? this : new ObjectError(this.message, file, this.errno);
+  }
+}
+
+/** One CO-RE relocation record with its target-independent analysis. */
+export interface PreparedRelo {
+  /** ELF section of the program (the .BTF.ext block's sec_name_off), e.g. "kprobe/do_nanosleep". */
+  readonly section: string;
+  /** Index of the record inside its block (libbpf's relo_idx). */
+  readonly index: number;
+  readonly insnOff: number;
+  readonly typeId: number;
+  readonly accessStrOff: number;
+  readonly kind: number;
+  /** The access string, or null when its offset is invalid. */
+  readonly accessString: string | null;
+  /** Name of the local root type ('' for anonymous), or null when unresolvable. */
+  readonly typeName: string | null;
+  /** Kind of the (unskipped) local root type, -1 when the type ID is invalid. */
+  readonly localKind: number;
+  /** Essential name of the local root (what the candidate search compares). */
+  readonly essName: string;
+  /** bpf_core_parse_spec() result: 0 or a negative errno. */
+  readonly parseErr: number;
+  /** The parsed local spec (when parseErr is 0). */
+  readonly localSpec: CoreSpec | null;
+  /** libbpf's warning text for a parse failure, when it prints a specific one. */
+  readonly parseMessage?: string;
+}
+
+export interface PreparedObject {
+  /** Name used in messages (usually the file path). */
+  readonly name: string;
+  readonly btf: Btf;
+  readonly ext: BtfExt;
+  readonly relos: readonly PreparedRelo[];
+  /** Essential names of every local root that needs a candidate search. */
+  readonly rootNames: ReadonlySet<string>;
+}
+
+/**
+ * Parses a BPF object (ELF with .BTF and .BTF.ext) once. Throws ObjectError where bpftool
+ * fails on the object itself: no .BTF (ENOENT, exit 254), no .BTF.ext ("section .BTF.ext
+ * not found", EINVAL, exit 234), malformed BTF or .BTF.ext (EINVAL), not an ELF (exit 93).
+ */
+export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObject {
+  let loaded;
+  try {
+    loaded = loadBtf(bytes, { name });
+  } catch (e) {
+    if (e instanceof MissingSectionError) {
+      throw new ObjectError(`failed to parse BPF object: ${e.section} section not found (No such file or directory)`, name, ENOENT);
+    }
+    if (e instanceof BtfError) {
+      const notElf = /neither raw BTF nor an ELF/.test(e.message);
+      const msg = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
+      throw new ObjectError(`failed to parse BPF object: ${msg}`, name, notElf ? LIBBPF_ERRNO_FORMAT : EINVAL);
+    }
+    throw e;
+  }
+  if (!loaded.ext) {
+    throw new ObjectError('failed to parse BPF object: section .BTF.ext not found', name, EINVAL);
+  }
+  const btf = loaded.btf;
+  const ext = loaded.ext;
+  const relos: PreparedRelo[] = [];
+  const rootNames = new Set<string>();
+  const specCache = new Map<string, { err: number; spec: CoreSpec | null; msg?: string }>();
+
+  for (const sec of ext.coreRelo.sections) {
+    const section = nameByOffset(btf, sec.secNameOff) ?? '<?>';
+    sec.records.forEach((r, index) => {
+      const validId = r.typeId < btf.typeCount;
+      const localKind = validId ? btf.kind(r.typeId) : -1;
+      const typeName = validId ? nameByOffset(btf, btf.nameOff(r.typeId)) : null;
+      const essName = typeName ? essentialName(typeName) : '';
+      if (r.kind !== ReloKind.TYPE_ID_LOCAL && essName) rootNames.add(essName);
+
+      // bpf_core_parse_spec() depends on (type_id, access string, kind) only: share results.
+      const key = `${r.typeId}/${r.accessStrOff}/${r.kind}`;
+      let parsed = specCache.get(key);
+      if (!parsed) {
+        if (!validId) parsed = { err: -EINVAL, spec: null };
+        else {
+          const spec = new CoreSpec(btf);
+          let msg: string | undefined;
+          const err = parseSpec(btf, r, spec, (m) => (msg = m));
+          parsed = err ? { err, spec: null, msg } : { err: 0, spec };
+        }
+        specCache.set(key, parsed);
+      }
+      relos.push({
+        section,
+        index,
+        insnOff: r.insnOff,
+        typeId: r.typeId,
+        accessStrOff: r.accessStrOff,
+        kind: r.kind,
+        accessString: nameByOffset(btf, r.accessStrOff),
+        typeName,
+        localKind,
+        essName,
+        parseErr: parsed.err,
+        localSpec: parsed.spec,
+        ...(parsed.msg ? { parseMessage: parsed.msg } : {}),
+      });
+    });
+  }
+  return { name, btf, ext, relos, rootNames };
+}
+

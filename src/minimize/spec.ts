@@ -1,0 +1,380 @@
+// CO-RE specs: libbpf's struct bpf_core_spec, bpf_core_parse_spec(), bpf_core_spec_match() and
+// bpf_core_match_member() (relo_core.c), ported literally: fixed 64-entry arrays with explicit
+// lengths, u32 bit offsets, and the same push/pop order in the anonymous-member recursion.
+import { Btf } from '../btf/btf.js';
+import { Kind, ReloKind, E2BIG, EINVAL, isEnumvalReloKind, isFieldReloKind, isTypeReloKind } from '../btf/kinds.js';
+import { essentialNameLen } from './candidates.js';
+import { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.js';
+
+/** BPF_CORE_SPEC_MAX_LEN. */
+export const SPEC_MAX_LEN = 64;
+
+/** struct bpf_core_accessor. `name` is null for array accessors. */
+export interface Accessor {
+  typeId: number;
+  idx: number;
+  name: string | null;
+}
+
+/** struct bpf_core_spec. */
+export class CoreSpec {
+  btf: Btf;
+  rootTypeId = 0;
+  reloKind = 0;
+  /** High-level accessors; only the first `len` are meaningful. */
+  readonly spec: Accessor[] = [];
+  len = 0;
+  /** Low-level spec (one entry per access-string element, anonymous members included). */
+  readonly rawSpec = new Int32Array(SPEC_MAX_LEN);
+  rawLen = 0;
+  /** u32, wrapping like the C field. */
+  bitOffset = 0;
+
+  constructor(btf: Btf) {
+    this.btf = btf;
+    for (let i = 0; i < SPEC_MAX_LEN; i++) this.spec.push({ typeId: 0, idx: 0, name: null });
+  }
+
+  /** memset(spec, 0) + spec->btf = btf. */
+  reset(btf: Btf): void {
+    this.btf = btf;
+    this.rootTypeId = 0;
+    this.reloKind = 0;
+    for (let i = 0; i < SPEC_MAX_LEN; i++) {
+      const a = this.spec[i]!;
+      a.typeId = 0;
+      a.idx = 0;
+      a.name = null;
+    }
+    this.len = 0;
+    this.rawSpec.fill(0);
+    this.rawLen = 0;
+    this.bitOffset = 0;
+  }
+
+  /** Struct assignment (`*dst = *src`). */
+  copyFrom(o: CoreSpec): void {
+    this.btf = o.btf;
+    this.rootTypeId = o.rootTypeId;
+    this.reloKind = o.reloKind;
+    for (let i = 0; i < SPEC_MAX_LEN; i++) {
+      const a = this.spec[i]!;
+      const b = o.spec[i]!;
+      a.typeId = b.typeId;
+      a.idx = b.idx;
+      a.name = b.name;
+    }
+    this.len = o.len;
+    this.rawSpec.set(o.rawSpec);
+    this.rawLen = o.rawLen;
+    this.bitOffset = o.bitOffset;
+  }
+
+  clone(): CoreSpec {
+    const c = new CoreSpec(this.btf);
+    c.copyFrom(this);
+    return c;
+  }
+
+  /** The low-level spec as a plain array. */
+  raw(): number[] {
+    return Array.from(this.rawSpec.subarray(0, this.rawLen));
+  }
+}
+
+/** Low 32 bits of a * b * c for integer operands (C's wrapping u32 arithmetic). */
+export function mulU32(a: number, b: number, c: number): number {
+  return Math.imul(Math.imul(a | 0, b | 0), c | 0) >>> 0;
+}
+
+/** btf__name_by_offset(): the string, or null for an invalid offset. */
+export function nameByOffset(btf: Btf, off: number): string | null {
+  return btf.validStr(off) ? btf.str(off) : null;
+}
+
+/** is_flex_arr(): array with 0 elements that is the last member of the named accessor's struct. */
+function isFlexArr(btf: Btf, acc: Accessor | undefined, nelems: number): boolean {
+  if (!acc || acc.name === null || nelems > 0) return false;
+  return acc.idx === btf.vlen(acc.typeId) - 1;
+}
+
+const LONG_MAX = (1n << 63n) - 1n;
+const LONG_MIN = -(1n << 63n);
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * sscanf(s + pos, "%d%n"): returns [value, charsConsumed] or null when no integer is there.
+ * glibc converts with strtol (saturating at LONG_MIN/LONG_MAX) and stores the low 32 bits.
+ */
+function scanInt(s: string, pos: number): [number, number] | null {
+  let p = pos;
+  while (p < s.length && isSpace(s.charCodeAt(p))) p++;
+  let neg = false;
+  if (p < s.length && (s[p] === '+' || s[p] === '-')) {
+    neg = s[p] === '-';
+    p++;
+  }
+  const d0 = p;
+  while (p < s.length && s.charCodeAt(p) >= 0x30 && s.charCodeAt(p) <= 0x39) p++;
+  if (p === d0) return null;
+  let v: bigint;
+  if (p - d0 <= 15) {
+    const n = Number(s.slice(d0, p));
+    v = BigInt(neg ? -n : n);
+  } else {
+    v = BigInt(s.slice(d0, p));
+    if (neg) v = -v;
+    if (v > LONG_MAX) v = LONG_MAX;
+    if (v < LONG_MIN) v = LONG_MIN;
+  }
+  return [Number(BigInt.asIntN(32, v)), p - pos];
+}
+
+/** The access string as libbpf sees it, or null for an invalid string offset. */
+export function accessString(btf: Btf, accessStrOff: number): string | null {
+  return nameByOffset(btf, accessStrOff);
+}
+
+export interface ReloInput {
+  typeId: number;
+  accessStrOff: number;
+  kind: number;
+}
+
+/**
+ * bpf_core_parse_spec(): fills `spec` from the relocation's access string. Returns 0 or a
+ * negative errno. `warn` receives libbpf's pr_warn text when it would print one.
+ *
+ * Deviation (documented): a negative struct-member or enumerator index makes libbpf 1.1 read
+ * out of bounds; we return -EINVAL there, as libbpf >= 1.8 does for every negative index.
+ */
+export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg: string) => void): number {
+  const specStr = nameByOffset(btf, relo.accessStrOff);
+  if (specStr === null || specStr === '' || specStr[0] === ':') return -EINVAL;
+
+  spec.reset(btf);
+  spec.rootTypeId = relo.typeId;
+  spec.reloKind = relo.kind;
+
+  if (isTypeReloKind(relo.kind)) {
+    if (specStr !== '0') return -EINVAL;
+    return 0;
+  }
+
+  // "0:1:2:3" -> raw_spec [0, 1, 2, 3]
+  let p = 0;
+  while (p < specStr.length) {
+    if (specStr[p] === ':') ++p;
+    const r = scanInt(specStr, p);
+    if (r === null) return -EINVAL;
+    if (spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
+    p += r[1];
+    spec.rawSpec[spec.rawLen++] = r[0];
+  }
+  if (spec.rawLen === 0) return -EINVAL;
+
+  if (relo.typeId >= btf.typeCount) return -EINVAL;
+  let id = btf.skipModsAndTypedefs(relo.typeId);
+  let accessIdx = spec.rawSpec[0]!;
+  let acc = spec.spec[0]!;
+  acc.typeId = id;
+  acc.idx = accessIdx >>> 0;
+  spec.len++;
+
+  if (isEnumvalReloKind(relo.kind)) {
+    const k = btf.kind(id);
+    if ((k !== Kind.ENUM && k !== Kind.ENUM64) || spec.rawLen > 1 || accessIdx < 0 || accessIdx >= btf.vlen(id))
+      return -EINVAL;
+    acc.name = nameByOffset(btf, btf.enumNameOff(id, accessIdx));
+    return 0;
+  }
+
+  if (!isFieldReloKind(relo.kind)) return -EINVAL;
+
+  let sz = btf.resolveSize(id);
+  if (sz < 0) return sz;
+  spec.bitOffset = mulU32(accessIdx, sz, 8);
+
+  for (let i = 1; i < spec.rawLen; i++) {
+    id = btf.skipModsAndTypedefs(id);
+    const k = btf.kind(id);
+    accessIdx = spec.rawSpec[i]!;
+    acc = spec.spec[spec.len]!;
+
+    if (k === Kind.STRUCT || k === Kind.UNION) {
+      if (accessIdx < 0 || accessIdx >= btf.vlen(id)) return -EINVAL;
+      spec.bitOffset = (spec.bitOffset + btf.memberBitOffset(id, accessIdx)) >>> 0;
+      const mNameOff = btf.memberNameOff(id, accessIdx);
+      if (mNameOff) {
+        const name = nameByOffset(btf, mNameOff);
+        if (name === null || name === '') return -EINVAL;
+        acc.typeId = id;
+        acc.idx = accessIdx;
+        acc.name = name;
+        spec.len++;
+      }
+      id = btf.memberType(id, accessIdx);
+    } else if (k === Kind.ARRAY) {
+      const nelems = btf.arrayNelems(id);
+      const elem = btf.skipModsAndTypedefs(btf.arrayElem(id));
+      const flex = isFlexArr(btf, spec.spec[spec.len - 1], nelems);
+      // C compares the int index with the u32 nelems as unsigned.
+      if (!flex && accessIdx >>> 0 >= nelems) return -EINVAL;
+      id = elem;
+      const a = spec.spec[spec.len]!;
+      a.typeId = id;
+      a.idx = accessIdx >>> 0;
+      spec.len++;
+      sz = btf.resolveSize(id);
+      if (sz < 0) return sz;
+      spec.bitOffset = (spec.bitOffset + mulU32(accessIdx, sz, 8)) >>> 0;
+    } else {
+      const nm = nameByOffset(btf, btf.nameOff(relo.typeId));
+      warn?.(
+        `relo for [${relo.typeId}] ${nm ?? ''} (at idx ${i}) captures type [${id}] of unexpected kind ${kindStrOf(btf, id)}`,
+      );
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+function kindStrOf(btf: Btf, id: number): string {
+  return ['void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict',
+    'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64'][btf.kind(id)] ?? 'unknown';
+}
+
+/**
+ * bpf_core_match_member(): finds the local named member in target composite `targId`,
+ * recursing into anonymous members; maintains the target's raw spec and bit offset.
+ * Returns [result, nextTargId] (1 found, 0 not found, < 0 error).
+ */
+function matchMember(
+  localBtf: Btf,
+  localAcc: Accessor,
+  targBtf: Btf,
+  targIdIn: number,
+  spec: CoreSpec,
+  next: { id: number },
+): number {
+  const targId = targBtf.skipModsAndTypedefs(targIdIn);
+  const tk = targBtf.kind(targId);
+  if (tk !== Kind.STRUCT && tk !== Kind.UNION) return 0;
+
+  const localName = nameByOffset(localBtf, localBtf.memberNameOff(localAcc.typeId, localAcc.idx)) ?? '';
+  const localMemberType = localBtf.memberType(localAcc.typeId, localAcc.idx);
+
+  const n = targBtf.vlen(targId);
+  for (let i = 0; i < n; i++) {
+    const bitOffset = targBtf.memberBitOffset(targId, i);
+    if (spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
+
+    // speculate this member will be the good one
+    spec.bitOffset = (spec.bitOffset + bitOffset) >>> 0;
+    spec.rawSpec[spec.rawLen++] = i;
+
+    const targName = nameByOffset(targBtf, targBtf.memberNameOff(targId, i));
+    const mType = targBtf.memberType(targId, i);
+    if (targName === null || targName === '') {
+      // embedded struct/union, we need to go deeper
+      const found = matchMember(localBtf, localAcc, targBtf, mType, spec, next);
+      if (found) return found;
+    } else if (localName === targName) {
+      const targAcc = spec.spec[spec.len++]!;
+      targAcc.typeId = targId;
+      targAcc.idx = i;
+      targAcc.name = targName;
+      next.id = mType;
+      const found = fieldsAreCompat(localBtf, localMemberType, targBtf, mType);
+      if (!found) spec.len--; // pop accessor
+      return found;
+    }
+    // member turned out not to be what we looked for
+    spec.bitOffset = (spec.bitOffset - bitOffset) >>> 0;
+    spec.rawLen--;
+  }
+  return 0;
+}
+
+/**
+ * bpf_core_spec_match(): tries to match `local` against target type `targId`, filling `targ`.
+ * Returns 1 (match), 0 (no match) or a negative errno.
+ */
+export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ: CoreSpec): number {
+  targ.reset(targBtf);
+  targ.rootTypeId = targIdIn;
+  targ.reloKind = local.reloKind;
+  let targId = targIdIn;
+
+  if (isTypeReloKind(local.reloKind)) {
+    if (local.reloKind === ReloKind.TYPE_MATCHES) return typesMatch(local.btf, local.rootTypeId, targBtf, targId);
+    return typesAreCompat(local.btf, local.rootTypeId, targBtf, targId);
+  }
+
+  if (isEnumvalReloKind(local.reloKind)) {
+    const localAcc = local.spec[0]!;
+    targId = targBtf.skipModsAndTypedefs(targId);
+    const k = targBtf.kind(targId);
+    if (k !== Kind.ENUM && k !== Kind.ENUM64) return 0;
+    const localName = localAcc.name ?? '';
+    const localLen = essentialNameLen(localName);
+    const n = targBtf.vlen(targId);
+    for (let i = 0; i < n; i++) {
+      const targName = nameByOffset(targBtf, targBtf.enumNameOff(targId, i)) ?? '';
+      if (essentialNameLen(targName) !== localLen) continue;
+      if (localName.slice(0, localLen) === targName.slice(0, localLen)) {
+        const targAcc = targ.spec[0]!;
+        targAcc.typeId = targId;
+        targAcc.idx = i;
+        targAcc.name = targName;
+        targ.len++;
+        targ.rawSpec[targ.rawLen] = i;
+        targ.rawLen++;
+        return 1;
+      }
+    }
+    return 0;
+  }
+
+  if (!isFieldReloKind(local.reloKind)) return -EINVAL;
+
+  const next = { id: 0 };
+  for (let i = 0; i < local.len; i++) {
+    const localAcc = local.spec[i]!;
+    targId = targBtf.skipModsAndTypedefs(targId);
+
+    if (localAcc.name !== null) {
+      next.id = targId;
+      const matched = matchMember(local.btf, localAcc, targBtf, targId, targ, next);
+      if (matched <= 0) return matched;
+      targId = next.id;
+    } else {
+      // for i=0, targ_id is already treated as array element type (because it's the original
+      // struct), for others we should find array element type first
+      if (i > 0) {
+        if (targBtf.kind(targId) !== Kind.ARRAY) return 0;
+        const nelems = targBtf.arrayNelems(targId);
+        const flex = isFlexArr(targBtf, targ.spec[i - 1], nelems);
+        if (!flex && localAcc.idx >= nelems) return 0;
+        targId = targBtf.skipModsAndTypedefs(targBtf.arrayElem(targId));
+      }
+      if (targ.rawLen === SPEC_MAX_LEN) return -E2BIG;
+      const targAcc = targ.spec[i]!;
+      targAcc.typeId = targId;
+      targAcc.idx = localAcc.idx;
+      targAcc.name = null;
+      targ.len++;
+      targ.rawSpec[targ.rawLen] = localAcc.idx | 0;
+      targ.rawLen++;
+
+      const sz = targBtf.resolveSize(targId);
+      if (sz < 0) return sz;
+      // C: int sz, so the product wraps in 32 bits
+      targ.bitOffset = (targ.bitOffset + mulU32(localAcc.idx, sz, 8)) >>> 0;
+    }
+  }
+  return 1;
+}
