@@ -266,13 +266,13 @@ export class Btf {
   /** btf__str_by_offset() != NULL. */
   validStr(off: number): boolean {
     off >>>= 0;
-    if (off < this.startStrOff) return this.base!.validStr(off);
+    if (off < this.startStrOff && this.base) return this.base.validStr(off);
     return off - this.startStrOff < this.header.strLen;
   }
 
   /** btf__str_by_offset(); throws on an invalid offset. */
   str(off: number): string {
-    if (off < this.startStrOff) return this.base!.str(off);
+    if (off < this.startStrOff && this.base) return this.base.str(off);
     const rel = off - this.startStrOff;
     if (!this.strings.has(rel)) throw new BtfError(`invalid string offset ${off}`);
     return this.strings.get(rel);
@@ -280,7 +280,7 @@ export class Btf {
 
   /** Raw bytes of a string (no copy). */
   strBytes(off: number): Uint8Array {
-    if (off < this.startStrOff) return this.base!.strBytes(off);
+    if (off < this.startStrOff && this.base) return this.base.strBytes(off);
     const rel = off - this.startStrOff;
     if (!this.strings.has(rel)) throw new BtfError(`invalid string offset ${off}`);
     return this.strings.bytes(rel);
@@ -310,7 +310,11 @@ export class Btf {
 
   /** Word at `idx` after the 12-byte head of `id`. */
   extra(id: number, idx: number): number {
-    if (id >= this.startId) return this.words[this.offsets[id - this.startId]! + 3 + idx]!;
+    if (id >= this.startId) {
+      const i = id - this.startId;
+      if (i >= this.count) throw new BtfError(`type ID ${id} out of range (max ${this.typeCount - 1})`);
+      return this.words[this.offsets[i]! + 3 + idx]!;
+    }
     return this.base ? this.base.extra(id, idx) : 0;
   }
 
@@ -491,7 +495,8 @@ export class Btf {
       if (this.kind(id) !== Kind.INT) continue;
       const sz = this.size(id);
       if (sz !== 4 && sz !== 8) continue;
-      if (LONG_ALIASES.has(this.name(id))) return sz;
+      const off = this.nameOff(id);
+      if (this.validStr(off) && LONG_ALIASES.has(this.str(off))) return sz;
     }
     return -1;
   }

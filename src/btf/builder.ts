@@ -71,6 +71,7 @@ export class BtfBuilder {
    */
   addTypeCopy(src: Btf, srcId: number): number {
     const rec = src.record(srcId);
+    if (rec.length < 3) throw new BtfError(`cannot copy type [${srcId}]: it is void`);
     const id = this.begin();
     const start = this.len;
     this.ensure(rec.length);

@@ -1,6 +1,7 @@
 // String tables: a reader over raw bytes (btf__str_by_offset) and an interning builder
 // (libbpf's strset: "" at offset 0, each string once, first-use order).
 import { Buffer } from 'node:buffer';
+import { BtfError } from '../errors.js';
 
 /** Decodes NUL-terminated latin1 strings from a byte range, caching by offset. */
 export class StringTable {
@@ -58,7 +59,7 @@ export class StringSetBuilder {
   constructor(seed?: Uint8Array) {
     if (seed && seed.length > 0) {
       if (seed[0] !== 0 || seed[seed.length - 1] !== 0)
-        throw new RangeError('seed string section must start and end with a NUL byte');
+        throw new BtfError('seed string section must start and end with a NUL byte');
       const b = Buffer.from(seed); // copy: the builder owns its bytes
       let p = 0;
       while (p < b.length) {
