@@ -103,13 +103,19 @@ describe.skipIf(!HAVE_DATA || !HAVE_BUILD)('btfgen fetch (CLI)', () => {
     await mkdir(cache, { recursive: true });
     const lock = path.join(cache, '.btfgen-fetch.lock');
     await writeFile(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), since: 'test' }));
-    const running = btfgen(['fetch', '--repo', upA, '--cache', cache], cleanEnv());
-    await new Promise((r) => setTimeout(r, 700));
-    await rm(lock);
-    const r = await running;
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`^warning: waiting for another btfgen fetch \\(pid ${process.pid} on .*\\) to finish with ${cache}`));
-    expect(r.stdout).toMatch(/^btfhub archive: 4 kernels/);
+    const child = spawn(process.execPath, [BIN, 'fetch', '--repo', upA, '--cache', cache], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    // Release our lock only once the child says it is waiting for it.
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('waiting for another btfgen fetch')) void rm(lock, { force: true });
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(stderr).toMatch(new RegExp(`^warning: waiting for another btfgen fetch \\(pid ${process.pid} on .*\\) to finish with ${cache}`));
+    expect(stdout).toMatch(/^btfhub archive: 4 kernels/);
   });
 
   it('runs two processes at once on one cache without corrupting it', async () => {
