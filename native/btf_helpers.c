@@ -873,7 +873,10 @@ int btfgen_lookup(const struct btfgen_host *host, const unsigned char *data, siz
 	else
 		err = tar_feed(&c, data, len);
 	if (!err && !c.done && (c.fed == 0 || c.state != T_HEADER || c.hdr_fill != 0))
-		err = fail(&c, -EINVAL, "%s", c.fed ? "truncated tar archive" : "empty archive");
+		err = fail(&c, -EINVAL, "%s",
+			   c.fed == 0 ? "empty archive"
+			   : c.fed < 512 ? "not a tar archive (shorter than one tar block)"
+			   : "truncated tar archive");
 	if (!err && c.best == c.ncand) {
 		no_match_message(&c, host);
 		err = -ENOENT;

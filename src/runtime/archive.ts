@@ -2,7 +2,6 @@
 // streaming the best-ranked member for a host into a fresh 0600 file. Nothing is decompressed
 // whole and nothing but that one file is ever written. Mirrors btfgen_lookup() in
 // native/btf_helpers.c.
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir as osTmpdir } from 'node:os';
@@ -90,6 +89,12 @@ export interface OutputTarget {
   extractTo?: string;
 }
 
+/** 16 hex digits. WebCrypto's global (no node:crypto import: it is only paid for when used). */
+function randomName(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 class OutputFile {
   path: string | undefined;
   private fh: FileHandle | undefined;
@@ -112,7 +117,7 @@ class OutputFile {
     }
     const dir = this.target.tmpdir ?? osTmpdir();
     for (let attempt = 0; ; attempt++) {
-      const path = join(dir, `btfgen-${randomBytes(8).toString('hex')}.btf`);
+      const path = join(dir, `btfgen-${randomName()}.btf`);
       try {
         this.fh = await open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600);
         this.path = path;

@@ -164,7 +164,9 @@ export class TarReader {
   finish(): void {
     if (this.state === 'end') return;
     if (this.fed === 0) throw new CorruptArchiveError('empty archive');
-    if (this.state !== 'header' || this.headerFill !== 0) throw new CorruptArchiveError('truncated tar archive');
+    if (this.state !== 'header' || this.headerFill !== 0) {
+      throw new CorruptArchiveError(this.fed < BLOCK ? `not a tar archive (only ${this.fed} bytes)` : 'truncated tar archive');
+    }
     // No end-of-archive marker after a complete member: accepted, as GNU tar does.
   }
 

@@ -1,0 +1,133 @@
+// btfgen which: the matched key, then the extracted path last; non-zero exit on no match.
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { register } from '../../src/cli/which.js';
+import { BtfgenError } from '../../src/errors.js';
+import { concat, gzip, tarEnd, tarMember } from './helpers.js';
+
+let dir: string;
+let archive: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'btfgen-which-'));
+  await mkdir(join(dir, 'tmp'));
+  archive = join(dir, 'a.tar.gz');
+  await writeFile(
+    archive,
+    gzip(
+      concat([
+        ...tarMember('./btfhub-archive/ubuntu/20.04/arm64/5.4.0-1009-aws.btf', 'arm64 btf'),
+        ...tarMember('./btfhub-archive/ubuntu/20.04/x86_64/5.4.0-40-generic.btf', 'x86 btf'),
+        tarEnd(),
+      ]),
+    ),
+  );
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** What src/cli/index.ts's reportError does with errors (not imported: it loads every command). */
+function report(e: unknown): number {
+  if (e instanceof BtfgenError) {
+    process.stderr.write(`Error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && !code.startsWith('commander.')) {
+    process.stderr.write(`Error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+/** Runs `btfgen which ARGS` in-process: stdout lines, stderr and the exit code. */
+async function which(args: string[], env: Record<string, string> = {}): Promise<{ lines: string[]; stderr: string; code: number }> {
+  const program = new Command().exitOverride();
+  register(program);
+  program.commands.forEach((c) => c.exitOverride());
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  const saved = { ...process.env };
+  Object.assign(process.env, { TMPDIR: join(dir, 'tmp') }, env);
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'btfgen', 'which', ...args]);
+  } catch (e) {
+    code = report(e);
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  return { lines: stdout.split('\n').filter(Boolean), stderr, code };
+}
+
+describe('btfgen which', () => {
+  it('answers for another host: key and rule, then the path last', async () => {
+    const host = ['--id', 'ubuntu', '--version-id', '20.04', '--machine', 'aarch64', '--release', '5.4.0-1009-aws'];
+    const r = await which(['--archive', archive, ...host]);
+    expect(r.code).toBe(0);
+    expect(r.lines[0]).toBe('ubuntu/20.04/arm64/5.4.0-1009-aws.btf (arch-alias)');
+    const path = r.lines.at(-1)!;
+    expect(path.startsWith(join(dir, 'tmp') + '/')).toBe(true);
+    expect(await readFile(path, 'utf8')).toBe('arm64 btf');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await rm(path);
+  });
+
+  it('--extract-to writes where asked', async () => {
+    const to = join(dir, 'chosen.btf');
+    const r = await which([
+      '--archive', archive, '--id', 'ubuntu', '--version-id', '20.04', '--machine', 'x86_64',
+      '--release', '5.4.0-40-generic', '--extract-to', to,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.lines).toEqual(['ubuntu/20.04/x86_64/5.4.0-40-generic.btf (exact)', to]);
+    expect(await readFile(to, 'utf8')).toBe('x86 btf');
+  });
+
+  it('says so when this kernel has its own BTF; --force uses the archive', async () => {
+    const r = await which(['--archive', archive]);
+    expect(r.code).toBe(0);
+    expect(r.lines.at(-1)).toMatch(/kernel has its own BTF/);
+    // This host is not in the little archive: --force reports a clean no-match error.
+    const forced = await which(['--archive', archive, '--force']);
+    expect(forced.code).not.toBe(0);
+    expect(forced.stderr).toMatch(/^Error: no BTF for this host in the archive: tried .*; nearest kernels in the archive \(2 in all\)/);
+  });
+
+  it('prints BTF_FILE_PATH when it is set', async () => {
+    const mine = join(dir, 'mine.btf');
+    await writeFile(mine, 'x');
+    const r = await which(['--archive', archive], { BTF_FILE_PATH: mine });
+    expect(r.code).toBe(0);
+    expect(r.lines.at(-1)).toBe(mine);
+  });
+
+  it('exits non-zero with the keys tried and nearest kernels when nothing matches', async () => {
+    const r = await which(['--archive', archive, '--id', 'ubuntu', '--version-id', '20.04', '--machine', 'x86_64', '--release', '5.4.0-42-generic']);
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([]);
+    expect(r.stderr.trim()).toBe(
+      'Error: no BTF for this host in the archive: tried ubuntu/20.04/x86_64/5.4.0-42-generic.btf, ubuntu/20/x86_64/5.4.0-42-generic.btf; ' +
+        'nearest kernels in the archive (2 in all): ubuntu/20.04/x86_64/5.4.0-40-generic.btf',
+    );
+  });
+
+  it('reports a corrupt archive in one line', async () => {
+    const bad = join(dir, 'bad.tar.gz');
+    await writeFile(bad, 'not an archive at all\n'.repeat(100));
+    const r = await which(['--archive', bad, '--machine', 'x86_64']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: not a tar archive, or a corrupt one/);
+    const missing = await which(['--archive', join(dir, 'missing.tar.gz'), '--machine', 'x86_64']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^Error: ENOENT/);
+  });
+});
