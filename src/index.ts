@@ -1,3 +1,7 @@
 // Public API of btfgen. Keep it small and typed.
 export { VERSION } from './version.js';
 export * from './errors.js';
+export { fetch } from './fetch/index.js';
+export type { FetchOptions, FetchResult, FetchEvent, FetchedRepo, KernelGroup } from './fetch/index.js';
+export { listKernels, parseKernelFilter } from './archive/index.js';
+export type { KernelEntry, KernelFilter, KernelFilterInput, KernelFormat } from './archive/index.js';
