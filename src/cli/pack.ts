@@ -1,13 +1,213 @@
-// Placeholder until the 'pack' command lands; replaced by its owner.
-import type { Command } from 'commander';
-import { BtfgenError } from '../errors.js';
+// `btfgen pack`: every kernel of an archive minimized for the given objects, in parallel, into
+// one reproducible tar.gz. Progress on stderr when it is a terminal; a summary on stdout; each
+// failing kernel on its own stderr line.
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { AbortError, pack, PackError, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export interface PackFlags {
+  output?: string;
+  archive?: string;
+  cache?: string;
+  distro?: string[];
+  arch?: string[];
+  jobs?: string;
+  json?: string;
+  layout?: string;
+  format?: string;
+  skipFailed?: boolean;
+  cacheDir?: string;
+  /** commander's --no-cache */
+  useCache?: boolean;
+  headerLen?: string;
+  quiet?: boolean;
+  engine?: string;
+  decompressor?: string;
+  gzipLevel?: string;
+}
+
+export function parseIntFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`invalid ${name} '${value}': expected an integer`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`invalid ${name} '${value}': expected ${min}..${max}`);
+  return n;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function formatDuration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
+}
+
+/** `[#####.....] 42/85 kernels  12.3/s  ETA 0:04` on one terminal line. */
+export class ProgressBar {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+  update(p: PackProgress): void {
+    if (p.phase === 'done') return this.clear();
+    const now = Date.now();
+    if (now - this.last < 100 && p.done < p.total) return;
+    this.last = now;
+    const width = 24;
+    const frac = p.total ? p.done / p.total : 0;
+    const fill = Math.round(frac * width);
+    const secs = p.elapsedMs / 1000;
+    const work = p.minimized + p.failed;
+    const rate = secs > 0 ? work / secs : 0;
+    const left = p.total - p.done;
+    const eta = rate > 0 ? left / rate : 0;
+    const etaStr = p.phase === 'minimize' && rate > 0 ? `  ETA ${Math.floor(eta / 60)}:${String(Math.round(eta % 60)).padStart(2, '0')}` : '';
+    const phase = p.phase === 'write' ? '  writing' : p.phase === 'scan' ? '  scanning' : '';
+    const extra = [p.cached ? `${p.cached} cached` : '', p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(', ');
+    const line =
+      `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${p.done}/${p.total} kernels` +
+      (rate > 0 ? `  ${rate.toFixed(1)}/s` : '') +
+      etaStr +
+      (extra ? `  (${extra})` : '') +
+      phase;
+    const cols = this.stream.columns || 100;
+    this.stream.write(`\r${line.slice(0, cols - 1)}\x1b[K`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) this.stream.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+export function printSummary(r: PackResult, quiet: boolean): void {
+  const out = process.stdout;
+  if (!quiet) {
+    const parts = [`${r.counts.minimized} minimized`, `${r.counts.cached} from cache`];
+    if (r.counts.failed) parts.push(`${r.counts.failed} failed`);
+    out.write(`Packed ${r.counts.packed} of ${r.counts.total} kernels (${parts.join(', ')}) in ${formatDuration(r.elapsedMs)}\n`);
+    const w = Math.max(...r.groups.map((g) => `${g.id}/${g.version}/${g.arch}`.length));
+    for (const g of r.groups) out.write(`  ${`${g.id}/${g.version}/${g.arch}`.padEnd(w)}  ${String(g.kernels).padStart(5)}\n`);
+    if (r.failures.length) {
+      out.write(`Skipped ${r.failures.length} failing kernel${r.failures.length === 1 ? '' : 's'} (not packed):\n`);
+      for (const f of r.failures) out.write(`  ${f.kernel}: ${f.message}\n`);
+    }
+  }
+  for (const w of r.warnings) process.stderr.write(`Warning: ${w}\n`);
+  out.write(`Wrote ${r.output} (${formatBytes(r.size)}${r.json ? ', with ./package.json' : ''})\n`);
+}
+
+export function printFailures(err: PackError): void {
+  for (const f of err.failures) process.stderr.write(`btfgen: ${f.kernel}: ${f.message}\n`);
+}
+
+/**
+ * Runs pack with a progress bar and SIGINT/SIGTERM handling: the first signal stops the
+ * workers and removes the partial output; the exit code is then 130/143.
+ */
+export async function runPack(options: PackOptions, quiet: boolean): Promise<PackResult> {
+  const ac = new AbortController();
+  let signalName: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalName) process.exit(sig === 'SIGTERM' ? 143 : 130); // second signal: leave now (exit hook cleans temps)
+    signalName = sig;
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const bar = process.stderr.isTTY && !quiet ? new ProgressBar(process.stderr) : undefined;
+  try {
+    const result = await pack({ ...options, signal: ac.signal, ...(bar ? { onProgress: (p: PackProgress) => bar.update(p) } : {}) });
+    bar?.clear();
+    printSummary(result, quiet);
+    return result;
+  } catch (err) {
+    bar?.clear();
+    if (err instanceof PackError) printFailures(err);
+    if (err instanceof AbortError && signalName) {
+      err.exitCode = signalName === 'SIGTERM' ? 143 : 130;
+      err.message = `interrupted by ${signalName}; no output written`;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 export function register(program: Command): void {
   program
     .command('pack')
-    .description('(pack: not implemented yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new BtfgenError('pack is not implemented yet');
+    .summary('minimize every kernel of an archive for your objects into one tar.gz')
+    .description(
+      'Minimize every kernel BTF of a btfhub-archive for the given CO-RE objects (the union of what ' +
+        'they need), in parallel, and write one reproducible tar.gz: members ' +
+        './btfhub-archive/<ID>/<VERSION>/<arch>/<release>.btf (sorted, fixed mtime/owner/mode). ' +
+        'Every member equals `bpftool gen min_core_btf` of that kernel. A kernel that fails is never ' +
+        'packed; by default the pack then fails and lists each one.',
+    )
+    .argument('<object...>', 'CO-RE eBPF object files (.bpf.o)')
+    .option('-o, --output <file>', 'output file (default: min_core_btfs.tar.gz, or min_core_btfs.tar with --format tar)')
+    .option('--archive <dir>', 'archive directory (default: $BTFHUB_CACHE/btfhub-archive)')
+    .option('--cache <dir>', 'btfhub cache directory holding btfhub-archive/ (default: $BTFHUB_CACHE, else ~/.cache/eunomia/btfhub)')
+    .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
+    .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
+    .option('-j, --jobs <n>', 'worker threads (default: number of CPUs)')
+    .option('--json <file>', 'also pack this JSON file as ./package.json (eunomia package)')
+    .addOption(new Option('--layout <layout>', 'member paths: btfhub (./btfhub-archive/<ID>/...) or bcc (./<ID>/...)').choices(['btfhub', 'bcc']).default('btfhub'))
+    .addOption(new Option('--format <format>', 'tar.gz, or an uncompressed tar (eunomia ecli)').choices(['tar.gz', 'tar']).default('tar.gz'))
+    .option('--skip-failed', 'pack the kernels that worked and list the failing ones instead of failing')
+    .option('--no-cache', 'do not use or fill the incremental result cache')
+    .option('--cache-dir <dir>', 'result cache directory (default: $BTFHUB_CACHE/pack-cache)')
+    .addOption(new Option('--header-len <n>', 'BTF header length of the members: 24 (bpftool <= 7.7) or 32').choices(['24', '32']).default('24'))
+    .option('-q, --quiet', 'no progress and no summary; only the output path line')
+    .addOption(new Option('--engine <engine>', 'minimizer (testing): btfgen or bpftool').choices(['btfgen', 'bpftool']).hideHelp())
+    .addOption(new Option('--decompressor <d>', 'xz decompressor: auto, xz (command) or lzma (@napi-rs/lzma)').choices(['auto', 'xz', 'lzma']).hideHelp())
+    .addOption(new Option('--gzip-level <n>', 'gzip level 0-9 (default 9)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Environment:
+  BTFHUB_CACHE, BTFHUB_CACHE_DIR   btfhub cache (archive in $CACHE/btfhub-archive, results in $CACHE/pack-cache)
+  SOURCE_DATE_EPOCH                member mtime (default 0)
+
+Examples:
+  btfgen pack prog.bpf.o -o min_core_btfs.tar.gz
+  btfgen pack a.bpf.o b.bpf.o --archive ./btfhub-archive --distro ubuntu/20.04 --arch x86_64 -o out.tar.gz
+  btfgen pack prog.bpf.o --json package.json --format tar -o package.tar    # for eunomia ecli`,
+    )
+    .action(async (objects: string[], flags: PackFlags) => {
+      if (flags.archive !== undefined && flags.cache !== undefined) {
+        throw new UsageError('--archive and --cache are mutually exclusive (the archive is <cache>/btfhub-archive)');
+      }
+      const format = (flags.format ?? 'tar.gz') as 'tar.gz' | 'tar';
+      const options: PackOptions = {
+        objects,
+        output: flags.output ?? (format === 'tar' ? 'min_core_btfs.tar' : 'min_core_btfs.tar.gz'),
+        distros: flags.distro ?? [],
+        arches: flags.arch ?? [],
+        layout: (flags.layout ?? 'btfhub') as 'btfhub' | 'bcc',
+        format,
+        skipFailed: flags.skipFailed === true,
+        useCache: flags.useCache !== false,
+        headerLen: flags.headerLen === '32' ? 32 : 24,
+      };
+      if (flags.archive !== undefined) options.archive = flags.archive;
+      if (flags.cache !== undefined) options.cache = flags.cache;
+      if (flags.cacheDir !== undefined) options.cacheDir = flags.cacheDir;
+      if (flags.json !== undefined) options.json = flags.json;
+      const jobs = parseIntFlag('--jobs', flags.jobs, 1, 1024);
+      if (jobs !== undefined) options.jobs = jobs;
+      const level = parseIntFlag('--gzip-level', flags.gzipLevel, 0, 9);
+      if (level !== undefined) options.gzipLevel = level;
+      if (flags.engine) options.engine = flags.engine as 'btfgen' | 'bpftool';
+      if (flags.decompressor) options.decompressor = flags.decompressor as 'auto' | 'xz' | 'lzma';
+      await runPack(options, flags.quiet === true);
     });
 }

@@ -1,0 +1,497 @@
+// pack: every kernel of a btfhub-archive minimized for a set of CO-RE objects, in parallel, into
+// one reproducible tar.gz (the output `btfgen btfgen` / btfhub's btfgen.sh produced).
+//
+//   walk (src/archive) -> stat + cache lookup -> worker pool: read, hash, xz -> tar member,
+//   minimize (src/minimize) -> result store -> sorted tar(.gz) in a temp file -> rename
+//
+// Failure policy: a kernel that fails is never packed (not even in full). By default any failure
+// fails the pack (every failing kernel is listed, nothing is written); with `skipFailed` the
+// others are packed and the failures are returned.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { BigIntStats } from 'node:fs';
+import { describeFilter, listKernelsWith, parseKernelFilter, type KernelEntry } from '../archive/index.js';
+import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
+import { resolveFetchConfig, type Env } from '../fetch/config.js';
+import { VERSION } from '../version.js';
+import { cachePaths, OutputCache, ResultStore, resultKey, resultKeyPrefix, StatIndex } from './cache.js';
+import { resolveDecompressor, type Decompressor, type DecompressorChoice } from './decompress.js';
+import { coreFingerprint } from './fingerprint.js';
+import { prepareObjects, type Engine, type ObjectBytes } from './minimizer.js';
+import {
+  fixedMtime,
+  memberName,
+  PACKAGE_JSON_MEMBER,
+  placeAtomically,
+  removeStaleTemps,
+  sortByName,
+  writeArchive,
+  type ArchiveMember,
+  type Layout,
+  type OutputFormat,
+} from './output.js';
+import { AbortError, runPool, type PoolTask } from './pool.js';
+import { PROTOCOL, type ResultMessage, type WorkerInit } from './protocol.js';
+import { DEFAULT_MAX_MEMBER } from './tar-read.js';
+import { checkUstarName } from './tar-write.js';
+
+export type { Layout, OutputFormat } from './output.js';
+export type { Decompressor, DecompressorChoice } from './decompress.js';
+export type { Engine } from './minimizer.js';
+export { AbortError } from './pool.js';
+export { memberName } from './output.js';
+export { coreFingerprint } from './fingerprint.js';
+
+/** An eBPF object: a file path, or bytes with a name for messages. */
+export type PackObject = string | { name: string; bytes: Uint8Array };
+
+export interface PackOptions {
+  /** CO-RE objects; the output holds, per kernel, the union of what they need. */
+  objects: readonly PackObject[];
+  /** Output file (created or replaced atomically). */
+  output: string;
+  /** Archive directory; default `<cache>/btfhub-archive`. */
+  archive?: string;
+  /** btfhub cache directory (`$BTFHUB_CACHE`, `$BTFHUB_CACHE_DIR`, `~/.cache/eunomia/btfhub`). */
+  cache?: string;
+  /** `ID` or `ID/VERSION` terms (commas allowed); empty: every distro. */
+  distros?: readonly string[];
+  /** Arch directory names (`arm64` also matches `aarch64`); empty: every arch. */
+  arches?: readonly string[];
+  /** Worker threads; default: the number of CPUs. */
+  jobs?: number;
+  /** A file packed verbatim as `./package.json` (it must be valid JSON). */
+  json?: string;
+  /** Member paths: `btfhub` (`./btfhub-archive/<ID>/...`, default) or `bcc` (`./<ID>/...`). */
+  layout?: Layout;
+  /** `tar.gz` (default) or an uncompressed `tar`. */
+  format?: OutputFormat;
+  /** Pack the kernels that worked and report the others instead of failing. */
+  skipFailed?: boolean;
+  /** Use and fill the incremental result cache (default true). */
+  useCache?: boolean;
+  /** Result cache directory; default `<cache>/pack-cache`. */
+  cacheDir?: string;
+  /** BTF header length of the members: 24 (bpftool <= 7.7, default) or 32. */
+  headerLen?: 24 | 32;
+  /** `auto` (default: the `xz` command when installed, else @napi-rs/lzma), `xz` or `lzma`. */
+  decompressor?: DecompressorChoice;
+  /** Minimizer: `btfgen` (default) or `bpftool` (differential testing only). */
+  engine?: Engine;
+  /** gzip level 0-9 (default 9). */
+  gzipLevel?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: PackProgress) => void;
+  /** Environment for the cache defaults and SOURCE_DATE_EPOCH; default process.env. */
+  env?: Env;
+  /** Base for relative paths; default process.cwd(). */
+  cwd?: string;
+}
+
+export interface PackProgress {
+  phase: 'scan' | 'minimize' | 'write' | 'done';
+  total: number;
+  /** Kernels finished (minimized, cached or failed). */
+  done: number;
+  minimized: number;
+  cached: number;
+  failed: number;
+  /** The kernel that just finished (archive-relative path). */
+  kernel?: string;
+  elapsedMs: number;
+}
+
+export interface PackedMember {
+  name: string;
+  /** Archive-relative path of the kernel file. */
+  kernel: string;
+  id: string;
+  version: string;
+  arch: string;
+  release: string;
+  size: number;
+  source: 'minimized' | 'cached';
+}
+
+export interface KernelFailure {
+  kernel: string;
+  path: string;
+  message: string;
+  /** Read from the cache (the same inputs failed before). */
+  cached: boolean;
+}
+
+export interface PackGroup {
+  id: string;
+  version: string;
+  arch: string;
+  kernels: number;
+}
+
+export interface PackResult {
+  /** Absolute path of the written file. */
+  output: string;
+  /** Its size in bytes. */
+  size: number;
+  format: OutputFormat;
+  layout: Layout;
+  archive: string;
+  members: PackedMember[];
+  failures: KernelFailure[];
+  /** Packed kernels per distro/version/arch, sorted. */
+  groups: PackGroup[];
+  counts: {
+    /** Kernels selected by the walk and the filters. */
+    total: number;
+    packed: number;
+    /** Kernels minimized by this run (0 on a warm re-run). */
+    minimized: number;
+    /** Kernels answered from the result cache. */
+    cached: number;
+    failed: number;
+  };
+  json: boolean;
+  decompressor: Decompressor;
+  engine: Engine;
+  jobs: number;
+  /** The result cache directory, or undefined with useCache: false. */
+  cacheDir: string | undefined;
+  /** The whole output came from the output cache. */
+  outputCached: boolean;
+  warnings: string[];
+  elapsedMs: number;
+}
+
+/** Some kernels failed (default policy): nothing was written. */
+export class PackError extends BtfgenError {
+  constructor(
+    message: string,
+    readonly failures: KernelFailure[],
+  ) {
+    super(message);
+  }
+}
+
+interface Item {
+  entry: KernelEntry;
+  name: string;
+  state: 'pending' | 'ok' | 'failed';
+  source?: 'minimized' | 'cached';
+  key?: string;
+  size?: number;
+  message?: string;
+  failureCached?: boolean;
+  st?: BigIntStats;
+}
+
+async function loadObjects(objects: readonly PackObject[], cwd: string): Promise<ObjectBytes[]> {
+  if (objects.length === 0) throw new UsageError('no BPF object given');
+  const out: ObjectBytes[] = [];
+  for (const o of objects) {
+    if (typeof o === 'string') {
+      const p = path.resolve(cwd, o);
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(p));
+      } catch (err) {
+        throw new UsageError(`${o}: cannot read BPF object (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+      out.push({ name: o, bytes });
+    } else {
+      out.push({ name: o.name, bytes: o.bytes });
+    }
+  }
+  return out;
+}
+
+function defaultJobs(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length || 1;
+}
+
+function stripLabel(message: string, label: string): string {
+  return message.startsWith(`${label}: `) ? message.slice(label.length + 2) : message;
+}
+
+/** Resolves defaults the CLI also shows: archive, cache and pack-cache directories. */
+export function resolvePackPaths(
+  options: Pick<PackOptions, 'archive' | 'cache' | 'cacheDir'>,
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): { archive: string; cache: string; cacheDir: string } {
+  const cfg = resolveFetchConfig(options.cache !== undefined ? { cache: options.cache } : {}, env, cwd);
+  const archive = options.archive !== undefined ? path.resolve(cwd, options.archive) : cfg.viewDir;
+  const cacheDir = options.cacheDir !== undefined ? path.resolve(cwd, options.cacheDir) : path.join(cfg.cache, 'pack-cache');
+  return { archive, cache: cfg.cache, cacheDir };
+}
+
+/**
+ * Minimizes every kernel of an archive for `objects` and writes one reproducible tar.gz.
+ * @throws PackError when kernels failed (unless skipFailed), UsageError for bad options,
+ * ArchiveError for a missing/empty archive, the object's error for an unusable object,
+ * AbortError when `signal` fires.
+ */
+export async function pack(options: PackOptions): Promise<PackResult> {
+  const started = performance.now();
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const layout: Layout = options.layout ?? 'btfhub';
+  const format: OutputFormat = options.format ?? 'tar.gz';
+  const headerLen = options.headerLen ?? 24;
+  const engine: Engine = options.engine ?? 'btfgen';
+  const useCache = options.useCache ?? true;
+  const jobs = options.jobs ?? defaultJobs();
+  const level = options.gzipLevel ?? 9;
+  if (layout !== 'btfhub' && layout !== 'bcc') throw new UsageError(`invalid layout '${String(layout)}': expected btfhub or bcc`);
+  if (format !== 'tar.gz' && format !== 'tar') throw new UsageError(`invalid format '${String(format)}': expected tar.gz or tar`);
+  if (headerLen !== 24 && headerLen !== 32) throw new UsageError(`invalid header length ${String(headerLen)}: expected 24 or 32`);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`invalid jobs '${String(jobs)}': expected a positive integer`);
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new UsageError(`invalid gzip level '${level}': expected 0-9`);
+  if (!options.output) throw new UsageError('no output file given');
+  const output = path.resolve(cwd, options.output);
+  const paths = resolvePackPaths(options, env, cwd);
+  const warnings: string[] = [];
+  const signal = options.signal;
+  const checkAbort = (): void => {
+    if (signal?.aborted) throw new AbortError();
+  };
+
+  const outSt = await stat(output).catch(() => undefined);
+  if (outSt?.isDirectory()) throw new UsageError(`output ${output} is a directory`);
+
+  // Objects: read, validated once here (an unusable object fails the pack, not each kernel).
+  const objects = await loadObjects(options.objects, cwd);
+  prepareObjects(objects);
+  const fingerprint = coreFingerprint(objects);
+
+  let jsonBytes: Uint8Array | undefined;
+  if (options.json !== undefined) {
+    const jp = path.resolve(cwd, options.json);
+    try {
+      jsonBytes = new Uint8Array(await readFile(jp));
+    } catch (err) {
+      throw new UsageError(`${options.json}: cannot read JSON file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    try {
+      JSON.parse(Buffer.from(jsonBytes).toString('utf8').replace(/^\uFEFF/, ''));
+    } catch (err) {
+      throw new UsageError(`${options.json}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+
+  // The walk.
+  const filter = parseKernelFilter({ distros: options.distros ?? [], arches: options.arches ?? [] });
+  const entries = await listKernelsWith(paths.archive, filter);
+  if (entries.length === 0) {
+    const what = filter.distros.length || filter.arches.length ? ` matching ${describeFilter(filter)}` : '';
+    throw new ArchiveError(`no kernels${what} in ${paths.archive}`);
+  }
+  const items: Item[] = sortByName(entries.map((entry) => ({ entry, name: memberName(layout, entry), state: 'pending' as const })));
+  for (const it of items) checkUstarName(it.name);
+  const longNames = items.filter((it) => Buffer.byteLength(it.name) > 99).length;
+  if (longNames) {
+    warnings.push(
+      `${longNames} member name(s) are longer than 99 bytes: stored with a ustar prefix, which readers that only look at the 100-byte name field (bcc's btf_helpers.c) do not find`,
+    );
+  }
+
+  await mkdir(path.dirname(output), { recursive: true });
+  await removeStaleTemps(output);
+  checkAbort();
+
+  const decompressor = await resolveDecompressor(options.decompressor ?? 'auto');
+  const keyPrefix = resultKeyPrefix(fingerprint, headerLen, engine);
+  const cp = cachePaths(paths.cacheDir);
+  let spool: string | undefined;
+  let store: ResultStore;
+  const statIndex = useCache ? new StatIndex(cp.stats) : undefined;
+  if (useCache) {
+    store = new ResultStore(paths.cacheDir, true);
+    await statIndex!.load();
+  } else {
+    spool = await mkdtemp(path.join(os.tmpdir(), 'btfgen-pack-'));
+    store = new ResultStore(spool, false);
+  }
+
+  const counts = { total: items.length, packed: 0, minimized: 0, cached: 0, failed: 0 };
+  let done = 0;
+  const progress = (phase: PackProgress['phase'], kernel?: string): void => {
+    if (!options.onProgress) return;
+    const p: PackProgress = {
+      phase,
+      total: items.length,
+      done,
+      minimized: counts.minimized,
+      cached: counts.cached,
+      failed: counts.failed,
+      elapsedMs: performance.now() - started,
+    };
+    if (kernel !== undefined) p.kernel = kernel;
+    options.onProgress(p);
+  };
+
+  try {
+    // Scan: kernels whose file is unchanged since it was last hashed need no reading at all.
+    progress('scan');
+    const tasks: PoolTask[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (statIndex) {
+        const st = await stat(it.entry.path, { bigint: true }).catch(() => undefined);
+        if (st) {
+          it.st = st;
+          const sha = statIndex.get(it.entry.path, st);
+          if (sha) {
+            const key = resultKey(keyPrefix, sha);
+            const hit = await store.lookup(key);
+            if (hit?.status === 'ok') {
+              Object.assign(it, { state: 'ok', source: 'cached', key, size: hit.size });
+              counts.cached++;
+              done++;
+              continue;
+            }
+            if (hit?.status === 'failed') {
+              Object.assign(it, { state: 'failed', key, message: hit.message, failureCached: true });
+              counts.failed++;
+              done++;
+              continue;
+            }
+          }
+        }
+      }
+      tasks.push({ id: i, path: it.entry.path, format: it.entry.format, label: it.entry.relPath });
+    }
+    checkAbort();
+    progress('minimize');
+
+    // Minimize what is left, biggest files first (the slowest kernels must not come last).
+    if (tasks.length) {
+      const sizes = new Map<number, number>();
+      for (const t of tasks) {
+        const st = items[t.id]!.st ?? (await stat(t.path).catch(() => undefined));
+        sizes.set(t.id, st ? Number(st.size) : 0);
+      }
+      tasks.sort((a, b) => sizes.get(b.id)! - sizes.get(a.id)! || a.id - b.id);
+      const init: WorkerInit = {
+        protocol: PROTOCOL,
+        objects,
+        headerLen,
+        engine,
+        decompressor,
+        storeRoot: store.root,
+        storePersistent: store.persistent,
+        keyPrefix,
+        maxMemberSize: DEFAULT_MAX_MEMBER,
+      };
+      const onResult = (r: ResultMessage): void => {
+        const it = items[r.id]!;
+        done++;
+        if (r.status === 'failed') {
+          it.state = 'failed';
+          it.message = stripLabel(r.message, it.entry.relPath);
+          it.failureCached = r.cached;
+          counts.failed++;
+        } else {
+          it.state = 'ok';
+          it.source = r.status;
+          it.key = r.key;
+          it.size = r.size;
+          if (r.status === 'minimized') counts.minimized++;
+          else counts.cached++;
+          if (r.member !== undefined) warnings.push(`${it.entry.relPath}: member '${r.member}' is not named ${it.entry.release}.btf`);
+        }
+        if (statIndex && r.sha256 && r.hashedAt !== undefined && it.st) statIndex.set(it.entry.path, it.st, r.sha256, r.hashedAt);
+        progress('minimize', it.entry.relPath);
+      };
+      await runPool(tasks, jobs, init, onResult, signal);
+    }
+    if (statIndex) await statIndex.save().catch(() => undefined);
+    checkAbort();
+
+    const failures: KernelFailure[] = items
+      .filter((it) => it.state === 'failed')
+      .map((it) => ({ kernel: it.entry.relPath, path: it.entry.path, message: it.message ?? 'failed', cached: it.failureCached ?? false }));
+    const ok = items.filter((it) => it.state === 'ok');
+    if (failures.length && !options.skipFailed) {
+      throw new PackError(
+        `${failures.length} of ${items.length} kernel${items.length === 1 ? '' : 's'} failed; nothing was written (--skip-failed packs the others)`,
+        failures,
+      );
+    }
+    if (ok.length === 0) {
+      throw new PackError(`all ${items.length} kernel${items.length === 1 ? '' : 's'} failed; nothing was written`, failures);
+    }
+
+    // Write: sorted members; from the output cache when the very same archive was made before.
+    progress('write');
+    const mtime = fixedMtime(env);
+    const ext = format === 'tar.gz' ? 'tar.gz' : 'tar';
+    const manifest = createHash('sha256');
+    manifest.update(`btfgen-pack-output\0${VERSION}\0${format}\0${level}\0${mtime}\0`);
+    const archiveMembers: (ArchiveMember & { key?: string })[] = ok.map((it) => ({
+      name: it.name,
+      key: it.key!,
+      load: () => store.read(it.key!),
+    }));
+    if (jsonBytes) {
+      const j = jsonBytes;
+      archiveMembers.push({ name: PACKAGE_JSON_MEMBER, load: async () => j });
+    }
+    sortByName(archiveMembers);
+    for (const m of archiveMembers) manifest.update(`${m.name}\0${m.key ?? createHash('sha256').update(jsonBytes!).digest('hex')}\0`);
+    const manifestKey = manifest.digest('hex');
+    const outputs = useCache ? new OutputCache(cp.outputs) : undefined;
+    let outputCached = false;
+    if (outputs) outputCached = await placeAtomically(output, (tmp) => outputs.copyTo(manifestKey, ext, tmp));
+    let size: number;
+    if (outputCached) {
+      size = Number((await stat(output)).size);
+    } else {
+      size = await writeArchive(output, archiveMembers, { format, mtime, level, ...(signal ? { signal } : {}) });
+      if (outputs) await outputs.store(manifestKey, ext, output).catch(() => undefined);
+    }
+    counts.packed = ok.length;
+
+    const groupMap = new Map<string, PackGroup>();
+    for (const it of ok) {
+      const k = `${it.entry.id}/${it.entry.version}/${it.entry.arch}`;
+      const g = groupMap.get(k) ?? { id: it.entry.id, version: it.entry.version, arch: it.entry.arch, kernels: 0 };
+      g.kernels++;
+      groupMap.set(k, g);
+    }
+    const result: PackResult = {
+      output,
+      size,
+      format,
+      layout,
+      archive: paths.archive,
+      members: ok.map((it) => ({
+        name: it.name,
+        kernel: it.entry.relPath,
+        id: it.entry.id,
+        version: it.entry.version,
+        arch: it.entry.arch,
+        release: it.entry.release,
+        size: it.size!,
+        source: it.source!,
+      })),
+      failures,
+      groups: [...groupMap.values()],
+      counts,
+      json: jsonBytes !== undefined,
+      decompressor,
+      engine,
+      jobs,
+      cacheDir: useCache ? paths.cacheDir : undefined,
+      outputCached,
+      warnings,
+      elapsedMs: 0,
+    };
+    result.elapsedMs = performance.now() - started;
+    progress('done');
+    return result;
+  } finally {
+    if (spool) await rm(spool, { recursive: true, force: true });
+  }
+}

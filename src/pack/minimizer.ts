@@ -1,0 +1,102 @@
+// The one place pack touches the minimizer: the native engine (src/minimize, parsed objects
+// reused across kernels) or, for differential checks only, bpftool itself (`bpftool gen
+// min_core_btf` on temporary files). Both turn one kernel BTF into its minimized BTF.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { RelocationError } from '../errors.js';
+import { minimize, prepareObject, prepareTarget, type PreparedObject } from '../minimize/index.js';
+
+export type Engine = 'btfgen' | 'bpftool';
+
+export interface ObjectBytes {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface KernelMinimizer {
+  /** Minimized BTF of `kernel` (raw BTF or ELF bytes) for the union of the objects. */
+  run(kernel: Uint8Array, label: string): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export interface MinimizerOptions {
+  headerLen: 24 | 32;
+  engine: Engine;
+}
+
+/** Parses the objects once (prepareObject); throws the object's error when one is unusable. */
+export function prepareObjects(objects: readonly ObjectBytes[]): PreparedObject[] {
+  return objects.map((o) => prepareObject(o.bytes, o.name));
+}
+
+class NativeMinimizer implements KernelMinimizer {
+  constructor(
+    private readonly objects: PreparedObject[],
+    private readonly headerLen: 24 | 32,
+  ) {}
+  async run(kernel: Uint8Array, label: string): Promise<Uint8Array> {
+    return minimize(prepareTarget(kernel, { name: label }), this.objects, { headerLen: this.headerLen });
+  }
+  async close(): Promise<void> {}
+}
+
+/** bpftool as the engine: for parity tests and benchmarks, not for production use. */
+class BpftoolMinimizer implements KernelMinimizer {
+  private n = 0;
+  constructor(
+    private readonly dir: string,
+    private readonly objectPaths: string[],
+    private readonly headerLen: 24 | 32,
+  ) {}
+  static async create(objects: readonly ObjectBytes[], headerLen: 24 | 32): Promise<BpftoolMinimizer> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'btfgen-bpftool-'));
+    const paths: string[] = [];
+    for (let i = 0; i < objects.length; i++) {
+      const p = path.join(dir, `obj${i}.o`);
+      await writeFile(p, objects[i]!.bytes);
+      paths.push(p);
+    }
+    return new BpftoolMinimizer(dir, paths, headerLen);
+  }
+  async run(kernel: Uint8Array, label: string): Promise<Uint8Array> {
+    const n = this.n++;
+    const input = path.join(this.dir, `k${n}.btf`);
+    const output = path.join(this.dir, `k${n}.min.btf`);
+    await writeFile(input, kernel);
+    try {
+      const r = await execa('bpftool', ['gen', 'min_core_btf', input, output, ...this.objectPaths], { reject: false });
+      if (r.exitCode !== 0) {
+        const msg = `${r.stderr}`.trim().split('\n').filter(Boolean).join('; ') || `bpftool exited with ${r.exitCode}`;
+        throw new RelocationError(`${label}: bpftool: ${msg}`);
+      }
+      const out = new Uint8Array(await readFile(output));
+      if (this.headerLen === 32 && out.length >= 24 && out[4] === 24) return widenHeader(out);
+      return out;
+    } finally {
+      await rm(input, { force: true });
+      await rm(output, { force: true });
+    }
+  }
+  async close(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A 24-byte-header BTF rewritten with the 32-byte header (empty layout section). */
+function widenHeader(btf: Uint8Array): Uint8Array {
+  const out = new Uint8Array(btf.length + 8);
+  out.set(btf.subarray(0, 24), 0);
+  out.set(btf.subarray(24), 32);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(4, 32, true);
+  dv.setUint32(24, 0, true);
+  dv.setUint32(28, 0, true);
+  return out;
+}
+
+export async function createMinimizer(objects: readonly ObjectBytes[], options: MinimizerOptions): Promise<KernelMinimizer> {
+  if (options.engine === 'bpftool') return BpftoolMinimizer.create(objects, options.headerLen);
+  return new NativeMinimizer(prepareObjects(objects), options.headerLen);
+}

@@ -1,0 +1,197 @@
+// The output archive: member names for each layout, and the deterministic tar / tar.gz writer
+// (sorted members, fixed mtime/owner/mode, gzip without a timestamp or file name), written to a
+// temporary file next to the destination and renamed into place.
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Gzip } from 'fflate';
+import type { KernelEntry } from '../archive/index.js';
+import { compareBytes } from '../archive/index.js';
+import { TarStreamWriter } from './tar-write.js';
+
+export type Layout = 'btfhub' | 'bcc';
+export type OutputFormat = 'tar.gz' | 'tar';
+
+/** `./btfhub-archive/<ID>/<VERSION>/<arch>/<release>.btf` (btfhub) or without `btfhub-archive/` (bcc). */
+export function memberName(layout: Layout, k: Pick<KernelEntry, 'id' | 'version' | 'arch' | 'release'>): string {
+  const rel = `${k.id}/${k.version}/${k.arch}/${k.release}.btf`;
+  return layout === 'bcc' ? `./${rel}` : `./btfhub-archive/${rel}`;
+}
+
+export const PACKAGE_JSON_MEMBER = './package.json';
+
+/** Bytewise member order (what `tar --sort=name` does in the C locale). */
+export function sortByName<T extends { name: string }>(items: T[]): T[] {
+  return items.sort((a, b) => compareBytes(a.name, b.name));
+}
+
+/** Seconds for member mtimes: SOURCE_DATE_EPOCH when set to an integer, else 0. */
+export function fixedMtime(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const v = env.SOURCE_DATE_EPOCH?.trim();
+  if (v && /^\d{1,11}$/.test(v)) return Number(v);
+  return 0;
+}
+
+/** Temp files of `output` are `.<base>.btfgen-<pid>-<hex>.tmp` in the same directory. */
+export function tempPathFor(output: string): string {
+  return path.join(path.dirname(output), `.${path.basename(output)}.btfgen-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files a killed earlier pack left next to `output` (their process is gone). */
+export async function removeStaleTemps(output: string): Promise<string[]> {
+  const dir = path.dirname(output);
+  const base = path.basename(output);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  const prefix = `.${base}.btfgen-`;
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const m = /^(\d+)-[0-9a-f]+\.tmp$/.exec(n.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || pidAlive(pid)) continue;
+    await rm(path.join(dir, n), { force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/** Temp files being written by this process, removed on exit should it end mid-write. */
+const liveTemps = new Set<string>();
+let exitHook = false;
+function trackTemp(file: string): void {
+  liveTemps.add(file);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const f of liveTemps) {
+      try {
+        rmSync(f, { force: true });
+      } catch {
+        // nothing more to do at exit
+      }
+    }
+  });
+}
+
+export interface ArchiveMember {
+  name: string;
+  /** Loads the member's bytes when its turn comes (members are streamed, not held). */
+  load: () => Promise<Uint8Array>;
+}
+
+export interface WriteArchiveOptions {
+  format: OutputFormat;
+  mtime: number;
+  /** gzip level 0-9 (default 9). */
+  level?: number;
+  signal?: AbortSignal;
+}
+
+/** Buffered sequential writer over a file handle. */
+class FileSink {
+  private chunks: Uint8Array[] = [];
+  private pending = 0;
+  written = 0;
+  constructor(private readonly fh: FileHandle) {}
+  push(c: Uint8Array): void {
+    this.chunks.push(c);
+    this.pending += c.length;
+  }
+  async flushIfLarge(): Promise<void> {
+    if (this.pending >= 1 << 20) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.pending) return;
+    const buf = Buffer.concat(this.chunks, this.pending);
+    this.chunks = [];
+    this.pending = 0;
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off);
+      off += bytesWritten;
+    }
+    this.written += buf.length;
+  }
+}
+
+/**
+ * Writes `members` (already sorted) as a tar or tar.gz to a temp file next to `output` and
+ * renames it into place. Nothing is left at `output` or beside it when this throws.
+ * Returns the size of the output file.
+ */
+export async function writeArchive(output: string, members: readonly ArchiveMember[], options: WriteArchiveOptions): Promise<number> {
+  const tmp = tempPathFor(output);
+  trackTemp(tmp);
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(tmp, 'wx', 0o644);
+    const sink = new FileSink(fh);
+    let gz: Gzip | undefined;
+    if (options.format === 'tar.gz') {
+      // fflate: pure JS, so the bytes do not depend on the zlib build or the CPU's SIMD features.
+      gz = new Gzip({ level: (options.level ?? 9) as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9, mtime: 0 });
+      gz.ondata = (chunk) => sink.push(chunk);
+    }
+    const tar = new TarStreamWriter(
+      async (chunk) => {
+        if (gz) gz.push(chunk, false);
+        else sink.push(chunk.slice());
+        await sink.flushIfLarge();
+      },
+      { mtime: options.mtime },
+    );
+    for (const m of members) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      await tar.addFile(m.name, await m.load());
+    }
+    await tar.finish();
+    if (gz) gz.push(new Uint8Array(0), true);
+    await sink.flush();
+    await fh.sync().catch(() => undefined);
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, output);
+    liveTemps.delete(tmp);
+    return sink.written;
+  } catch (err) {
+    if (fh) await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    liveTemps.delete(tmp);
+    throw err;
+  }
+}
+
+/** Copies a finished file into place atomically (temp + rename), e.g. from the output cache. */
+export async function placeAtomically(output: string, fill: (tmp: string) => Promise<boolean>): Promise<boolean> {
+  const tmp = tempPathFor(output);
+  trackTemp(tmp);
+  try {
+    if (!(await fill(tmp))) {
+      await rm(tmp, { force: true });
+      return false;
+    }
+    await rename(tmp, output);
+    return true;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  } finally {
+    liveTemps.delete(tmp);
+  }
+}

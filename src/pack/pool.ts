@@ -1,0 +1,126 @@
+// A small worker-thread pool for pack: N workers, one task in flight per worker, tasks handed
+// out in the order given. A worker that dies fails the kernel it held (that kernel is reported,
+// never packed) and is replaced; an init failure fails the whole run.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { BtfgenError } from '../errors.js';
+import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+
+/**
+ * The compiled worker script. From dist/ it sits next to this module; when this module runs
+ * from TypeScript sources (vitest), the built dist/pack/worker.js is used.
+ */
+export function workerScript(): URL {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = path.join(path.dirname(here), 'worker.js');
+  if (existsSync(sibling)) return pathToFileURL(sibling);
+  const dist = path.resolve(path.dirname(here), '../../dist/pack/worker.js');
+  if (existsSync(dist)) return pathToFileURL(dist);
+  throw new BtfgenError(`pack worker script not found (${sibling}); run 'npm run build'`);
+}
+
+export interface PoolTask extends Omit<TaskMessage, 'type'> {}
+
+export class AbortError extends BtfgenError {
+  override exitCode = 130;
+  constructor(message = 'interrupted') {
+    super(message);
+  }
+}
+
+/**
+ * Runs every task on `size` workers; `onResult` sees each result as it arrives. Resolves when
+ * all tasks are done; rejects on abort or when a worker cannot start.
+ */
+export function runPool(
+  tasks: readonly PoolTask[],
+  size: number,
+  init: WorkerInit,
+  onResult: (r: ResultMessage) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (tasks.length === 0) return Promise.resolve();
+  const script = workerScript();
+  const n = Math.max(1, Math.min(size, tasks.length));
+  return new Promise<void>((resolve, reject) => {
+    let next = 0;
+    let done = 0;
+    let settled = false;
+    let respawns = 0;
+    const live = new Set<Worker>();
+    const current = new Map<Worker, PoolTask | undefined>();
+
+    const finish = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      for (const w of live) {
+        if (err) void w.terminate();
+        else w.postMessage({ type: 'close' });
+      }
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = (): void => finish(new AbortError());
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const feed = (w: Worker): void => {
+      if (settled) return;
+      if (next >= tasks.length) {
+        current.set(w, undefined);
+        return;
+      }
+      const t = tasks[next++]!;
+      current.set(w, t);
+      const msg: TaskMessage = { type: 'task', ...t };
+      w.postMessage(msg);
+    };
+
+    const spawn = (): void => {
+      const w = new Worker(script, { workerData: init });
+      live.add(w);
+      let exited = false;
+      const died = (why: string): void => {
+        if (exited) return;
+        exited = true;
+        live.delete(w);
+        if (settled) return;
+        const t = current.get(w);
+        current.delete(w);
+        if (t) {
+          onResult({
+            type: 'result',
+            id: t.id,
+            status: 'failed',
+            message: `worker crashed: ${why}`,
+            cached: false,
+            ms: { read: 0, decompress: 0, minimize: 0 },
+          });
+          done++;
+        }
+        if (done === tasks.length) return finish();
+        if (next < tasks.length && respawns++ < tasks.length) spawn();
+        else if (live.size === 0) finish(new BtfgenError(`pack workers crashed: ${why}`));
+      };
+      w.on('message', (msg: WorkerMessage) => {
+        if (settled) return;
+        if (msg.type === 'fatal') return finish(new BtfgenError(msg.message));
+        if (msg.type === 'ready') {
+          if (msg.protocol !== PROTOCOL) return finish(new BtfgenError('pack worker protocol mismatch (stale build?)'));
+          return feed(w);
+        }
+        current.set(w, undefined);
+        done++;
+        onResult(msg);
+        if (done === tasks.length) return finish();
+        feed(w);
+      });
+      w.on('error', (err) => died(err instanceof Error ? err.message : String(err)));
+      w.on('exit', (code) => died(`exited with code ${code}`));
+    };
+    for (let i = 0; i < n; i++) spawn();
+  });
+}

@@ -1,0 +1,65 @@
+// Messages between pack's main thread (pool.ts) and its workers (worker.ts).
+import type { Decompressor } from './decompress.js';
+import type { Engine, ObjectBytes } from './minimizer.js';
+
+/** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
+export const PROTOCOL = 1;
+
+export interface WorkerInit {
+  protocol: number;
+  objects: ObjectBytes[];
+  headerLen: 24 | 32;
+  engine: Engine;
+  decompressor: Decompressor;
+  /** Result store root and whether it is the persistent cache (else a spool). */
+  storeRoot: string;
+  storePersistent: boolean;
+  /** resultKeyPrefix(): everything but the kernel that decides a result. */
+  keyPrefix: string;
+  maxMemberSize: number;
+}
+
+export interface TaskMessage {
+  type: 'task';
+  id: number;
+  /** Absolute path of the kernel file. */
+  path: string;
+  format: 'btf' | 'btf.tar.xz';
+  /** Archive-relative path, for messages. */
+  label: string;
+}
+
+export interface TaskTimings {
+  read: number;
+  decompress: number;
+  minimize: number;
+}
+
+export type ResultMessage =
+  | {
+      type: 'result';
+      id: number;
+      status: 'minimized' | 'cached';
+      sha256: string;
+      key: string;
+      size: number;
+      hashedAt: number;
+      ms: TaskTimings;
+      /** Name of the member inside the .tar.xz when it is not `<release>.btf`. */
+      member?: string;
+    }
+  | {
+      type: 'result';
+      id: number;
+      status: 'failed';
+      /** Absent when the file could not even be read. */
+      sha256?: string;
+      key?: string;
+      hashedAt?: number;
+      message: string;
+      /** The failure was read from the cache, not computed now. */
+      cached: boolean;
+      ms: TaskTimings;
+    };
+
+export type WorkerMessage = { type: 'ready'; protocol: number } | { type: 'fatal'; message: string } | ResultMessage;

@@ -1,0 +1,308 @@
+// Reads the one kernel BTF member of a btfhub `<release>.btf.tar.xz`'s inner tar, in memory and
+// incrementally (chunks straight from the decompressor), never touching the disk.
+//
+// Accepted: ustar, GNU and v7 headers; PAX (`x`, `g`) and GNU long-name (`L`) headers; directory
+// entries; a path prefix before the file name (`./`, `dir/`, `./dir/`). Exactly one regular member
+// whose base name ends in `.btf` (normally `<release>.btf`).
+// Rejected with an ArchiveError: links (hard or symbolic), devices, FIFOs, sparse or other special
+// members, absolute names and names with a `..` component, more than one regular member, a
+// member that is not `.btf`, truncated or corrupt headers, and members above `maxMemberSize`.
+import { ArchiveError } from '../errors.js';
+import { BLOCK } from './tar-write.js';
+
+export interface TarMember {
+  /** Member name as stored (after PAX/GNU long-name overrides). */
+  name: string;
+  data: Uint8Array;
+}
+
+export interface TarReadOptions {
+  /** Largest accepted member, in bytes (default 1 GiB): a guard against hostile size fields. */
+  maxMemberSize?: number;
+  /** Prefix for error messages, usually the archive file's path. */
+  label?: string;
+}
+
+export const DEFAULT_MAX_MEMBER = 1 << 30;
+
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
+
+function cstr(buf: Uint8Array, off: number, len: number): string {
+  let end = off;
+  const lim = off + len;
+  while (end < lim && buf[end] !== 0) end++;
+  return utf8.decode(buf.subarray(off, end));
+}
+
+/** Parses a tar numeric field: octal text (space/NUL terminated) or GNU base-256. */
+function parseNumber(buf: Uint8Array, off: number, len: number): number {
+  if (buf[off]! & 0x80) {
+    // GNU base-256: big-endian two's complement in the remaining bits; negative is invalid here.
+    if (buf[off]! & 0x40) return -1;
+    let v = buf[off]! & 0x3f;
+    for (let i = 1; i < len; i++) {
+      v = v * 256 + buf[off + i]!;
+      if (v > Number.MAX_SAFE_INTEGER) return -1;
+    }
+    return v;
+  }
+  const s = latin1.decode(buf.subarray(off, off + len)).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  if (s === '') return 0;
+  if (!/^[0-7]+$/.test(s)) return -1;
+  return parseInt(s, 8);
+}
+
+function isZeroBlock(buf: Uint8Array): boolean {
+  for (let i = 0; i < BLOCK; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+function checksumOk(h: Uint8Array): boolean {
+  const stored = parseNumber(h, 148, 8);
+  if (stored < 0) return false;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+/** PAX extended header records: `<len> <key>=<value>\n`. */
+function parsePax(data: Uint8Array, label: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let off = 0;
+  while (off < data.length) {
+    let sp = off;
+    while (sp < data.length && data[sp] !== 0x20) sp++;
+    const len = parseInt(latin1.decode(data.subarray(off, sp)), 10);
+    if (!Number.isFinite(len) || len <= 0 || off + len > data.length) {
+      if (data[off] === 0) break; // NUL padding
+      throw new ArchiveError(`${label}: malformed PAX header`);
+    }
+    const rec = utf8.decode(data.subarray(sp + 1, off + len - 1));
+    const eq = rec.indexOf('=');
+    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
+    off += len;
+  }
+  return out;
+}
+
+/**
+ * Normalizes a member path: strips leading `./` components and trailing slashes. Throws for
+ * absolute paths and `..` components (a link or file that would escape the archive directory).
+ */
+export function safeMemberPath(name: string, label: string): string {
+  if (name.startsWith('/')) throw new ArchiveError(`${label}: member '${name}' has an absolute path`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new ArchiveError(`${label}: member '${name}' has a '..' component`);
+  return parts.join('/');
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  '1': 'a hard link',
+  '2': 'a symbolic link',
+  '3': 'a character device',
+  '4': 'a block device',
+  '6': 'a FIFO',
+  K: 'a GNU long link name',
+  S: 'a GNU sparse file',
+  V: 'a volume label',
+  M: 'a multi-volume continuation',
+};
+
+type State = 'header' | 'data' | 'skip' | 'meta' | 'end';
+
+/**
+ * Incremental reader: `push()` decompressed chunks, then `finish()` returns the kernel member.
+ * Only the member's bytes are buffered (allocated once at its declared size); everything else
+ * is skipped as it streams by.
+ */
+export class KernelTarReader {
+  private readonly label: string;
+  private readonly maxMemberSize: number;
+  private state: State = 'header';
+  private header = new Uint8Array(BLOCK);
+  private headerFill = 0;
+  /** Bytes left in the current entry's data, then its padding. */
+  private remaining = 0;
+  private padding = 0;
+  private member: TarMember | undefined;
+  private memberFill = 0;
+  private meta: Uint8Array | undefined;
+  private metaFill = 0;
+  private metaType = '';
+  private pax = new Map<string, string>();
+  private longName: string | undefined;
+  private sawEnd = false;
+
+  constructor(options: TarReadOptions = {}) {
+    this.label = options.label ?? 'tar';
+    this.maxMemberSize = options.maxMemberSize ?? DEFAULT_MAX_MEMBER;
+  }
+
+  push(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) {
+      switch (this.state) {
+        case 'end':
+          return; // after the end-of-archive block, tar ignores the rest; so do we
+        case 'header': {
+          const n = Math.min(BLOCK - this.headerFill, chunk.length - off);
+          this.header.set(chunk.subarray(off, off + n), this.headerFill);
+          this.headerFill += n;
+          off += n;
+          if (this.headerFill === BLOCK) {
+            this.headerFill = 0;
+            this.onHeader();
+          }
+          break;
+        }
+        case 'data': {
+          const n = Math.min(this.remaining, chunk.length - off);
+          this.member!.data.set(chunk.subarray(off, off + n), this.memberFill);
+          this.memberFill += n;
+          this.remaining -= n;
+          off += n;
+          if (this.remaining === 0) this.afterData();
+          break;
+        }
+        case 'meta': {
+          const n = Math.min(this.remaining, chunk.length - off);
+          this.meta!.set(chunk.subarray(off, off + n), this.metaFill);
+          this.metaFill += n;
+          this.remaining -= n;
+          off += n;
+          if (this.remaining === 0) this.onMeta();
+          break;
+        }
+        case 'skip': {
+          const n = Math.min(this.remaining + this.padding, chunk.length - off);
+          const fromData = Math.min(n, this.remaining);
+          this.remaining -= fromData;
+          this.padding -= n - fromData;
+          off += n;
+          if (this.remaining === 0 && this.padding === 0) this.state = 'header';
+          break;
+        }
+      }
+    }
+  }
+
+  private afterData(): void {
+    if (this.padding > 0) {
+      this.state = 'skip';
+    } else {
+      this.state = 'header';
+    }
+  }
+
+  private onHeader(): void {
+    const h = this.header;
+    if (isZeroBlock(h)) {
+      this.sawEnd = true;
+      this.state = 'end';
+      return;
+    }
+    if (!checksumOk(h)) throw new ArchiveError(`${this.label}: not a tar archive or a corrupt tar header (bad checksum)`);
+    const size = parseNumber(h, 124, 12);
+    if (size < 0) throw new ArchiveError(`${this.label}: corrupt tar header (size field)`);
+    const type = h[156] === 0 ? '0' : String.fromCharCode(h[156]!);
+    const magic = latin1.decode(h.subarray(257, 263));
+    let name = cstr(h, 0, 100);
+    if (magic === 'ustar\u0000') {
+      const prefix = cstr(h, 345, 155);
+      if (prefix) name = `${prefix}/${name}`;
+    }
+    if (type === 'x' || type === 'g' || type === 'L') {
+      if (size > 1 << 20) throw new ArchiveError(`${this.label}: oversized ${type === 'L' ? 'GNU long name' : 'PAX'} header (${size} bytes)`);
+      this.metaType = type;
+      this.meta = new Uint8Array(size);
+      this.metaFill = 0;
+      this.remaining = size;
+      this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+      this.state = size > 0 ? 'meta' : 'header';
+      if (size === 0) this.onMeta();
+      return;
+    }
+    // Overrides from a preceding PAX header or GNU long name apply to this entry only.
+    const paxPath = this.pax.get('path');
+    const paxSize = this.pax.get('size');
+    if (this.longName !== undefined) name = this.longName;
+    if (paxPath !== undefined) name = paxPath;
+    let entrySize = size;
+    if (paxSize !== undefined) {
+      entrySize = Number(paxSize);
+      if (!Number.isSafeInteger(entrySize) || entrySize < 0) throw new ArchiveError(`${this.label}: corrupt PAX size`);
+    }
+    this.pax = new Map();
+    this.longName = undefined;
+
+    const special = TYPE_NAMES[type];
+    if (special) throw new ArchiveError(`${this.label}: member '${name}' is ${special}; only a regular .btf file is accepted`);
+    const path = safeMemberPath(name, this.label);
+    const padding = (BLOCK - (entrySize % BLOCK)) % BLOCK;
+    if (type === '5') {
+      this.remaining = entrySize;
+      this.padding = padding;
+      this.state = entrySize + padding > 0 ? 'skip' : 'header';
+      return;
+    }
+    if (type !== '0' && type !== '7') {
+      throw new ArchiveError(`${this.label}: member '${name}' has unsupported type '${type}'; only a regular .btf file is accepted`);
+    }
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (!base.endsWith('.btf')) {
+      throw new ArchiveError(`${this.label}: unexpected member '${name}' (expected one <release>.btf file)`);
+    }
+    if (this.member) {
+      throw new ArchiveError(`${this.label}: more than one member ('${this.member.name}', '${name}'); expected one <release>.btf file`);
+    }
+    if (entrySize > this.maxMemberSize) {
+      throw new ArchiveError(`${this.label}: member '${name}' is ${entrySize} bytes, above the ${this.maxMemberSize}-byte limit`);
+    }
+    this.member = { name, data: new Uint8Array(entrySize) };
+    this.memberFill = 0;
+    this.remaining = entrySize;
+    this.padding = padding;
+    if (entrySize === 0) this.afterData();
+    else this.state = 'data';
+  }
+
+  private onMeta(): void {
+    const data = this.meta!;
+    this.meta = undefined;
+    if (this.metaType === 'x') {
+      for (const [k, v] of parsePax(data, this.label)) this.pax.set(k, v);
+    } else if (this.metaType === 'L') {
+      this.longName = cstr(data, 0, data.length);
+    } // 'g': global PAX header; nothing we use
+    this.state = this.padding > 0 ? 'skip' : 'header';
+  }
+
+  /** Ends the stream; returns the member or throws (no member, truncated data). */
+  finish(): TarMember {
+    if (
+      this.state === 'data' ||
+      this.state === 'meta' ||
+      (this.state === 'skip' && this.remaining > 0) ||
+      (this.state === 'header' && this.headerFill > 0)
+    ) {
+      throw new ArchiveError(`${this.label}: truncated tar archive`);
+    }
+    if (!this.member) {
+      throw new ArchiveError(`${this.label}: no <release>.btf member in the archive${this.sawEnd ? '' : ' (empty tar)'}`);
+    }
+    return this.member;
+  }
+}
+
+/** Reads the kernel member from a complete tar image. */
+export function readKernelTar(tar: Uint8Array, options: TarReadOptions = {}): TarMember {
+  const r = new KernelTarReader(options);
+  r.push(tar);
+  return r.finish();
+}
