@@ -88,6 +88,11 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
   if (!loaded.ext) {
     throw new ObjectError('failed to parse BPF object: section .BTF.ext not found', name, EINVAL);
   }
+  if (loaded.ext.endian !== 'little') {
+    // libbpf 1.1 reads the .BTF.ext header in host order only (btf_ext_parse_hdr fails with
+    // -EINVAL on the byte-swapped hdr_len); bpftool 7.1 rejects such objects.
+    throw new ObjectError('failed to parse BPF object: .BTF.ext in non-native (big-endian) byte order is not supported', name, EINVAL);
+  }
   const btf = loaded.btf;
   const ext = loaded.ext;
   const relos: PreparedRelo[] = [];

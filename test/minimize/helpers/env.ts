@@ -1,0 +1,276 @@
+// Test environment for the minimize suites: the oracle (bpftool 7.1), clang, the shared kernel
+// archives (read in place, extracted to a temp cache), fixture objects, and both sides of a
+// differential run (bpftool gen min_core_btf vs our API).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareObject, prepareTarget, Minimizer, type PreparedObject, type PreparedTarget } from '../../../src/minimize/index.js';
+import { unpackKernelBtf } from '../../../src/minimize/input.js';
+
+export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+export const DATA = resolve(REPO, '../shared/data');
+export const ARCHIVE = join(DATA, 'btfhub-archive-demo');
+export const ARCHIVE_EXTRA = join(DATA, 'btfhub-archive-extra');
+export const CILIUM_71 = join(DATA, 'btf/cilium-testdata-7.1-amd64.btf.xz');
+export const SPLIT = join(DATA, 'btf/split/btf_testmod.btf');
+export const SPLIT_BASE = join(DATA, 'btf/split/btf_testmod.btf.base');
+export const VMLINUX = '/sys/kernel/btf/vmlinux';
+export const FIXTURES = join(REPO, 'test/fixtures/bpf');
+export const TARGETS = join(FIXTURES, 'targets');
+export const LOCAL_FIXTURES = join(REPO, 'test/minimize/fixtures-local');
+export const FULL = !!process.env.BTFGEN_FULL;
+
+function works(cmd: string, args: string[]): boolean {
+  try {
+    return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+  } catch {
+    return false;
+  }
+}
+
+export const HAVE_BPFTOOL = works('bpftool', ['version']);
+export const HAVE_CLANG = works('clang-19', ['--version']);
+export const HAVE_VMLINUX = existsSync(VMLINUX);
+export const HAVE_DATA = existsSync(ARCHIVE);
+export const NO_BPFTOOL = 'bpftool not installed (apt-get install bpftool): differential minimize tests skipped';
+export const NO_CLANG = 'clang-19 not installed (apt-get install clang-19): compiled-fixture tests skipped';
+export const NO_DATA = `shared kernel archives not found at ${DATA}: archive-kernel tests skipped`;
+
+let tmp: string | undefined;
+/** A per-process temp directory, removed at exit. */
+export function tempDir(): string {
+  if (!tmp) {
+    tmp = mkdtempSync(join(tmpdir(), 'btfgen-minimize-test-'));
+    const dir = tmp;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return tmp;
+}
+
+let seq = 0;
+export function tempFile(name: string): string {
+  return join(tempDir(), `${seq++}-${name}`);
+}
+
+/** Kernel extraction cache shared by test processes (content-addressed by source path + size). */
+const KCACHE = join(tmpdir(), 'btfgen-minimize-kernels');
+
+/**
+ * A raw BTF file for a kernel path: `.btf.tar.xz` and `.xz` are extracted with tar/xz (not with
+ * our own reader) into a shared cache; raw files are returned as they are.
+ */
+export function kernelFile(path: string): string {
+  if (!path.endsWith('.xz')) return path;
+  const st = statSync(path);
+  const key = createHash('sha1').update(`${path}:${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 12);
+  const out = join(KCACHE, `${key}-${basename(path).replace(/\.tar\.xz$|\.xz$/, '')}`);
+  if (existsSync(out)) return out;
+  mkdirSync(KCACHE, { recursive: true });
+  const r = path.endsWith('.tar.xz')
+    ? spawnSync('tar', ['-xOJf', path], { maxBuffer: 1 << 30 })
+    : spawnSync('xz', ['-dc', path], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`cannot extract ${path}: ${r.stderr}`);
+  const t = `${out}.${process.pid}.tmp`;
+  writeFileSync(t, r.stdout);
+  renameSync(t, out);
+  return out;
+}
+
+/** Every `.btf.tar.xz` under an archive root, sorted. */
+export function archiveKernels(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith('.btf.tar.xz')) out.push(p);
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return out.sort();
+}
+
+/**
+ * Archive kernels of the default suite: the 44 MB non-deduplicated CentOS 8 kernel, the ENUM64
+ * Kylin/BC-Linux ones (one with no FUNC and an anonymous INT [1]), and a spread of Debian,
+ * Ubuntu and CentOS releases. BTFGEN_FULL=1 selects every kernel of both archives.
+ */
+export function defaultKernels(): string[] {
+  if (!HAVE_DATA) return [];
+  const all = [...archiveKernels(ARCHIVE), ...archiveKernels(ARCHIVE_EXTRA)];
+  if (FULL) return all;
+  const pick = [
+    'centos/8/x86_64/4.18.0-147.0.3.el8_1.x86_64', // 44 MB, ~900k types, not deduplicated
+    'centos/8/x86_64/4.18.0-80.el8.x86_64',
+    'debian/10/x86_64/4.19.0-17-amd64',
+    'debian/10/x86_64/5.10.0-0.deb10.22-cloud-amd64',
+    'ubuntu/20.04/x86_64/5.4.0-26-generic',
+    'ubuntu/20.04/x86_64/5.11.0-1028-gcp',
+    'bclinux/21.10U3/x86_64/4.19.90-2107.6.0.0248.35.oe1.bclinux.x86_64', // ENUM64
+    'kylin/V10/aarch64/4.19.90-52.22.v2207.ky10.aarch64', // ENUM64, no FUNC, anonymous INT [1]
+    'kylin/V10/aarch64/4.19.90-25.41.v2101.ky10.aarch64', // ENUM64
+  ];
+  return all.filter((k) => pick.some((p) => k.includes(`${p}.btf.tar.xz`)));
+}
+
+/** BPF objects at the top of test/fixtures/bpf (not the targets/ subdirectory), sorted. */
+export function fixtureObjects(): string[] {
+  if (!existsSync(FIXTURES)) return [];
+  return readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.o'))
+    .map((f) => join(FIXTURES, f))
+    .filter((p) => statSync(p).isFile() && statSync(p).size > 0)
+    .sort();
+}
+
+/** Small target objects in the selftest style (test/fixtures/bpf/targets/*.o). */
+export function targetObjects(): string[] {
+  if (!existsSync(TARGETS)) return [];
+  return readdirSync(TARGETS)
+    .filter((f) => f.endsWith('.o'))
+    .map((f) => join(TARGETS, f))
+    .sort();
+}
+
+export function readBytes(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** One side of a differential run: success with bytes, or failure with an exit status. */
+export interface Outcome {
+  status: number;
+  bytes?: Uint8Array;
+  message: string;
+}
+
+/** `bpftool gen min_core_btf INPUT OUT OBJ...` (async, so two can run at once). */
+export function bpftoolMinimize(input: string, objs: string[]): Promise<Outcome> {
+  const out = tempFile('ref.btf');
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn('bpftool', ['gen', 'min_core_btf', input, out, ...objs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString('latin1')));
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      const status = code ?? 128 + (signal ? 9 : 0);
+      let bytes: Uint8Array | undefined;
+      if (status === 0) {
+        bytes = readBytes(out);
+        rmSync(out, { force: true });
+      }
+      resolvePromise({ status, message: err.trim(), ...(bytes ? { bytes } : {}) });
+    });
+  });
+}
+
+export function bpftoolMinimizeSync(input: string, objs: string[]): Outcome {
+  const out = tempFile('ref.btf');
+  const r = spawnSync('bpftool', ['gen', 'min_core_btf', input, out, ...objs], { encoding: 'latin1' });
+  const status = r.status ?? 128;
+  const res: Outcome = { status, message: (r.stderr ?? '').trim() };
+  if (status === 0) {
+    res.bytes = readBytes(out);
+    rmSync(out, { force: true });
+  }
+  return res;
+}
+
+const targetCache = new Map<string, PreparedTarget>();
+const objectCache = new Map<string, PreparedObject | { error: unknown }>();
+
+/** Our parsed target for a kernel path (cached for the test process). */
+export async function ourTarget(path: string): Promise<PreparedTarget> {
+  let t = targetCache.get(path);
+  if (!t) {
+    t = prepareTarget(await unpackKernelBtf(readBytes(path), path), { name: path });
+    targetCache.set(path, t);
+  }
+  return t;
+}
+
+function ourObject(path: string): PreparedObject | { error: unknown } {
+  let o = objectCache.get(path);
+  if (!o) {
+    try {
+      o = prepareObject(readBytes(path), path);
+    } catch (error) {
+      o = { error };
+    }
+    objectCache.set(path, o);
+  }
+  return o;
+}
+
+function statusOf(e: unknown): Outcome {
+  const err = e as { exitCode?: number; message?: string };
+  if (typeof err?.exitCode !== 'number') throw e; // a crash, not a typed failure
+  return { status: err.exitCode, message: err.message ?? String(e) };
+}
+
+/** Our side, with bpftool's sequencing (input first, then each object in order). */
+export async function ourMinimize(input: string, objs: string[], headerLen: 24 | 32 = 24): Promise<Outcome> {
+  let target: PreparedTarget;
+  try {
+    target = await ourTarget(input);
+  } catch (e) {
+    return statusOf(e);
+  }
+  try {
+    const m = new Minimizer(target);
+    const prepared = objs.map(ourObject);
+    const names = new Set<string>();
+    for (const p of prepared) if (!('error' in p)) for (const n of p.rootNames) names.add(n);
+    target.index.ensure(names);
+    for (const p of prepared) {
+      if ('error' in p) throw p.error;
+      m.add(p);
+    }
+    return { status: 0, bytes: m.emit(headerLen), message: '' };
+  } catch (e) {
+    return statusOf(e);
+  }
+}
+
+/** A short description of how two outcomes differ, or undefined when they agree. */
+export function compareOutcomes(ours: Outcome, ref: Outcome): string | undefined {
+  if (ours.status !== ref.status) {
+    return `exit status: ours ${ours.status} (${ours.message}) vs bpftool ${ref.status} (${ref.message.split('\n')[0]})`;
+  }
+  if (ours.status !== 0) return undefined;
+  const a = Buffer.from(ours.bytes!);
+  const b = Buffer.from(ref.bytes!);
+  if (a.equals(b)) return undefined;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return `output differs at byte ${i} (ours ${a.length} bytes, bpftool ${b.length} bytes)`;
+}
+
+/** Runs async jobs with at most `n` in flight. */
+export async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
+/** Compiles a BPF C source with clang-19 into the temp dir; returns the object path. */
+export function compileBpf(src: string, name: string, extra: string[] = []): string {
+  const out = tempFile(`${name}.o`);
+  const r = spawnSync(
+    'clang-19',
+    ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', '-I', join(FIXTURES, 'src/include'), ...extra, '-c', src, '-o', out],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`clang-19 ${src} failed: ${r.stderr}`);
+  return out;
+}
