@@ -1,0 +1,195 @@
+// The output tar writer (deterministic ustar) and the inner-tar reader of .btf.tar.xz files,
+// including hostile members. GNU tar is the independent check where it is installed.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildTar, checkUstarName, splitUstarName, TarStreamWriter, ustarHeader } from '../../src/pack/tar-write.js';
+import { KernelTarReader, readKernelTar } from '../../src/pack/tar-read.js';
+import { extractKernelBtf } from '../../src/pack/decompress.js';
+import { ArchiveError } from '../../src/errors.js';
+import { cleanupTemps, rawTar, readTar, tempDir, xz } from './helpers.js';
+
+afterAll(cleanupTemps);
+
+const hasGnuTar = (() => {
+  try {
+    return /GNU tar/.test(execFileSync('tar', ['--version'], { encoding: 'utf8' }));
+  } catch {
+    return false;
+  }
+})();
+
+const btfBytes = (n: number, seed = 1): Uint8Array => {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+};
+
+describe('ustar writer', () => {
+  it('writes fixed owner, mode and mtime, and GNU tar reads it back', () => {
+    const entries = [
+      { name: './btfhub-archive/ubuntu/20.04/x86_64/5.4.0-26-generic.btf', data: btfBytes(1000) },
+      { name: './package.json', data: new TextEncoder().encode('{"a":1}\n') },
+      { name: './btfhub-archive/x/1/arm64/empty.btf', data: new Uint8Array(0) },
+    ];
+    const tar = Buffer.from(buildTar(entries));
+    expect(tar.length % 10240).toBe(0);
+    const parsed = readTar(tar);
+    expect(parsed.map((e) => e.name)).toEqual(entries.map((e) => e.name));
+    for (const [i, e] of parsed.entries()) {
+      expect(e).toMatchObject({ type: '0', mode: 0o644, uid: 0, gid: 0, mtime: 0, uname: '', gname: '' });
+      expect(Buffer.compare(e.data, Buffer.from(entries[i]!.data))).toBe(0);
+    }
+    if (hasGnuTar) {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'a.tar'), tar);
+      const listing = execFileSync('tar', ['--numeric-owner', '-tvf', join(dir, 'a.tar')], { encoding: 'utf8' });
+      expect(listing).toMatch(/-rw-r--r-- 0\/0 +1000 1970-01-01 00:00 \.\/btfhub-archive\/ubuntu\/20\.04\/x86_64\/5\.4\.0-26-generic\.btf/);
+      execFileSync('tar', ['-xf', join(dir, 'a.tar'), '-C', dir]);
+      expect(readFileSync(join(dir, 'package.json'), 'utf8')).toBe('{"a":1}\n');
+    }
+  });
+
+  it('is deterministic and honours an mtime', () => {
+    const e = [{ name: './a.btf', data: btfBytes(5) }];
+    expect(Buffer.from(buildTar(e)).equals(Buffer.from(buildTar(e)))).toBe(true);
+    expect(readTar(Buffer.from(buildTar(e, { mtime: 1700000000 })))[0]!.mtime).toBe(1700000000);
+  });
+
+  it('the streaming writer produces the same bytes as buildTar', async () => {
+    const entries = [
+      { name: './b.btf', data: btfBytes(513) },
+      { name: './c.btf', data: btfBytes(512) },
+    ];
+    const chunks: Uint8Array[] = [];
+    const w = new TarStreamWriter((c) => {
+      chunks.push(c.slice());
+    });
+    for (const e of entries) await w.addFile(e.name, e.data);
+    await w.finish();
+    expect(Buffer.concat(chunks).equals(Buffer.from(buildTar(entries)))).toBe(true);
+    expect(w.size).toBe(Buffer.concat(chunks).length);
+  });
+
+  it('splits names over 100 bytes into prefix/name, rejects what cannot fit', () => {
+    const long = `./btfhub-archive/${'d'.repeat(60)}/1/x86_64/${'r'.repeat(80)}.btf`;
+    const split = splitUstarName(long)!;
+    expect(split.name.length).toBeLessThanOrEqual(100);
+    expect(split.prefix.length).toBeGreaterThan(0);
+    const parsed = readTar(Buffer.from(buildTar([{ name: long, data: btfBytes(3) }])));
+    expect(parsed[0]!.name).toBe(long);
+    if (hasGnuTar) {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'l.tar'), buildTar([{ name: long, data: btfBytes(3) }]));
+      expect(execFileSync('tar', ['-tf', join(dir, 'l.tar')], { encoding: 'utf8' }).trim()).toBe(long);
+    }
+    // a 101-byte file name has no slash to split at
+    expect(() => checkUstarName(`./${'x'.repeat(101)}.btf`)).toThrow(ArchiveError);
+    expect(() => checkUstarName(`./${'x'.repeat(101)}.btf`)).toThrow(/does not fit a ustar header/);
+    expect(() => ustarHeader(`./${'y/'.repeat(140)}z`, 1)).toThrow(ArchiveError);
+    // UTF-8 counts in bytes
+    expect(splitUstarName(`./${'é'.repeat(51)}`)).toBeUndefined();
+    expect(splitUstarName(`./${'é'.repeat(50)}`)?.name.length).toBe(100);
+  });
+});
+
+describe('inner tar reader', () => {
+  const payload = btfBytes(3000, 7);
+  const ok = (members: Parameters<typeof rawTar>[0]) => readKernelTar(rawTar(members), { label: 'k.btf.tar.xz' });
+
+  it('reads the one member, with or without a path prefix', () => {
+    for (const name of ['5.4.0.btf', './5.4.0.btf', 'dir/5.4.0.btf', './dir/sub/5.4.0.btf']) {
+      const m = ok([{ name, data: payload }]);
+      expect(m.name).toBe(name);
+      expect(Buffer.from(m.data).equals(Buffer.from(payload))).toBe(true);
+    }
+    // ustar prefix field, GNU magic, directory entries and a v7-style NUL typeflag
+    expect(ok([{ name: '5.4.0.btf', prefix: 'a/b', data: payload }]).name).toBe('a/b/5.4.0.btf');
+    expect(ok([{ name: '5.4.0.btf', magic: 'gnu', data: payload }]).data.length).toBe(3000);
+    expect(ok([{ name: 'dir/', type: '5' }, { name: 'dir/5.4.0.btf', data: payload }]).name).toBe('dir/5.4.0.btf');
+    expect(ok([{ name: '5.4.0.btf', type: '\0', data: payload }]).data.length).toBe(3000);
+  });
+
+  it('honours PAX path and GNU long names', () => {
+    const pax = (k: string, v: string): Uint8Array => {
+      const rec = ` ${k}=${v}\n`;
+      let len = rec.length + 1;
+      while (String(len).length + rec.length !== len) len = String(len).length + rec.length;
+      return new TextEncoder().encode(`${len}${rec}`);
+    };
+    const longName = `${'p/'.repeat(70)}6.1.0.btf`;
+    expect(ok([{ name: 'PaxHeader', type: 'x', data: pax('path', longName) }, { name: 'short.btf', data: payload }]).name).toBe(longName);
+    expect(ok([{ name: 'PaxHeader', type: 'g', data: pax('comment', 'x') }, { name: 'k.btf', data: payload }]).name).toBe('k.btf');
+    const ln = new TextEncoder().encode(`${longName}\0`);
+    expect(ok([{ name: '././@LongLink', type: 'L', data: ln }, { name: 'trunc', data: payload }]).name).toBe(longName);
+    // a PAX path can smuggle '..' too
+    expect(() => ok([{ name: 'PaxHeader', type: 'x', data: pax('path', '../x.btf') }, { name: 'x.btf', data: payload }])).toThrow(/'\.\.' component/);
+  });
+
+  it.each([
+    ['a symbolic link', [{ name: 'k.btf', type: '2', linkname: '/etc/passwd' }], /symbolic link/],
+    ['a hard link', [{ name: 'k.btf', type: '1', linkname: 'other.btf' }], /hard link/],
+    ['a device', [{ name: 'k.btf', type: '3' }], /character device/],
+    ['a FIFO', [{ name: 'k.btf', type: '6' }], /FIFO/],
+    ['two .btf members', [{ name: 'a.btf', data: btfBytes(10) }, { name: 'b.btf', data: btfBytes(10) }], /more than one member/],
+    ['a ../ member', [{ name: '../x.btf', data: btfBytes(10) }], /'\.\.' component/],
+    ['a nested .. member', [{ name: 'a/../../x.btf', data: btfBytes(10) }], /'\.\.' component/],
+    ['an absolute member', [{ name: '/tmp/x.btf', data: btfBytes(10) }], /absolute path/],
+    ['a non-BTF member', [{ name: 'README', data: btfBytes(10) }], /unexpected member 'README'/],
+    ['no member', [], /no <release>\.btf member/],
+    ['only a directory', [{ name: 'dir/', type: '5' }], /no <release>\.btf member/],
+  ] as const)('rejects %s', (_what, members, re) => {
+    expect(() => ok(members as Parameters<typeof rawTar>[0])).toThrow(ArchiveError);
+    expect(() => ok(members as Parameters<typeof rawTar>[0])).toThrow(re);
+  });
+
+  it('rejects corrupt headers, truncation and oversized members', () => {
+    const good = rawTar([{ name: 'k.btf', data: payload }]);
+    const bad = Buffer.from(good);
+    bad[0] = 0x41; // checksum no longer matches
+    expect(() => readKernelTar(bad)).toThrow(/bad checksum/);
+    expect(() => readKernelTar(good.subarray(0, 1000))).toThrow(/truncated/);
+    expect(() => readKernelTar(good.subarray(0, 300))).toThrow(/truncated/);
+    expect(() => readKernelTar(good, { maxMemberSize: 100 })).toThrow(/above the 100-byte limit/);
+    expect(() => readKernelTar(new TextEncoder().encode('not a tar at all'.repeat(40)))).toThrow(/bad checksum/);
+  });
+
+  it('gives the same result for any chunking of the stream', () => {
+    const tar = rawTar([{ name: 'dir/', type: '5' }, { name: 'dir/k.btf', data: payload }]);
+    for (const step of [1, 7, 511, 512, 513, 4096]) {
+      const r = new KernelTarReader();
+      for (let o = 0; o < tar.length; o += step) r.push(tar.subarray(o, o + step));
+      expect(Buffer.from(r.finish().data).equals(Buffer.from(payload))).toBe(true);
+    }
+  });
+});
+
+describe('.btf.tar.xz in memory', () => {
+  const payload = btfBytes(200_000, 3);
+  it.each(['xz', 'lzma'] as const)('extracts with %s and rejects hostile archives', async (dec) => {
+    const good = xz(rawTar([{ name: './6.1.0.btf', data: payload }]));
+    const r = await extractKernelBtf(good, dec, { label: 'k' });
+    expect(Buffer.from(r.btf).equals(Buffer.from(payload))).toBe(true);
+    expect(r.member).toBe('./6.1.0.btf');
+    const link = xz(rawTar([{ name: '6.1.0.btf', type: '2', linkname: '../../../../etc/shadow' }]));
+    await expect(extractKernelBtf(link, dec, { label: 'k' })).rejects.toThrow(/k: member '6\.1\.0\.btf' is a symbolic link/);
+    const corrupt = Buffer.from(good);
+    corrupt[corrupt.length >> 1] ^= 0xff;
+    await expect(extractKernelBtf(corrupt, dec, { label: 'k' })).rejects.toThrow(ArchiveError);
+    await expect(extractKernelBtf(new Uint8Array(10), dec, { label: 'k' })).rejects.toThrow(/not an xz file/);
+  });
+
+  it.skipIf(!hasGnuTar)('reads what GNU tar + xz make (including a directory prefix)', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', '5.10.0.btf'), payload);
+    execFileSync('tar', ['-cJf', join(dir, 'a.tar.xz'), '-C', dir, 'sub']);
+    const r = await extractKernelBtf(readFileSync(join(dir, 'a.tar.xz')), 'xz', { label: 'a' });
+    expect(r.member).toBe('sub/5.10.0.btf');
+    expect(r.btf.length).toBe(payload.length);
+    symlinkSync('/etc/hostname', join(dir, 'link.btf'));
+    execFileSync('tar', ['-cJf', join(dir, 'b.tar.xz'), '-C', dir, 'link.btf']);
+    await expect(extractKernelBtf(readFileSync(join(dir, 'b.tar.xz')), 'xz', { label: 'b' })).rejects.toThrow(/symbolic link/);
+  });
+});
