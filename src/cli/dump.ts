@@ -3,10 +3,10 @@
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { Btf } from '../btf/btf.js';
+import { isRawBtf, type Btf } from '../btf/btf.js';
 import { dumpBtfChunks } from '../btf/dump.js';
 import { loadBtf } from '../btf/object.js';
-import { BtfgenError } from '../errors.js';
+import { BtfError, BtfgenError } from '../errors.js';
 
 const SYSFS_PREFIX = '/sys/kernel/btf/';
 const SYSFS_VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -55,8 +55,18 @@ async function readInput(path: string): Promise<Uint8Array> {
 
 async function loadFile(path: string, base?: Btf): Promise<Btf> {
   const bytes = await readInput(path);
-  return loadBtf(bytes, { base, name: path }).btf;
+  try {
+    return loadBtf(bytes, { base, name: path }).btf;
+  } catch (e) {
+    // A module's split BTF read without its base fails on strings or type IDs: say so.
+    if (!base && e instanceof BtfError && isRawBtf(bytes) && SPLIT_SYMPTOM.test(e.message)) {
+      throw new BtfError(`${e.message} (a split BTF such as a kernel module's? pass its base with --base)`);
+    }
+    throw e;
+  }
 }
+
+const SPLIT_SYMPTOM = /first string must be empty|invalid referenced type ID|invalid (type|field|enum|param) name/;
 
 export async function runDump(file: string, opts: DumpCliOptions = {}): Promise<void> {
   let base: Btf | undefined;

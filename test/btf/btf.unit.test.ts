@@ -5,42 +5,7 @@ import { dumpBtf } from '../../src/btf/dump.js';
 import { E2BIG, EINVAL, Kind } from '../../src/btf/kinds.js';
 import { BtfError } from '../../src/errors.js';
 import { swapBtfEndian } from './helpers/bswap.js';
-import { info, layoutSection, rawBtf, Strtab } from './helpers/raw.js';
-
-/** One BTF with every kind, used by most tests below. IDs in comments. */
-function everyKind(): { raw: Uint8Array; s: Strtab } {
-  const s = new Strtab(
-    'int', 'long', 'pair', 'lo', 'hi', 'u', 'a', 'b', 'e', 'NEG', 'POS', 'fwd_s', 'fwd_u', 'int_t',
-    'fn', 'x', 'y', 'var', '.data', 'float', 'tag', 'user', 'e64', 'BIG', 'SMALL', 'bits',
-  );
-  const o = s.off;
-  const words = [
-    /* [1] INT int, signed 32 */ o.int!, info(Kind.INT), 4, (1 << 24) | 32,
-    /* [2] INT long, 64, bit offset 3 (odd but legal) */ o.long!, info(Kind.INT), 8, (0 << 24) | (3 << 16) | 64,
-    /* [3] PTR -> 1 */ 0, info(Kind.PTR), 1,
-    /* [4] ARRAY of 1 [10] index 1 */ 0, info(Kind.ARRAY), 0, 1, 1, 10,
-    /* [5] STRUCT pair {lo @0; hi @32} */ o.pair!, info(Kind.STRUCT, 2), 8, o.lo!, 1, 0, o.hi!, 1, 32,
-    /* [6] UNION u {a; b} */ o.u!, info(Kind.UNION, 2), 8, o.a!, 1, 0, o.b!, 5, 0,
-    /* [7] ENUM e signed {NEG=-3, POS=5} */ o.e!, info(Kind.ENUM, 2, true), 4, o.NEG!, -3 >>> 0, o.POS!, 5,
-    /* [8] FWD struct */ o.fwd_s!, info(Kind.FWD), 0,
-    /* [9] FWD union */ o.fwd_u!, info(Kind.FWD, 0, true), 0,
-    /* [10] TYPEDEF int_t -> 1 */ o.int_t!, info(Kind.TYPEDEF), 1,
-    /* [11] VOLATILE -> 10 */ 0, info(Kind.VOLATILE), 10,
-    /* [12] CONST -> 11 */ 0, info(Kind.CONST), 11,
-    /* [13] RESTRICT -> 3 */ 0, info(Kind.RESTRICT), 3,
-    /* [14] FUNC_PROTO int (int x, pair *y, ...) */ 0, info(Kind.FUNC_PROTO, 3), 1, o.x!, 1, o.y!, 3, 0, 0,
-    /* [15] FUNC fn global */ o.fn!, info(Kind.FUNC, 1), 14,
-    /* [16] VAR var global -> 1 */ o.var!, info(Kind.VAR), 1, 1,
-    /* [17] DATASEC .data {16 @0 size 4} */ o['.data']!, info(Kind.DATASEC, 1), 4, 16, 0, 4,
-    /* [18] FLOAT float 4 */ o.float!, info(Kind.FLOAT), 4,
-    /* [19] DECL_TAG tag -> 5, component 1 */ o.tag!, info(Kind.DECL_TAG), 5, 1,
-    /* [20] TYPE_TAG user -> 1 */ o.user!, info(Kind.TYPE_TAG), 1,
-    /* [21] ENUM64 e64 unsigned {BIG=2^63+1, SMALL=7} */ o.e64!, info(Kind.ENUM64, 2), 8, o.BIG!, 1, 0x80000000, o.SMALL!, 7, 0,
-    /* [22] STRUCT bits, kflag {a:3 @0; b:5 @3} */ o.bits!, info(Kind.STRUCT, 2, true), 4, o.a!, 1, (3 << 24) | 0, o.b!, 1, (5 << 24) | 3,
-    /* [23] DECL_TAG tag -> 15, component -1 */ o.tag!, info(Kind.DECL_TAG), 15, 0xffffffff,
-  ];
-  return { raw: rawBtf({ words, strings: s.bytes }), s };
-}
+import { everyKind, info, layoutSection, rawBtf, Strtab } from './helpers/raw.js';
 
 describe('accessors for every kind', () => {
   const btf = parseBtf(everyKind().raw);

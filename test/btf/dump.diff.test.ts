@@ -25,6 +25,7 @@ import {
   NO_BPFTOOL,
   NO_DATA,
   readBytes,
+  REPO,
   SPLIT,
   SPLIT_BASE,
   tempDir,
@@ -119,6 +120,13 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
   });
 
   describe('big-endian BTF', () => {
+    const s390 = join(REPO, 'test/fixtures/btf/6.12.107+deb13-s390x.btf.xz');
+    it.skipIf(!existsSync(s390) || !HAVE_XZ)('a real big-endian kernel (Debian s390x 6.12, test/fixtures/btf)', () => {
+      const path = xzToTemp(s390, 's390x.btf');
+      expect(load(path).endian).toBe('big');
+      expectSameDump(path);
+    });
+
     it.skipIf(!HAVE_VMLINUX)('byte-swapped vmlinux dumps like the little-endian original', () => {
       const le = readBytes(VMLINUX);
       const be = swapBtfEndian(le);

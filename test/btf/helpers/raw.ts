@@ -1,6 +1,9 @@
 // Test helper: hand-assembles raw BTF blobs (any header length, gaps, layout section, either
 // byte order) from u32 words and a string list, so unit tests can state exact bytes.
 
+/** BTF kinds (numbers as in include/uapi/linux/btf.h). */
+const K = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 } as const;
+
 /** A string section: "\0" then each string NUL-terminated; `off[name]` gives its offset. */
 export class Strtab {
   readonly off: Record<string, number> = { '': 0 };
@@ -89,3 +92,39 @@ export function layoutSection(extra: Array<[number, number]> = []): Uint8Array {
   });
   return b;
 }
+
+/** One BTF with every kind, used by most tests below. IDs in comments. */
+export function everyKind(): { raw: Uint8Array; s: Strtab } {
+  const s = new Strtab(
+    'int', 'long', 'pair', 'lo', 'hi', 'u', 'a', 'b', 'e', 'NEG', 'POS', 'fwd_s', 'fwd_u', 'int_t',
+    'fn', 'x', 'y', 'var', '.data', 'float', 'tag', 'user', 'e64', 'BIG', 'SMALL', 'bits',
+  );
+  const o = s.off;
+  const words = [
+    /* [1] INT int, signed 32 */ o.int!, info(K.INT), 4, (1 << 24) | 32,
+    /* [2] INT long, 64, bit offset 3 (odd but legal) */ o.long!, info(K.INT), 8, (0 << 24) | (3 << 16) | 64,
+    /* [3] PTR -> 1 */ 0, info(K.PTR), 1,
+    /* [4] ARRAY of 1 [10] index 1 */ 0, info(K.ARRAY), 0, 1, 1, 10,
+    /* [5] STRUCT pair {lo @0; hi @32} */ o.pair!, info(K.STRUCT, 2), 8, o.lo!, 1, 0, o.hi!, 1, 32,
+    /* [6] UNION u {a; b} */ o.u!, info(K.UNION, 2), 8, o.a!, 1, 0, o.b!, 5, 0,
+    /* [7] ENUM e signed {NEG=-3, POS=5} */ o.e!, info(K.ENUM, 2, true), 4, o.NEG!, -3 >>> 0, o.POS!, 5,
+    /* [8] FWD struct */ o.fwd_s!, info(K.FWD), 0,
+    /* [9] FWD union */ o.fwd_u!, info(K.FWD, 0, true), 0,
+    /* [10] TYPEDEF int_t -> 1 */ o.int_t!, info(K.TYPEDEF), 1,
+    /* [11] VOLATILE -> 10 */ 0, info(K.VOLATILE), 10,
+    /* [12] CONST -> 11 */ 0, info(K.CONST), 11,
+    /* [13] RESTRICT -> 3 */ 0, info(K.RESTRICT), 3,
+    /* [14] FUNC_PROTO int (int x, pair *y, ...) */ 0, info(K.FUNC_PROTO, 3), 1, o.x!, 1, o.y!, 3, 0, 0,
+    /* [15] FUNC fn global */ o.fn!, info(K.FUNC, 1), 14,
+    /* [16] VAR var global -> 1 */ o.var!, info(K.VAR), 1, 1,
+    /* [17] DATASEC .data {16 @0 size 4} */ o['.data']!, info(K.DATASEC, 1), 4, 16, 0, 4,
+    /* [18] FLOAT float 4 */ o.float!, info(K.FLOAT), 4,
+    /* [19] DECL_TAG tag -> 5, component 1 */ o.tag!, info(K.DECL_TAG), 5, 1,
+    /* [20] TYPE_TAG user -> 1 */ o.user!, info(K.TYPE_TAG), 1,
+    /* [21] ENUM64 e64 unsigned {BIG=2^63+1, SMALL=7} */ o.e64!, info(K.ENUM64, 2), 8, o.BIG!, 1, 0x80000000, o.SMALL!, 7, 0,
+    /* [22] STRUCT bits, kflag {a:3 @0; b:5 @3} */ o.bits!, info(K.STRUCT, 2, true), 4, o.a!, 1, (3 << 24) | 0, o.b!, 1, (5 << 24) | 3,
+    /* [23] DECL_TAG tag -> 15, component -1 */ o.tag!, info(K.DECL_TAG), 15, 0xffffffff,
+  ];
+  return { raw: rawBtf({ words, strings: s.bytes }), s };
+}
+
