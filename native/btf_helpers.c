@@ -789,15 +789,22 @@ static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 		zs.avail_out = INFLATE_CHUNK;
 		ret = inflate(&zs, Z_NO_FLUSH);
 		produced = INFLATE_CHUNK - zs.avail_out;
+		/* After a gzip member: another member continues the stream, zero bytes are
+		 * padding and end it, anything else is garbage that makes the archive
+		 * corrupt (as node's zlib has it; the output of this round is dropped too). */
+		if (ret == Z_STREAM_END && zs.avail_in > 0 && zs.next_in[0] != 0 &&
+		    !(zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b)) {
+			err = fail(c, -EINVAL, "corrupt gzip data: trailing garbage%s", NULL);
+			break;
+		}
 		if (produced) {
 			err = tar_feed(c, out, produced);
 			if (err || c->done)
 				break;
 		}
 		if (ret == Z_STREAM_END) {
-			/* Concatenated gzip members continue the stream; anything else ends it. */
-			if (zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b) {
-				inflateReset(&zs);
+			if (zs.avail_in > 0 && zs.next_in[0] != 0) {
+				inflateReset(&zs); /* the next gzip member */
 				continue;
 			}
 			break;

@@ -401,6 +401,15 @@ static void case_archive(int line, char **f, size_t nf)
 		add_others(&t);
 		tar_end(&t);
 		gzip(&t, &a);
+	} else if (!strcmp(v, "gzip-trailing-garbage") || !strcmp(v, "gzip-zero-padding")) {
+		add_others(&t);
+		tar_member(&t, TARGET, '0', TARGET_DATA, strlen(TARGET_DATA), NAME_USTAR);
+		tar_end(&t);
+		gzip(&t, &a);
+		if (!strcmp(v, "gzip-trailing-garbage"))
+			buf_add(&a, "trailing garbage", 16);
+		else
+			buf_add(&a, NULL, 100);
 	} else if (!strcmp(v, "huge-name-record")) {
 		raw_header(&a, "././@LongLink", NULL, 'L', 2 * 1024 * 1024);
 		buf_add(&a, NULL, 4096);

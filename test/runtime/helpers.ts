@@ -204,6 +204,10 @@ export function archiveVariant(variant: string): Uint8Array {
       return concat([gzip(concat(others())), gzip(concat([...target(), tarEnd()]))]);
     case 'only-others':
       return gzip(concat([...others(), tarEnd()]));
+    case 'gzip-trailing-garbage':
+      return concat([gzip(concat([...others(), ...target(), tarEnd()])), enc.encode('trailing garbage')]);
+    case 'gzip-zero-padding':
+      return concat([gzip(concat([...others(), ...target(), tarEnd()])), new Uint8Array(100)]);
     case 'huge-name-record':
       return concat([tarHeader('././@LongLink', 'L', 2 * 1024 * 1024), new Uint8Array(4096)]);
     default:
