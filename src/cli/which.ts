@@ -71,10 +71,8 @@ export function register(program: Command): void {
   program
     .command('which')
     .description(
-      'Show which BTF of an archive this host (or the host described by the options) gets, and\n' +
-        'extract it: prints the matched key and, last, the path of the extracted file.\n' +
-        'Without host options it does what a loader does: BTF_FILE_PATH, else the kernel BTF,\n' +
-        'else the archive. Exits non-zero when the archive has nothing for the host.',
+      'show which BTF of an archive this host (or the host given by the options) gets; extract it and ' +
+        'print the matched key and, last, the path of the extracted file',
     )
     .requiredOption('--archive <file>', 'archive made by btfgen pack (tar.gz or tar; - for stdin)')
     .option('--id <id>', 'os-release ID of the host (default: this host)')
@@ -85,11 +83,15 @@ export function register(program: Command): void {
     .option('-f, --force', 'use the archive even when this kernel has BTF (like BTFGEN_FORCE_ARCHIVE=1)')
     .addHelpText(
       'after',
-      '\nExamples:\n' +
+      '\nWithout host options, which does what a loader does: BTF_FILE_PATH if set, else nothing when\n' +
+        'the kernel has its own BTF (--force to use the archive anyway), else the archive. With any\n' +
+        'host option it answers for that host from the archive alone. Exits non-zero when the\n' +
+        'archive has nothing for the host, naming the keys tried and the nearest kernels.\n' +
+        '\nExamples:\n' +
         '  btfgen which --archive min_core_btfs.tar.gz\n' +
         '  btfgen which --archive min_core_btfs.tar.gz --id ubuntu --version-id 20.04 \\\n' +
         '      --machine x86_64 --release 5.4.0-40-generic --extract-to /tmp/5.4.btf\n' +
-        '  BTF=$(btfgen which --archive a.tar.gz --force | tail -n 1)',
+        '  BTF=$(btfgen which --archive a.tar.gz --force | tail -n 1)\n',
     )
     .action(async (opts: WhichOptions) => {
       await runWhich(opts, (line) => process.stdout.write(`${line}\n`));

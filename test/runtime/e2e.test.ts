@@ -4,8 +4,8 @@
 // the CO-RE program with it. The same cases as test/native/e2e.test.ts.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CorruptArchiveError,
@@ -21,6 +21,7 @@ import {
   buildLoaders,
   KERNEL_BTF,
   loaderToolsMissing,
+  ROOT,
   structId,
   tempDir,
   thisHost,
@@ -38,6 +39,8 @@ describe.skipIf(missing !== undefined)('ensureCoreBtf + a libbpf loader child pr
   let foreign: string;
   let corrupt: string;
   let noBpf: string | undefined;
+  let bpfObject: string;
+  let host: Awaited<ReturnType<typeof thisHost>>;
 
   /** Runs the loader the way a Node app would: BTF_FILE_PATH when there is a path. */
   const load = (btf: CoreBtf) => {
@@ -49,9 +52,10 @@ describe.skipIf(missing !== undefined)('ensureCoreBtf + a libbpf loader child pr
 
   beforeAll(async () => {
     build = await tempDir('btfgen-e2e-runtime-');
-    const { bin, bpfObject } = await buildLoaders(build, { none: undefined });
-    loader = bin.none!;
-    const host = await thisHost();
+    const loaders = await buildLoaders(build, { none: undefined });
+    loader = loaders.bin.none!;
+    bpfObject = loaders.bpfObject;
+    host = await thisHost();
     archive = await buildHostArchive(build, bpfObject, host);
     bcc = (await buildHostArchive(build, bpfObject, host, { layout: 'bcc', gzip: false, name: 'bcc' })).archive;
     foreign = await buildForeignArchive(build, bpfObject);
@@ -128,5 +132,29 @@ describe.skipIf(missing !== undefined)('ensureCoreBtf + a libbpf loader child pr
     expect(err).toBeInstanceOf(CorruptArchiveError);
     expect((err as CorruptArchiveError).code).toBe('EINVAL');
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  // The whole pipeline with btfgen's own pack (built CLI) instead of the test's archive builder.
+  const cli = join(ROOT, 'dist', 'cli', 'pack.js');
+  it.skipIf(!existsSync(cli))('btfgen pack -> ensureCoreBtf -> libbpf (skipped before `npm run build`)', async () => {
+    const key = `${host.id}/${host.versionId}/${host.machine}/${host.release}.btf`;
+    const tree = join(build, 'pack-archive');
+    await mkdir(dirname(join(tree, key)), { recursive: true });
+    await copyFile(KERNEL_BTF, join(tree, key)); // btfhub archives may hold raw .btf files
+    const packed = join(build, 'packed.tar.gz');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'btfgen'), 'pack', bpfObject, '-o', packed, '--archive', tree, '-q', '-j', '1'], {
+      encoding: 'utf8',
+      env: { ...process.env, BTFHUB_CACHE: join(build, 'btfhub-cache') },
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const btf = await ensureCoreBtf(packed, { force: true, tmpdir: tmp });
+    expect(btf).toMatchObject({ source: 'archive', key });
+    // pack's members are byte-for-byte what the reference tool makes.
+    expect(await readFile(btf.path!)).toEqual(await readFile(archive.btf));
+    const run = load(btf);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/CO-RE reads correct/);
+    await btf.cleanup();
   });
 });
