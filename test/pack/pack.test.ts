@@ -1,0 +1,449 @@
+// pack() end to end on small archives: real kernels from ../shared/data and the committed
+// examples/archive, and an archive made from committed fixture targets. Every member is compared
+// live with `bpftool gen min_core_btf` of the same kernel and with our minimize(); plus layouts,
+// --json, filters, determinism, failure policy, hostile archive entries and the cache.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as PackApi from '../../src/pack/index.js';
+import type * as MinimizeApi from '../../src/minimize/index.js';
+import { hasBpftool, bpftoolMinCoreBtfBytes } from '../helpers/bpftool.js';
+import { BPF_FIXTURES_DIR, data, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, missing, SHARED_DATA, unpackBtfTarXz } from '../helpers/data.js';
+import { assertDistFresh, buildArchive, cleanupTemps, DIST, listFiles, rawBtfOfElf, rawTar, readTar, readTarGz, tempDir, traceObjects, xz } from './helpers.js';
+
+assertDistFresh();
+const api = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;
+const mini = (await import(pathToFileURL(join(DIST, 'minimize/index.js')).href)) as typeof MinimizeApi;
+const { pack, PackError } = api;
+
+afterAll(cleanupTemps);
+
+const DEMO = data.demoArchive.path;
+const fixture = (n: string) => join(BPF_FIXTURES_DIR, n);
+const noBpftool = hasBpftool() ? '' : 'bpftool not installed';
+
+/** Counts of members compared byte for byte, printed at the end (the parity figure). */
+const parity = { bpftool: 0, minimize: 0 };
+afterAll(() => {
+  console.log(`pack parity: ${parity.bpftool} members identical to bpftool, ${parity.minimize} identical to minimize()`);
+});
+
+/** Options shared by every run: private cache, quiet environment. */
+function base(cacheRoot: string): Pick<PackApi.PackOptions, 'cacheDir' | 'env'> {
+  return { cacheDir: join(cacheRoot, 'pack-cache'), env: { HOME: cacheRoot } };
+}
+
+/**
+ * Raw kernel BTF for an archive file: .btf as is; a real .btf.tar.xz unpacked by tar + xz (cached);
+ * the test-made ones (path prefixes inside) through `xz -dc` and the independent tar reader.
+ */
+const unpacked = new Map<string, string>();
+async function rawKernel(file: string): Promise<string> {
+  if (file.endsWith('.btf')) return file;
+  if (file.startsWith(SHARED_DATA) || file.startsWith(EXAMPLE_ARCHIVE)) return unpackBtfTarXz(file);
+  let out = unpacked.get(file);
+  if (!out) {
+    const members = readTar(execFileSync('xz', ['-dc', file], { maxBuffer: 1 << 30 })).filter((e) => e.type === '0');
+    expect(members.length).toBe(1);
+    out = join(tempDir('btfgen-raw-'), 'kernel.btf');
+    writeFileSync(out, members[0]!.data);
+    unpacked.set(file, out);
+  }
+  return out;
+}
+
+/**
+ * Every member of `out` equals bpftool's output for that kernel and our minimize(); the member
+ * set is exactly the packed kernels.
+ */
+async function expectParity(r: PackApi.PackResult, archive: string, objects: string[], outFile = r.output): Promise<void> {
+  const tar = outFile.endsWith('.tar') ? readTar(readFileSync(outFile)) : readTarGz(outFile);
+  const byName = new Map(tar.map((e) => [e.name, e.data]));
+  const prepared = objects.map((o) => mini.prepareObject(new Uint8Array(readFileSync(o)), o));
+  for (const m of r.members) {
+    const data = byName.get(m.name);
+    expect(data, m.name).toBeDefined();
+    const raw = await rawKernel(join(archive, m.kernel));
+    const ours = mini.minimize(new Uint8Array(readFileSync(raw)), prepared);
+    expect(Buffer.compare(data!, Buffer.from(ours)), `${m.kernel} vs minimize()`).toBe(0);
+    parity.minimize++;
+    if (!noBpftool) {
+      const b = await bpftoolMinCoreBtfBytes(raw, objects);
+      expect(b.code, `bpftool on ${m.kernel}: ${b.stderr}`).toBe(0);
+      expect(Buffer.compare(data!, Buffer.from(b.btf!)), `${m.kernel} vs bpftool`).toBe(0);
+      parity.bpftool++;
+    }
+  }
+}
+
+// A committed-fixture archive: target objects' .BTF as raw .btf and as .btf.tar.xz, plus noise.
+let FIX = '';
+const FIX_OBJECTS = ['reloc_fields.o', 'reloc_types.o', 'reloc_enums.o', 'edge_union.o', 'j_prune.o', 'i_union.o'].map(fixture);
+beforeAll(async () => {
+  FIX = tempDir('btfgen-fixarchive-');
+  const probes = await rawBtfOfElf(fixture('targets/probes_target.o'));
+  const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
+  const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
+  buildArchive(FIX, [
+    { rel: 'fixture/1/x86_64/probes-1.0.btf.tar.xz', data: xz(rawTar([{ name: 'probes-1.0.btf', data: probes }])) },
+    { rel: 'fixture/1/x86_64/reloc-1.0.btf', data: reloc },
+    { rel: 'fixture/2/arm64/deep-2.0.btf.tar.xz', data: xz(rawTar([{ name: './deep-2.0.btf', data: deep }])) },
+    { rel: 'fixture/2/aarch64/reloc-2.0.btf.tar.xz', data: xz(rawTar([{ name: 'some/dir/reloc-2.0.btf', data: reloc }])) },
+    { rel: 'other/9/x86_64/probes 9 ü.btf', data: probes },
+    // noise that is not a kernel
+    { rel: 'LICENSE', data: 'license text' },
+    { rel: 'README.md', data: '# archive' },
+    { rel: '.github/workflows/ci.yml', data: 'on: push' },
+    { rel: 'fixture/buster', data: '1' },
+    { rel: 'fixture/1/x86_64/notes.txt', data: 'x' },
+    { rel: 'fixture/1/x86_64/.hidden.btf', data: reloc },
+    { rel: 'fixture/1/x86_64/package.json', data: '{"stale":true}' },
+    { rel: 'fixture/one', symlink: '1' }, // codename alias: must not count kernels twice
+    { rel: 'escape', symlink: '/' }, // a directory symlink out of the tree: never followed
+  ]);
+});
+
+describe.skipIf(!!noBpftool)('parity with bpftool', () => {
+  it('every member of a fixture archive equals bpftool and minimize() (raw, tar.xz, prefixes, odd names)', async () => {
+    const root = tempDir();
+    const out = join(root, 'out.tar.gz');
+    const r = await pack({ objects: FIX_OBJECTS, output: out, archive: FIX, jobs: 2, ...base(root) });
+    expect(r.members.map((m) => m.name)).toEqual([
+      './btfhub-archive/fixture/1/x86_64/probes-1.0.btf',
+      './btfhub-archive/fixture/1/x86_64/reloc-1.0.btf',
+      './btfhub-archive/fixture/2/aarch64/reloc-2.0.btf',
+      './btfhub-archive/fixture/2/arm64/deep-2.0.btf',
+      './btfhub-archive/other/9/x86_64/probes 9 ü.btf',
+    ]);
+    expect(readTarGz(out).map((e) => e.name)).toEqual(r.members.map((m) => m.name));
+    expect(r.counts).toMatchObject({ total: 5, packed: 5, minimized: 5, cached: 0, failed: 0 });
+    // the 'some/dir/' prefix of reloc-2.0 is accepted and stripped
+    await expectParity(r, FIX, FIX_OBJECTS);
+  });
+
+  it.skipIf(!!missing(data.demoArchive))('real kernels (debian, ubuntu, centos) with the tracing objects', async () => {
+    const root = tempDir();
+    const arch = join(root, 'archive');
+    const pick = [
+      'debian/10/x86_64/4.19.0-17-cloud-amd64.btf.tar.xz',
+      'debian/10/x86_64/4.19.0-17-amd64.btf.tar.xz',
+      'ubuntu/20.04/x86_64/5.11.0-1028-gcp.btf.tar.xz',
+      'ubuntu/20.04/x86_64/5.4.0-26-generic.btf.tar.xz',
+      'centos/8/x86_64/4.18.0-80.el8.x86_64.btf.tar.xz',
+    ];
+    buildArchive(arch, [
+      ...pick.map((rel) => ({ rel, copy: join(DEMO, rel) })),
+      { rel: 'debian/buster', copy: join(DEMO, 'debian/buster') },
+      { rel: 'LICENSE', copy: join(DEMO, 'LICENSE') },
+      { rel: 'ubuntu/focal', symlink: '20.04' },
+    ]);
+    const objects = [...traceObjects(), EXAMPLE_OBJECT];
+    expect(objects.length).toBeGreaterThanOrEqual(5);
+    const r = await pack({ objects, output: join(root, 'o.tar.gz'), archive: arch, jobs: 2, ...base(root) });
+    expect(r.counts).toMatchObject({ total: 5, packed: 5, failed: 0 });
+    expect(r.groups).toEqual([
+      { id: 'centos', version: '8', arch: 'x86_64', kernels: 1 },
+      { id: 'debian', version: '10', arch: 'x86_64', kernels: 2 },
+      { id: 'ubuntu', version: '20.04', arch: 'x86_64', kernels: 2 },
+    ]);
+    await expectParity(r, arch, objects);
+  });
+
+  it.skipIf(!!missing(data.extraArchive))('--arch arm64 selects aarch64 directories of a second repository (ENUM64, 27 MB non-dedup)', async () => {
+    const root = tempDir();
+    const objects = traceObjects();
+    const r = await pack({ objects, output: join(root, 'o.tar.gz'), archive: data.extraArchive.path, arches: ['arm64'], ...base(root) });
+    expect(r.members.map((m) => m.kernel)).toEqual([
+      'centos/8/aarch64/4.18.0-147.5.1.el8_1.aarch64.btf.tar.xz',
+      'kylin/V10/aarch64/4.19.90-24.4.v2101.ky10.aarch64.btf.tar.xz',
+      'kylin/V10/aarch64/4.19.90-25.41.v2101.ky10.aarch64.btf.tar.xz',
+      'kylin/V10/aarch64/4.19.90-52.22.v2207.ky10.aarch64.btf.tar.xz',
+    ]);
+    await expectParity(r, data.extraArchive.path, objects);
+  });
+
+  it.skipIf(!!missing(data.centosHuge))('a 44 MB non-deduplicated centos kernel', async () => {
+    const root = tempDir();
+    const arch = join(root, 'a');
+    const rel = 'centos/8/x86_64/4.18.0-147.0.3.el8_1.x86_64.btf.tar.xz';
+    buildArchive(arch, [{ rel, copy: data.centosHuge.path }]);
+    const objects = traceObjects();
+    const r = await pack({ objects, output: join(root, 'o.tar.gz'), archive: arch, jobs: 1, useCache: false, ...base(root) });
+    expect(r.counts.packed).toBe(1);
+    await expectParity(r, arch, objects);
+  });
+
+  it.skipIf(!!missing(fixtures.exampleArchive))('the committed examples/archive with examples/prog.bpf.o (bcc layout, plain tar)', async () => {
+    const root = tempDir();
+    const out = join(root, 'o.tar');
+    const r = await pack({ objects: [EXAMPLE_OBJECT], output: out, archive: EXAMPLE_ARCHIVE, layout: 'bcc', format: 'tar', ...base(root) });
+    expect(r.members.length).toBeGreaterThanOrEqual(4);
+    for (const m of r.members) expect(m.name).toBe(`./${m.kernel.replace(/\.btf\.tar\.xz$/, '.btf')}`);
+    expect(readFileSync(out).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(false);
+    await expectParity(r, EXAMPLE_ARCHIVE, [EXAMPLE_OBJECT], out);
+  });
+
+  it.skipIf(process.env.BTFGEN_FULL !== '1' || !!missing(data.demoArchive))('BTFGEN_FULL=1: all 85 demo kernels', async () => {
+    const root = tempDir();
+    const objects = [...traceObjects(), EXAMPLE_OBJECT];
+    const r = await pack({ objects, output: join(root, 'o.tar.gz'), archive: DEMO, ...base(root) });
+    expect(r.counts).toMatchObject({ total: 85, packed: 85, failed: 0 });
+    await expectParity(r, DEMO, objects);
+  }, 900_000);
+});
+
+describe('output format', () => {
+  it('layouts, --json and formats; members sorted with fixed metadata', async () => {
+    const root = tempDir();
+    const json = join(root, 'package.json');
+    writeFileSync(json, '{"name":"prog","version":"1"}\n');
+    const a = await pack({ objects: FIX_OBJECTS, output: join(root, 'a.tar.gz'), archive: FIX, json, ...base(root) });
+    const ta = readTarGz(a.output);
+    expect(ta.map((e) => e.name)).toEqual([...a.members.map((m) => m.name), './package.json']);
+    expect(ta.at(-1)!.data.toString()).toBe('{"name":"prog","version":"1"}\n');
+    const names = ta.map((e) => e.name);
+    expect([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))).toEqual(names);
+    for (const e of ta) expect(e).toMatchObject({ type: '0', mode: 0o644, uid: 0, gid: 0, mtime: 0, uname: '', gname: '' });
+    const gz = readFileSync(a.output);
+    expect([...gz.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]); // no timestamp, no name
+    expect(a.json).toBe(true);
+
+    const b = await pack({ objects: FIX_OBJECTS, output: join(root, 'b.tar'), archive: FIX, json, layout: 'bcc', format: 'tar', ...base(root) });
+    const tb = readTar(readFileSync(b.output));
+    expect(tb.map((e) => e.name)).toEqual(
+      [...ta.map((e) => e.name.replace('./btfhub-archive/', './'))].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))),
+    );
+    for (const e of tb) expect(e.data.equals(ta.find((x) => x.name.replace('./btfhub-archive/', './') === e.name)!.data)).toBe(true);
+    expect(readFileSync(b.output).length % 10240).toBe(0);
+
+    // SOURCE_DATE_EPOCH sets the member mtime
+    const c = await pack({ objects: FIX_OBJECTS, output: join(root, 'c.tar.gz'), archive: FIX, ...base(root), env: { HOME: root, SOURCE_DATE_EPOCH: '1700000000' } });
+    expect(readTarGz(c.output).every((e) => e.mtime === 1700000000)).toBe(true);
+  });
+
+  it('rejects invalid --json, a directory as output, and empty selections', async () => {
+    const root = tempDir();
+    writeFileSync(join(root, 'bad.json'), '{nope');
+    await expect(pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: FIX, json: join(root, 'bad.json'), ...base(root) })).rejects.toThrow(/not valid JSON/);
+    await expect(pack({ objects: FIX_OBJECTS, output: root, archive: FIX, ...base(root) })).rejects.toThrow(/is a directory/);
+    await expect(pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: FIX, distros: ['nosuch'], ...base(root) })).rejects.toThrow(/no kernels matching nosuch in/);
+    await expect(pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: join(root, 'none'), ...base(root) })).rejects.toThrow(/archive directory not found/);
+    await expect(pack({ objects: [join(root, 'missing.o')], output: join(root, 'o.tar.gz'), archive: FIX, ...base(root) })).rejects.toThrow(/cannot read BPF object/);
+    await expect(pack({ objects: [fixture('btf_noext.o')], output: join(root, 'o.tar.gz'), archive: FIX, ...base(root) })).rejects.toThrow(/btf_noext\.o/);
+    expect(listFiles(root)).toEqual(['bad.json']);
+  });
+});
+
+describe('filters', () => {
+  it('--distro ID and ID/VERSION, --arch with arm64 <-> aarch64 aliases', async () => {
+    const root = tempDir();
+    const run = async (o: Partial<PackApi.PackOptions>) =>
+      (await pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: FIX, ...base(root), ...o })).members.map((m) => m.kernel);
+    expect(await run({ distros: ['other'] })).toEqual(['other/9/x86_64/probes 9 ü.btf']);
+    expect(await run({ distros: ['fixture/2'] })).toEqual(['fixture/2/aarch64/reloc-2.0.btf.tar.xz', 'fixture/2/arm64/deep-2.0.btf.tar.xz']);
+    expect(await run({ arches: ['arm64'] })).toEqual(['fixture/2/aarch64/reloc-2.0.btf.tar.xz', 'fixture/2/arm64/deep-2.0.btf.tar.xz']);
+    expect(await run({ arches: ['aarch64'] })).toEqual(['fixture/2/aarch64/reloc-2.0.btf.tar.xz', 'fixture/2/arm64/deep-2.0.btf.tar.xz']);
+    expect(await run({ distros: ['fixture/1,other'], arches: ['x86_64'] })).toEqual([
+      'fixture/1/x86_64/probes-1.0.btf.tar.xz',
+      'fixture/1/x86_64/reloc-1.0.btf',
+      'other/9/x86_64/probes 9 ü.btf',
+    ]);
+    await expect(run({ distros: ['../etc'] })).rejects.toThrow(/invalid --distro/);
+  });
+});
+
+describe('determinism', () => {
+  it('identical bytes across runs, --jobs, cache on/off and decompressors', async () => {
+    const root = tempDir();
+    const outs: Buffer[] = [];
+    const variants: Partial<PackApi.PackOptions>[] = [
+      { jobs: 1 },
+      { jobs: 3 },
+      { jobs: 2 },
+      { jobs: 2, useCache: false },
+      { jobs: 2, useCache: false, decompressor: 'lzma' },
+    ];
+    for (const [i, v] of variants.entries()) {
+      const r = await pack({ objects: FIX_OBJECTS, output: join(root, `o${i}.tar.gz`), archive: FIX, ...base(root), ...v });
+      outs.push(readFileSync(r.output));
+    }
+    for (const o of outs.slice(1)) expect(o.equals(outs[0]!)).toBe(true);
+    // an independent cache directory gives the same bytes as well
+    const other = tempDir();
+    const r = await pack({ objects: FIX_OBJECTS, output: join(other, 'x.tar.gz'), archive: FIX, ...base(other) });
+    expect(readFileSync(r.output).equals(outs[0]!)).toBe(true);
+  });
+});
+
+describe('failure policy', () => {
+  // d_ambig.o is ambiguous against probes_target (bpftool fails), fine against the others.
+  const objects = [...FIX_OBJECTS, fixture('d_ambig.o')];
+
+  it('fails listing each failing kernel and writes nothing; --skip-failed packs the rest', async () => {
+    const root = tempDir();
+    const out = join(root, 'o.tar.gz');
+    writeFileSync(out, 'previous output');
+    let err: unknown;
+    try {
+      await pack({ objects, output: out, archive: FIX, ...base(root) });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PackError);
+    const pe = err as InstanceType<typeof PackError>;
+    expect(pe.message).toMatch(/^2 of 5 kernels failed; nothing was written/);
+    expect(pe.failures.map((f) => f.kernel)).toEqual(['fixture/1/x86_64/probes-1.0.btf.tar.xz', 'other/9/x86_64/probes 9 ü.btf']);
+    for (const f of pe.failures) expect(f.message).toMatch(/d_ambig\.o.*ambigu/);
+    expect(readFileSync(out, 'utf8')).toBe('previous output'); // untouched
+    expect(listFiles(root).filter((f) => !f.startsWith('pack-cache/'))).toEqual(['o.tar.gz']);
+
+    if (!noBpftool) {
+      const raw = await rawKernel(join(FIX, pe.failures[0]!.kernel));
+      expect((await bpftoolMinCoreBtfBytes(raw, objects)).code).not.toBe(0);
+    }
+
+    const r = await pack({ objects, output: out, archive: FIX, skipFailed: true, ...base(root) });
+    expect(r.counts).toMatchObject({ total: 5, packed: 3, failed: 2 });
+    expect(r.failures.every((f) => f.cached)).toBe(true); // remembered from the first run
+    expect(readTarGz(out).map((e) => e.name)).toEqual([
+      './btfhub-archive/fixture/1/x86_64/reloc-1.0.btf',
+      './btfhub-archive/fixture/2/aarch64/reloc-2.0.btf',
+      './btfhub-archive/fixture/2/arm64/deep-2.0.btf',
+    ]);
+    if (!noBpftool) await expectParity(r, FIX, objects);
+  });
+
+  it('hostile kernel files fail alone with a clear reason and are never packed', async () => {
+    const root = tempDir();
+    const arch = join(root, 'archive');
+    const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
+    buildArchive(arch, [
+      { rel: 'ok/1/x86_64/good.btf', data: reloc },
+      { rel: 'bad/1/x86_64/symlink-member.btf.tar.xz', data: xz(rawTar([{ name: 'symlink-member.btf', type: '2', linkname: '/etc/passwd' }])) },
+      { rel: 'bad/1/x86_64/two-members.btf.tar.xz', data: xz(rawTar([{ name: 'a.btf', data: reloc }, { name: 'b.btf', data: reloc }])) },
+      { rel: 'bad/1/x86_64/dotdot.btf.tar.xz', data: xz(rawTar([{ name: '../x.btf', data: reloc }])) },
+      { rel: 'bad/1/x86_64/not-xz.btf.tar.xz', data: 'plain text' },
+      { rel: 'bad/1/x86_64/garbage.btf', data: 'not BTF at all' },
+      { rel: 'bad/1/x86_64/passwd.btf', symlink: '/etc/passwd' }, // a link out of the tree to a non-kernel
+      { rel: 'bad/1/x86_64/dangling.btf', symlink: join(root, 'nowhere') }, // skipped by the walk
+    ]);
+    const r = await pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: arch, skipFailed: true, ...base(root) });
+    expect(r.members.map((m) => m.kernel)).toEqual(['ok/1/x86_64/good.btf']);
+    const why = Object.fromEntries(r.failures.map((f) => [f.kernel.replace('bad/1/x86_64/', ''), f.message]));
+    expect(Object.keys(why).sort()).toEqual(['dotdot.btf.tar.xz', 'garbage.btf', 'not-xz.btf.tar.xz', 'passwd.btf', 'symlink-member.btf.tar.xz', 'two-members.btf.tar.xz']);
+    expect(why['symlink-member.btf.tar.xz']).toMatch(/is a symbolic link/);
+    expect(why['two-members.btf.tar.xz']).toMatch(/more than one member/);
+    expect(why['dotdot.btf.tar.xz']).toMatch(/'\.\.' component/);
+    expect(why['not-xz.btf.tar.xz']).toMatch(/not an xz file/);
+    expect(why['garbage.btf']).toMatch(/BTF/);
+    expect(why['passwd.btf']).toMatch(/BTF/);
+    const tar = readTarGz(r.output);
+    expect(tar.map((e) => e.name)).toEqual(['./btfhub-archive/ok/1/x86_64/good.btf']);
+    expect(tar[0]!.data.includes(Buffer.from('root:'))).toBe(false);
+  });
+
+  it('all kernels failing is an error even with --skip-failed', async () => {
+    const root = tempDir();
+    const arch = buildArchive(join(root, 'a'), [{ rel: 'x/1/x86_64/k.btf', data: 'junk' }]);
+    await expect(pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: arch, skipFailed: true, ...base(root) })).rejects.toThrow(/all 1 kernel failed/);
+    expect(existsSync(join(root, 'o.tar.gz'))).toBe(false);
+  });
+});
+
+describe('incremental cache', () => {
+  it('a re-run minimizes nothing; a changed kernel or relocation re-minimizes only what changed', async () => {
+    const root = tempDir();
+    const arch = join(root, 'archive');
+    const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
+    const probes = await rawBtfOfElf(fixture('targets/probes_target.o'));
+    buildArchive(arch, [
+      { rel: 'a/1/x86_64/k1.btf', data: reloc },
+      { rel: 'a/1/x86_64/k2.btf.tar.xz', data: xz(rawTar([{ name: 'k2.btf', data: probes }])) },
+      { rel: 'a/1/x86_64/k3.btf', data: probes },
+    ]);
+    // Files older than the racy window, so that their stat is trusted.
+    const old = new Date(Date.now() - 3600_000);
+    for (const f of listFiles(arch)) utimesSync(join(arch, f), old, old);
+    const opts = { objects: FIX_OBJECTS, archive: arch, ...base(root) };
+
+    const r1 = await pack({ ...opts, output: join(root, 'o1.tar.gz') });
+    expect(r1.counts).toMatchObject({ minimized: 3, cached: 0 });
+    const r2 = await pack({ ...opts, output: join(root, 'o2.tar.gz') });
+    expect(r2.counts).toMatchObject({ minimized: 0, cached: 3 });
+    expect(r2.outputCached).toBe(true);
+    expect(readFileSync(r2.output).equals(readFileSync(r1.output))).toBe(true);
+
+    // Same content, new mtime: re-hashed, not re-minimized.
+    utimesSync(join(arch, 'a/1/x86_64/k1.btf'), new Date(), new Date());
+    const r3 = await pack({ ...opts, output: join(root, 'o3.tar.gz') });
+    expect(r3.counts).toMatchObject({ minimized: 0, cached: 3 });
+
+    // New content for one kernel: only that one.
+    writeFileSync(join(arch, 'a/1/x86_64/k3.btf'), await rawBtfOfElf(fixture('targets/deep_target.o')));
+    const r4 = await pack({ ...opts, output: join(root, 'o4.tar.gz') });
+    expect(r4.counts).toMatchObject({ minimized: 1, cached: 2 });
+    expect(r4.outputCached).toBe(false);
+
+    // Objects whose relocations are unchanged (moved instructions, other line info): cached.
+    const moved = new Uint8Array(readFileSync(FIX_OBJECTS[0]!));
+    const { parseElf } = await import('../../src/btf/index.js');
+    const ext = parseElf(moved).section('.BTF.ext')!;
+    const dv = new DataView(moved.buffer);
+    const hdr = dv.getUint32(ext.offset + 4, true);
+    const lineOff = ext.offset + hdr + dv.getUint32(ext.offset + 16, true);
+    dv.setUint32(lineOff + 12, dv.getUint32(lineOff + 12, true) + 8, true); // first line_info insn_off
+    const movedPath = join(root, 'moved.o');
+    writeFileSync(movedPath, moved);
+    const r5 = await pack({ ...opts, objects: [movedPath, ...FIX_OBJECTS.slice(1)], output: join(root, 'o5.tar.gz') });
+    expect(r5.counts).toMatchObject({ minimized: 0, cached: 3 });
+
+    // Another object set: everything again. --no-cache: everything, and nothing written to the cache.
+    const r6 = await pack({ ...opts, objects: FIX_OBJECTS.slice(1), output: join(root, 'o6.tar.gz') });
+    expect(r6.counts).toMatchObject({ minimized: 3, cached: 0 });
+    const before = listFiles(join(root, 'pack-cache'));
+    const r7 = await pack({ ...opts, useCache: false, output: join(root, 'o7.tar.gz') });
+    expect(r7.counts).toMatchObject({ minimized: 3, cached: 0 });
+    expect(r7.cacheDir).toBeUndefined();
+    expect(listFiles(join(root, 'pack-cache'))).toEqual(before);
+    expect(readFileSync(r7.output).equals(readFileSync(r4.output))).toBe(true);
+    expect(before.some((f) => f.includes('.tmp-'))).toBe(false);
+  });
+
+  it('a copy of the cache key material elsewhere (another path, same bytes) is a hit', async () => {
+    const root = tempDir();
+    const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
+    const a1 = buildArchive(join(root, 'a1'), [{ rel: 'a/1/x86_64/k.btf', data: reloc }]);
+    const a2 = buildArchive(join(root, 'a2'), [{ rel: 'b/2/arm64/other-name.btf', data: reloc }]);
+    const r1 = await pack({ objects: FIX_OBJECTS, archive: a1, output: join(root, '1.tar.gz'), ...base(root) });
+    const r2 = await pack({ objects: FIX_OBJECTS, archive: a2, output: join(root, '2.tar.gz'), ...base(root) });
+    expect(r1.counts.minimized).toBe(1);
+    expect(r2.counts).toMatchObject({ minimized: 0, cached: 1 });
+  });
+});
+
+describe('stale temp files', () => {
+  it('removes temp outputs of dead processes, keeps live ones', async () => {
+    const root = tempDir();
+    const dead = join(root, '.o.tar.gz.btfgen-999999999-0badf00d.tmp');
+    const live = join(root, `.o.tar.gz.btfgen-${process.ppid}-0badf00d.tmp`);
+    const unrelated = join(root, '.other.btfgen-999999999-0badf00d.tmp');
+    for (const f of [dead, live, unrelated]) writeFileSync(f, 'partial');
+    await pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: FIX, ...base(root) });
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(unrelated)).toBe(true);
+  });
+});
+
+describe('abort', () => {
+  it('an aborted pack rejects, writes nothing and leaves no temp file', async () => {
+    const root = tempDir();
+    const ac = new AbortController();
+    const p = pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: FIX, useCache: false, signal: ac.signal, ...base(root), onProgress: (e) => e.phase === 'minimize' && ac.abort() });
+    await expect(p).rejects.toThrow(/interrupted/);
+    expect(listFiles(root)).toEqual([]);
+  });
+});
+
