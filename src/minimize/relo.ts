@@ -69,10 +69,11 @@ function calcFieldRelo(kind: number, spec: CoreSpec | null, out: FieldOut, warn:
   if (!spec) return -EUCLEAN;
 
   const btf = spec.btf;
-  const acc = spec.spec[spec.len - 1]!;
+  const last = spec.len - 1;
+  const acc = { typeId: spec.accTypeId[last]!, idx: spec.accIdx[last]! };
 
   // a[n] accessor needs special handling
-  if (acc.name === null) {
+  if (spec.accName[last] === null) {
     if (kind === ReloKind.FIELD_BYTE_OFFSET) {
       out.val = BigInt(spec.bitOffset >>> 3);
       const sz = btf.resolveSize(acc.typeId);
@@ -196,8 +197,7 @@ function calcEnumvalRelo(kind: number, spec: CoreSpec | null, res: { val: bigint
       break;
     case ReloKind.ENUMVAL_VALUE: {
       if (!spec) return -EUCLEAN;
-      const acc = spec.spec[0]!;
-      res.val = spec.btf.enumValueU64(acc.typeId, acc.idx);
+      res.val = spec.btf.enumValueU64(spec.accTypeId[0]!, spec.accIdx[0]!);
       break;
     }
     default:

@@ -16,13 +16,15 @@ export interface Accessor {
   name: string | null;
 }
 
-/** struct bpf_core_spec. */
+/** struct bpf_core_spec, with the accessors as parallel arrays (no per-accessor objects). */
 export class CoreSpec {
   btf: Btf;
   rootTypeId = 0;
   reloKind = 0;
-  /** High-level accessors; only the first `len` are meaningful. */
-  readonly spec: Accessor[] = [];
+  /** High-level accessors (spec[]): type ID, index, name (null for array accessors). */
+  readonly accTypeId = new Uint32Array(SPEC_MAX_LEN);
+  readonly accIdx = new Uint32Array(SPEC_MAX_LEN);
+  readonly accName: (string | null)[] = new Array<string | null>(SPEC_MAX_LEN).fill(null);
   len = 0;
   /** Low-level spec (one entry per access-string element, anonymous members included). */
   readonly rawSpec = new Int32Array(SPEC_MAX_LEN);
@@ -32,7 +34,6 @@ export class CoreSpec {
 
   constructor(btf: Btf) {
     this.btf = btf;
-    for (let i = 0; i < SPEC_MAX_LEN; i++) this.spec.push({ typeId: 0, idx: 0, name: null });
   }
 
   /** memset(spec, 0) + spec->btf = btf. */
@@ -40,12 +41,9 @@ export class CoreSpec {
     this.btf = btf;
     this.rootTypeId = 0;
     this.reloKind = 0;
-    for (let i = 0; i < SPEC_MAX_LEN; i++) {
-      const a = this.spec[i]!;
-      a.typeId = 0;
-      a.idx = 0;
-      a.name = null;
-    }
+    this.accTypeId.fill(0);
+    this.accIdx.fill(0);
+    this.accName.fill(null);
     this.len = 0;
     this.rawSpec.fill(0);
     this.rawLen = 0;
@@ -57,13 +55,9 @@ export class CoreSpec {
     this.btf = o.btf;
     this.rootTypeId = o.rootTypeId;
     this.reloKind = o.reloKind;
-    for (let i = 0; i < SPEC_MAX_LEN; i++) {
-      const a = this.spec[i]!;
-      const b = o.spec[i]!;
-      a.typeId = b.typeId;
-      a.idx = b.idx;
-      a.name = b.name;
-    }
+    this.accTypeId.set(o.accTypeId);
+    this.accIdx.set(o.accIdx);
+    for (let i = 0; i < SPEC_MAX_LEN; i++) this.accName[i] = o.accName[i]!;
     this.len = o.len;
     this.rawSpec.set(o.rawSpec);
     this.rawLen = o.rawLen;
@@ -74,6 +68,11 @@ export class CoreSpec {
     const c = new CoreSpec(this.btf);
     c.copyFrom(this);
     return c;
+  }
+
+  /** Accessor `i` as an object. */
+  accessor(i: number): Accessor {
+    return { typeId: this.accTypeId[i]!, idx: this.accIdx[i]!, name: this.accName[i] ?? null };
   }
 
   /** The low-level spec as a plain array. */
@@ -93,9 +92,9 @@ export function nameByOffset(btf: Btf, off: number): string | null {
 }
 
 /** is_flex_arr(): array with 0 elements that is the last member of the named accessor's struct. */
-function isFlexArr(btf: Btf, acc: Accessor | undefined, nelems: number): boolean {
-  if (!acc || acc.name === null || nelems > 0) return false;
-  return acc.idx === btf.vlen(acc.typeId) - 1;
+function isFlexArr(btf: Btf, spec: CoreSpec, i: number, nelems: number): boolean {
+  if (i < 0 || spec.accName[i] === null || nelems > 0) return false;
+  return spec.accIdx[i] === btf.vlen(spec.accTypeId[i]!) - 1;
 }
 
 const LONG_MAX = (1n << 63n) - 1n;
@@ -179,16 +178,15 @@ export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg
   if (relo.typeId >= btf.typeCount) return -EINVAL;
   let id = btf.skipModsAndTypedefs(relo.typeId);
   let accessIdx = spec.rawSpec[0]!;
-  let acc = spec.spec[0]!;
-  acc.typeId = id;
-  acc.idx = accessIdx >>> 0;
+  spec.accTypeId[0] = id;
+  spec.accIdx[0] = accessIdx >>> 0;
   spec.len++;
 
   if (isEnumvalReloKind(relo.kind)) {
     const k = btf.kind(id);
     if ((k !== Kind.ENUM && k !== Kind.ENUM64) || spec.rawLen > 1 || accessIdx < 0 || accessIdx >= btf.vlen(id))
       return -EINVAL;
-    acc.name = nameByOffset(btf, btf.enumNameOff(id, accessIdx));
+    spec.accName[0] = nameByOffset(btf, btf.enumNameOff(id, accessIdx));
     return 0;
   }
 
@@ -202,7 +200,6 @@ export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg
     id = btf.skipModsAndTypedefs(id);
     const k = btf.kind(id);
     accessIdx = spec.rawSpec[i]!;
-    acc = spec.spec[spec.len]!;
 
     if (k === Kind.STRUCT || k === Kind.UNION) {
       if (accessIdx < 0 || accessIdx >= btf.vlen(id)) return -EINVAL;
@@ -211,22 +208,21 @@ export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg
       if (mNameOff) {
         const name = nameByOffset(btf, mNameOff);
         if (name === null || name === '') return -EINVAL;
-        acc.typeId = id;
-        acc.idx = accessIdx;
-        acc.name = name;
+        spec.accTypeId[spec.len] = id;
+        spec.accIdx[spec.len] = accessIdx;
+        spec.accName[spec.len] = name;
         spec.len++;
       }
       id = btf.memberType(id, accessIdx);
     } else if (k === Kind.ARRAY) {
       const nelems = btf.arrayNelems(id);
       const elem = btf.skipModsAndTypedefs(btf.arrayElem(id));
-      const flex = isFlexArr(btf, spec.spec[spec.len - 1], nelems);
+      const flex = isFlexArr(btf, spec, spec.len - 1, nelems);
       // C compares the int index with the u32 nelems as unsigned.
       if (!flex && accessIdx >>> 0 >= nelems) return -EINVAL;
       id = elem;
-      const a = spec.spec[spec.len]!;
-      a.typeId = id;
-      a.idx = accessIdx >>> 0;
+      spec.accTypeId[spec.len] = id;
+      spec.accIdx[spec.len] = accessIdx >>> 0;
       spec.len++;
       sz = btf.resolveSize(id);
       if (sz < 0) return sz;
@@ -254,7 +250,8 @@ function kindStrOf(btf: Btf, id: number): string {
  */
 function matchMember(
   localBtf: Btf,
-  localAcc: Accessor,
+  localAccType: number,
+  localAccIdx: number,
   targBtf: Btf,
   targIdIn: number,
   spec: CoreSpec,
@@ -264,8 +261,8 @@ function matchMember(
   const tk = targBtf.kind(targId);
   if (tk !== Kind.STRUCT && tk !== Kind.UNION) return 0;
 
-  const localName = nameByOffset(localBtf, localBtf.memberNameOff(localAcc.typeId, localAcc.idx)) ?? '';
-  const localMemberType = localBtf.memberType(localAcc.typeId, localAcc.idx);
+  const localName = nameByOffset(localBtf, localBtf.memberNameOff(localAccType, localAccIdx)) ?? '';
+  const localMemberType = localBtf.memberType(localAccType, localAccIdx);
 
   const n = targBtf.vlen(targId);
   for (let i = 0; i < n; i++) {
@@ -280,13 +277,13 @@ function matchMember(
     const mType = targBtf.memberType(targId, i);
     if (targName === null || targName === '') {
       // embedded struct/union, we need to go deeper
-      const found = matchMember(localBtf, localAcc, targBtf, mType, spec, next);
+      const found = matchMember(localBtf, localAccType, localAccIdx, targBtf, mType, spec, next);
       if (found) return found;
     } else if (localName === targName) {
-      const targAcc = spec.spec[spec.len++]!;
-      targAcc.typeId = targId;
-      targAcc.idx = i;
-      targAcc.name = targName;
+      spec.accTypeId[spec.len] = targId;
+      spec.accIdx[spec.len] = i;
+      spec.accName[spec.len] = targName;
+      spec.len++;
       next.id = mType;
       const found = fieldsAreCompat(localBtf, localMemberType, targBtf, mType);
       if (!found) spec.len--; // pop accessor
@@ -315,21 +312,19 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ:
   }
 
   if (isEnumvalReloKind(local.reloKind)) {
-    const localAcc = local.spec[0]!;
     targId = targBtf.skipModsAndTypedefs(targId);
     const k = targBtf.kind(targId);
     if (k !== Kind.ENUM && k !== Kind.ENUM64) return 0;
-    const localName = localAcc.name ?? '';
+    const localName = local.accName[0] ?? '';
     const localLen = essentialNameLen(localName);
     const n = targBtf.vlen(targId);
     for (let i = 0; i < n; i++) {
       const targName = nameByOffset(targBtf, targBtf.enumNameOff(targId, i)) ?? '';
       if (essentialNameLen(targName) !== localLen) continue;
       if (localName.slice(0, localLen) === targName.slice(0, localLen)) {
-        const targAcc = targ.spec[0]!;
-        targAcc.typeId = targId;
-        targAcc.idx = i;
-        targAcc.name = targName;
+        targ.accTypeId[0] = targId;
+        targ.accIdx[0] = i;
+        targ.accName[0] = targName;
         targ.len++;
         targ.rawSpec[targ.rawLen] = i;
         targ.rawLen++;
@@ -343,12 +338,12 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ:
 
   const next = { id: 0 };
   for (let i = 0; i < local.len; i++) {
-    const localAcc = local.spec[i]!;
+    const localIdx = local.accIdx[i]!;
     targId = targBtf.skipModsAndTypedefs(targId);
 
-    if (localAcc.name !== null) {
+    if (local.accName[i] !== null) {
       next.id = targId;
-      const matched = matchMember(local.btf, localAcc, targBtf, targId, targ, next);
+      const matched = matchMember(local.btf, local.accTypeId[i]!, localIdx, targBtf, targId, targ, next);
       if (matched <= 0) return matched;
       targId = next.id;
     } else {
@@ -357,23 +352,22 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ:
       if (i > 0) {
         if (targBtf.kind(targId) !== Kind.ARRAY) return 0;
         const nelems = targBtf.arrayNelems(targId);
-        const flex = isFlexArr(targBtf, targ.spec[i - 1], nelems);
-        if (!flex && localAcc.idx >= nelems) return 0;
+        const flex = isFlexArr(targBtf, targ, i - 1, nelems);
+        if (!flex && localIdx >= nelems) return 0;
         targId = targBtf.skipModsAndTypedefs(targBtf.arrayElem(targId));
       }
       if (targ.rawLen === SPEC_MAX_LEN) return -E2BIG;
-      const targAcc = targ.spec[i]!;
-      targAcc.typeId = targId;
-      targAcc.idx = localAcc.idx;
-      targAcc.name = null;
+      targ.accTypeId[i] = targId;
+      targ.accIdx[i] = localIdx;
+      targ.accName[i] = null;
       targ.len++;
-      targ.rawSpec[targ.rawLen] = localAcc.idx | 0;
+      targ.rawSpec[targ.rawLen] = localIdx | 0;
       targ.rawLen++;
 
       const sz = targBtf.resolveSize(targId);
       if (sz < 0) return sz;
       // C: int sz, so the product wraps in 32 bits
-      targ.bitOffset = (targ.bitOffset + mulU32(localAcc.idx, sz, 8)) >>> 0;
+      targ.bitOffset = (targ.bitOffset + mulU32(localIdx, sz, 8)) >>> 0;
     }
   }
   return 1;
