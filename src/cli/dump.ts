@@ -76,8 +76,8 @@ export async function runDump(file: string, opts: DumpCliOptions = {}): Promise<
   await writeChunks(dumpBtfChunks(btf));
 }
 
-/** Writes latin1 chunks to stdout with back-pressure; a closed pipe (`| head`) ends quietly. */
-async function writeChunks(chunks: Iterable<string>): Promise<void> {
+/** Writes chunks to stdout with back-pressure; a closed pipe (`| head`) ends quietly. */
+async function writeChunks(chunks: Iterable<Uint8Array>): Promise<void> {
   const out = process.stdout;
   let closed = false;
   // Stays installed: an EPIPE can surface after the last write was queued.
@@ -89,7 +89,7 @@ async function writeChunks(chunks: Iterable<string>): Promise<void> {
   });
   for (const chunk of chunks) {
     if (closed) return;
-    if (!out.write(Buffer.from(chunk, 'latin1'))) {
+    if (!out.write(chunk)) {
       await Promise.race([once(out, 'drain'), once(out, 'close')]);
     }
   }
