@@ -16,7 +16,8 @@ interface LegacyFlags {
   file?: string[];
   json?: string;
   skipFailed?: boolean;
-  useCache?: boolean;
+  /** false with --no-cache */
+  cache?: boolean;
   quiet?: boolean;
 }
 
@@ -66,7 +67,7 @@ Environment:
         format: 'tar.gz',
         layout: 'btfhub',
         skipFailed: flags.skipFailed === true,
-        useCache: flags.useCache !== false,
+        useCache: flags.cache !== false,
       };
       if (flags.json !== undefined) options.json = flags.json;
       await runPack(options, flags.quiet === true);

@@ -19,8 +19,6 @@ export interface PackFlags {
   format?: string;
   skipFailed?: boolean;
   cacheDir?: string;
-  /** commander's --no-cache */
-  useCache?: boolean;
   headerLen?: string;
   quiet?: boolean;
   engine?: string;
@@ -142,7 +140,11 @@ export async function runPack(options: PackOptions, quiet: boolean): Promise<Pac
 }
 
 export function register(program: Command): void {
-  program
+  // `--cache <dir>` and `--no-cache` share commander's attribute name `cache`; the two are
+  // tracked separately here so that `--cache DIR --no-cache` keeps DIR and disables the results.
+  let cacheArg: string | undefined;
+  let noCache = false;
+  const cmd = program
     .command('pack')
     .summary('minimize every kernel of an archive for your objects into one tar.gz')
     .description(
@@ -183,6 +185,7 @@ Examples:
   btfgen pack prog.bpf.o --json package.json --format tar -o package.tar    # for eunomia ecli`,
     )
     .action(async (objects: string[], flags: PackFlags) => {
+      flags.cache = cacheArg;
       if (flags.archive !== undefined && flags.cache !== undefined) {
         throw new UsageError('--archive and --cache are mutually exclusive (the archive is <cache>/btfhub-archive)');
       }
@@ -195,7 +198,7 @@ Examples:
         layout: (flags.layout ?? 'btfhub') as 'btfhub' | 'bcc',
         format,
         skipFailed: flags.skipFailed === true,
-        useCache: flags.useCache !== false,
+        useCache: !noCache,
         headerLen: flags.headerLen === '32' ? 32 : 24,
       };
       if (flags.archive !== undefined) options.archive = flags.archive;
@@ -210,4 +213,10 @@ Examples:
       if (flags.decompressor) options.decompressor = flags.decompressor as 'auto' | 'xz' | 'lzma';
       await runPack(options, flags.quiet === true);
     });
+  cmd.on('option:cache', (dir: string) => {
+    cacheArg = dir;
+  });
+  cmd.on('option:no-cache', () => {
+    noCache = true;
+  });
 }
