@@ -789,6 +789,16 @@ static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 		zs.avail_out = INFLATE_CHUNK;
 		ret = inflate(&zs, Z_NO_FLUSH);
 		produced = INFLATE_CHUNK - zs.avail_out;
+		/* A round that fails is not used, not even its output before the error (as in
+		 * node's zlib, so that both runtimes agree on damaged archives). */
+		if (ret == Z_MEM_ERROR) {
+			err = -ENOMEM;
+			break;
+		}
+		if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT || ret == Z_STREAM_ERROR) {
+			err = fail(c, -EINVAL, "corrupt gzip data%s", NULL);
+			break;
+		}
 		/* After a gzip member: another member continues the stream, zero bytes are
 		 * padding and end it, anything else is garbage that makes the archive
 		 * corrupt (as node's zlib has it; the output of this round is dropped too). */
@@ -811,10 +821,8 @@ static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 		}
 		if (ret == Z_OK)
 			continue;
-		if (ret == Z_MEM_ERROR)
-			err = -ENOMEM;
-		else /* Z_DATA_ERROR, Z_NEED_DICT, Z_BUF_ERROR (truncated input) */
-			err = fail(c, -EINVAL, "corrupt or truncated gzip data%s", NULL);
+		/* Z_BUF_ERROR: no progress possible, the input ended inside the stream */
+		err = fail(c, -EINVAL, "truncated gzip data%s", NULL);
 		break;
 	}
 	inflateEnd(&zs);

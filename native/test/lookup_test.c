@@ -94,6 +94,8 @@ static void buf_add(struct buf *b, const void *d, size_t n)
 		if (!b->p)
 			abort();
 	}
+	if (!n)
+		return;
 	if (d)
 		memcpy(b->p + b->len, d, n);
 	else
@@ -512,6 +514,44 @@ static void run_case(int line, char *text)
 	}
 }
 
+/* --lookup: one line per archive file, "ok <key> <size>" or "error <errno name>", for the
+ * differential test against the TypeScript reader (test/native/differential.test.ts). */
+static int lookup_files(int argc, char **argv)
+{
+	struct btfgen_host h;
+	int i;
+
+	set_host(&h, argv);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	for (i = 4; i < argc; i++) {
+		struct buf a = { 0 }, content = { 0 };
+		char key[BTFGEN_KEY_MAX], chunk[65536];
+		FILE *f = fopen(argv[i], "rb");
+		size_t r;
+		int err;
+
+		if (!f) {
+			perror(argv[i]);
+			return 2;
+		}
+		while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_add(&a, chunk, r);
+		fclose(f);
+		err = run_lookup(0, &h, &a, &content, key, sizeof(key));
+		if (err)
+			printf("error %s\n", err == ENOENT ? "ENOENT" : err == EINVAL ? "EINVAL" : strerror(err));
+		else
+			printf("ok %s %zu\n", key, content.len);
+		free(a.p);
+		free(content.p);
+	}
+	rmdir(tmpdir);
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	FILE *in;
@@ -520,8 +560,12 @@ int main(int argc, char **argv)
 	ssize_t len;
 	int line = 0;
 
+	if (argc >= 6 && !strcmp(argv[1], "--lookup"))
+		return lookup_files(argc - 2, argv + 2);
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s lookup-cases.tsv\n", argv[0]);
+		fprintf(stderr, "usage: %s lookup-cases.tsv\n"
+				"       %s --lookup ID VERSION_ID MACHINE RELEASE ARCHIVE...\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	in = fopen(argv[1], "r");

@@ -238,7 +238,10 @@ export class TarReader {
         const eq = record.indexOf(0x3d);
         if (eq > 0) {
           const key = latin1.decode(record.subarray(0, eq));
-          const value = utf8.decode(record.subarray(eq + 1));
+          let raw = record.subarray(eq + 1);
+          const nul = raw.indexOf(0);
+          if (nul >= 0) raw = raw.subarray(0, nul); // as C strings (btf_helpers.c) read it
+          const value = utf8.decode(raw);
           if (key === 'path') this.nextName = value;
           else if (key === 'size' && /^\d+$/.test(value) && Number.isSafeInteger(Number(value))) this.paxSize = Number(value);
         }
