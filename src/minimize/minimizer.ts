@@ -11,7 +11,7 @@ import { CandidateIndex } from './candidates.js';
 import { emitBtf, EmitError } from './emit.js';
 import { Marks, MarkError } from './marks.js';
 import type { PreparedObject, PreparedRelo } from './object.js';
-import { ObjectError } from './object.js';
+import { ObjectError, parseErrno } from './object.js';
 import { calcReloInsn, reloKindName, type CalcOutcome } from './relo.js';
 import { CoreSpec } from './spec.js';
 
@@ -46,8 +46,7 @@ export function prepareTarget(input: Uint8Array | Btf | PreparedTarget, options:
     if (e instanceof BtfError) {
       const name = options.name;
       const msg = name && e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
-      const notElf = /neither raw BTF nor an ELF/.test(msg);
-      throw new ObjectError(`failed parsing BTF: ${msg}`, name, notElf ? 4003 : EINVAL);
+      throw new ObjectError(`failed parsing BTF: ${msg}`, name, parseErrno(input, msg));
     }
     throw e;
   }

@@ -11,7 +11,19 @@ import { essentialName } from './candidates.js';
 import { CoreSpec, nameByOffset, parseSpec } from './spec.js';
 
 /** LIBBPF_ERRNO__FORMAT: libbpf's error for a file that is neither raw BTF nor usable ELF. */
-export const LIBBPF_ERRNO_FORMAT = 4003;
+export const LIBBPF_ERRNO_FORMAT = 4001;
+const EIO = 5;
+
+/**
+ * The errno libbpf 1.1's btf__parse() fails with for bytes our loader rejected: EIO for a file
+ * shorter than the 2-byte magic, LIBBPF_ERRNO__FORMAT when it is neither BTF nor ELF, EINVAL
+ * for malformed BTF/.BTF.ext.
+ */
+export function parseErrno(bytes: Uint8Array, message: string): number {
+  if (bytes.length < 2) return EIO;
+  if (/neither raw BTF nor an ELF/.test(message)) return LIBBPF_ERRNO_FORMAT;
+  return EINVAL;
+}
 
 /**
  * A BPF object bpftool would refuse before looking at its relocations (no .BTF, no .BTF.ext,
@@ -79,9 +91,8 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
       throw new ObjectError(`failed to parse BPF object: ${e.section} section not found (No such file or directory)`, name, ENOENT);
     }
     if (e instanceof BtfError) {
-      const notElf = /neither raw BTF nor an ELF/.test(e.message);
       const msg = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
-      throw new ObjectError(`failed to parse BPF object: ${msg}`, name, notElf ? LIBBPF_ERRNO_FORMAT : EINVAL);
+      throw new ObjectError(`failed to parse BPF object: ${msg}`, name, parseErrno(bytes, msg));
     }
     throw e;
   }

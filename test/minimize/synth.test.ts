@@ -1,0 +1,218 @@
+// Objects clang does not make, synthesized byte by byte: Rust/Aya-style BTF (mangled names with
+// `::` and `$`, named PTR types, a size-0 DATASEC, ELF32), legacy objects (a `maps` section and no
+// BTF), and malformed CO-RE records (bad access strings, unknown kinds, invalid IDs). Each must
+// give a result or a typed error, never a crash, and agree with bpftool 7.1 on the same file.
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ReloKind } from '../../src/btf/kinds.js';
+import { prepareObject } from '../../src/minimize/index.js';
+import { BtfgenError } from '../../src/errors.js';
+import { bpftoolMinimizeSync, compareOutcomes, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, ourMinimize, tempFile, TARGETS, VMLINUX } from './helpers/env.js';
+import { buildBtfExt, buildElf, buildObject, TypeBuilder, type CoreReloSpec } from './helpers/synth.js';
+import { join } from 'node:path';
+
+if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
+
+const PROBES = join(TARGETS, 'probes_target.o');
+
+function write(name: string, bytes: Uint8Array): string {
+  const p = tempFile(name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+/** Aya-like local BTF: kernel struct bindings plus Rust-isms. Returns the builder and IDs. */
+function ayaTypes() {
+  const t = new TypeBuilder();
+  const u32 = t.int('u32', 4);
+  const u8 = t.int('u8', 1);
+  const i32 = t.int('i32', 4, true);
+  const cu8 = t.ptr(u8, '*const u8'); // Rust toolchains name their pointer types
+  const task = t.struct('task_struct', 64, [
+    { name: 'pid', type: i32, bitOff: 0 },
+    { name: 'tgid', type: i32, bitOff: 32 },
+    { name: 'comm', type: t.array(u8, u32, 16), bitOff: 64 },
+  ]);
+  const taskFlavor = t.struct('task_struct___rust::v1$0', 8, [{ name: 'pid', type: i32, bitOff: 0 }]);
+  const ctx = t.struct('aya_ebpf::programs::probe::ProbeContext', 8, [{ name: 'regs', type: t.ptr(0, '*mut c_void'), bitOff: 0 }]);
+  const counter = t.variable('COUNTER', u32);
+  t.datasec('.bss', 0, [[counter, 0, 4]]); // size-0 DATASEC as older Rust toolchains emit
+  const proto = t.funcProto(u32, [['ctx', t.ptr(ctx, '*mut aya_ebpf::programs::probe::ProbeContext')]]);
+  t.func('_ZN4core9panicking5panic17h2c0bd3f2f9c9a1e5E', proto);
+  t.func('my_probe$1', proto);
+  const sec = t.str('kprobe/synth');
+  return { t, u32, u8, i32, cu8, task, taskFlavor, ctx, proto, sec };
+}
+
+interface Case {
+  name: string;
+  bytes: Uint8Array;
+  targets: string[];
+  /** Compare with bpftool (false where bpftool 7.1's behaviour is undefined: out-of-bounds reads). */
+  oracle?: boolean;
+  /** Our expected exit status when there is no oracle. */
+  expectStatus?: number;
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const vm = HAVE_VMLINUX ? [VMLINUX] : [];
+
+  {
+    const a = ayaTypes();
+    const s = (x: string) => a.t.str(x);
+    const relos: CoreReloSpec[] = [
+      { typeId: a.task, accessStrOff: s('0:0'), kind: ReloKind.FIELD_BYTE_OFFSET },
+      { typeId: a.task, accessStrOff: s('0:1'), kind: ReloKind.FIELD_EXISTS },
+      { typeId: a.task, accessStrOff: s('0:2:3'), kind: ReloKind.FIELD_BYTE_OFFSET },
+      { typeId: a.taskFlavor, accessStrOff: s('0:0'), kind: ReloKind.FIELD_BYTE_SIZE },
+      { typeId: a.cu8, accessStrOff: s('0'), kind: ReloKind.TYPE_EXISTS }, // named PTR root
+      { typeId: a.ctx, accessStrOff: s('0'), kind: ReloKind.TYPE_EXISTS }, // `::` names: no candidate
+      { typeId: a.task, accessStrOff: s('0'), kind: ReloKind.TYPE_ID_LOCAL },
+      { typeId: a.task, accessStrOff: s('0'), kind: ReloKind.TYPE_SIZE },
+    ];
+    const btf = a.t.bytes();
+    out.push({ name: 'aya-like object (ELF64)', bytes: buildObject(btf, buildBtfExt([{ secNameOff: a.sec, records: relos }])), targets: [...vm, PROBES] });
+    out.push({ name: 'aya-like object (ELF32: 4-byte local pointers)', bytes: buildObject(btf, buildBtfExt([{ secNameOff: a.sec, records: relos }]), { bits: 32 }), targets: vm });
+  }
+  {
+    // TYPE_EXISTS / TYPE_MATCHES on VAR, DATASEC and FUNC roots that exist in the kernel
+    const t = new TypeBuilder();
+    const i32 = t.int('int', 4, true);
+    const v = t.variable('runqueues', i32);
+    const ds = t.datasec('.data..percpu', 0, [[v, 0, 4]]);
+    const f = t.func('schedule', t.funcProto(i32, []));
+    const sec = t.str('kprobe/synth');
+    const s0 = t.str('0');
+    const relos = [
+      { typeId: v, accessStrOff: s0, kind: ReloKind.TYPE_EXISTS },
+      { typeId: ds, accessStrOff: s0, kind: ReloKind.TYPE_MATCHES },
+      { typeId: f, accessStrOff: s0, kind: ReloKind.TYPE_ID_TARGET },
+    ];
+    out.push({ name: 'VAR/DATASEC/FUNC roots', bytes: buildObject(t.bytes(), buildBtfExt([{ secNameOff: sec, records: relos }])), targets: vm });
+  }
+  {
+    // legacy: `maps` section, no BTF at all
+    const mapDef = new Uint8Array(20);
+    new DataView(mapDef.buffer).setUint32(0, 1, true);
+    const legacy = buildElf([
+      { name: 'kprobe/foo', flags: 0x6, data: new Uint8Array([0x95, 0, 0, 0, 0, 0, 0, 0]) },
+      { name: 'maps', flags: 0x3, data: mapDef },
+      { name: 'license', flags: 0x3, data: new TextEncoder().encode('GPL\0') },
+    ]);
+    out.push({ name: 'legacy object: maps section, no .BTF', bytes: legacy, targets: [PROBES] });
+  }
+  {
+    const a = ayaTypes();
+    out.push({ name: '.BTF without .BTF.ext', bytes: buildObject(a.t.bytes(), null), targets: [PROBES] });
+  }
+  {
+    const a = ayaTypes();
+    out.push({
+      name: '.BTF.ext with func_info only (no CO-RE)',
+      bytes: buildObject(a.t.bytes(), buildBtfExt([], { secNameOff: a.sec, typeId: a.proto })),
+      targets: [PROBES],
+    });
+  }
+  out.push({ name: 'not an ELF at all', bytes: new TextEncoder().encode('hello, world\n'), targets: [PROBES] });
+  out.push({ name: 'empty file', bytes: new Uint8Array(0), targets: [PROBES] });
+
+  // malformed relocations on struct foo (probes_target has foo and foo___2)
+  const bad: [string, string, number, boolean?][] = [
+    ['empty access string', '', ReloKind.FIELD_BYTE_OFFSET],
+    ['leading colon', ':0', ReloKind.FIELD_BYTE_OFFSET],
+    ['trailing colon', '0:', ReloKind.FIELD_BYTE_OFFSET],
+    ['letters', 'a', ReloKind.FIELD_BYTE_OFFSET],
+    ['double colon', '0::0', ReloKind.FIELD_BYTE_OFFSET],
+    ['leading space', ' 0:0', ReloKind.FIELD_BYTE_OFFSET],
+    ['trailing space', '0:0 ', ReloKind.FIELD_BYTE_OFFSET],
+    ['space separator', '0 0', ReloKind.FIELD_BYTE_OFFSET],
+    ['plus sign', '+0:+0', ReloKind.FIELD_BYTE_OFFSET],
+    ['member out of range', '0:5', ReloKind.FIELD_BYTE_OFFSET],
+    ['index into an int', '0:0:0', ReloKind.FIELD_BYTE_OFFSET],
+    ['too long (65 entries)', Array(65).fill('0').join(':'), ReloKind.FIELD_BYTE_OFFSET],
+    ['huge first index', '4294967296:0', ReloKind.FIELD_BYTE_OFFSET],
+    ['overflowing index', '99999999999999999999:0', ReloKind.FIELD_BYTE_OFFSET],
+    ['negative first index', '-1:0', ReloKind.FIELD_BYTE_OFFSET],
+    ['type relocation with "1"', '1', ReloKind.TYPE_EXISTS],
+    ['type relocation with "0:0"', '0:0', ReloKind.TYPE_SIZE],
+    ['enumval on a struct', '0', ReloKind.ENUMVAL_EXISTS],
+    ['unknown relocation kind 13', '0:0', 13],
+    ['unknown relocation kind 255', '0', 255],
+    ['negative member index (libbpf 1.1 reads out of bounds)', '0:-1', ReloKind.FIELD_BYTE_OFFSET, false],
+  ];
+  for (const [name, access, kind, oracle] of bad) {
+    const t = new TypeBuilder();
+    const i32 = t.int('int', 4, true);
+    const foo = t.struct('foo', 8, [
+      { name: 'a', type: i32, bitOff: 0 },
+      { name: 'b', type: i32, bitOff: 32 },
+    ]);
+    const sec = t.str('kprobe/synth');
+    const relo = { typeId: foo, accessStrOff: t.str(access), kind };
+    const c: Case = { name: `bad relocation: ${name}`, bytes: buildObject(t.bytes(), buildBtfExt([{ secNameOff: sec, records: [relo] }])), targets: [PROBES] };
+    if (oracle === false) {
+      c.oracle = false;
+      c.expectStatus = 234;
+    }
+    out.push(c);
+  }
+  {
+    const t = new TypeBuilder();
+    const i32 = t.int('int', 4, true);
+    t.struct('foo', 8, [{ name: 'a', type: i32, bitOff: 0 }]);
+    const sec = t.str('kprobe/synth');
+    const s0 = t.str('0');
+    const s00 = t.str('0:0');
+    const variants: [string, CoreReloSpec][] = [
+      ['type ID past the end', { typeId: 99, accessStrOff: s00, kind: ReloKind.FIELD_BYTE_OFFSET }],
+      ['void root, field relocation', { typeId: 0, accessStrOff: s00, kind: ReloKind.FIELD_BYTE_OFFSET }],
+      ['void root, type relocation', { typeId: 0, accessStrOff: s0, kind: ReloKind.TYPE_EXISTS }],
+      ['access string offset past the end', { typeId: 2, accessStrOff: 100000, kind: ReloKind.FIELD_BYTE_OFFSET }],
+      ['anonymous INT root', { typeId: 1, accessStrOff: s0, kind: ReloKind.TYPE_ID_LOCAL }],
+    ];
+    const bytes = t.bytes();
+    for (const [name, r] of variants) {
+      out.push({ name: `bad relocation: ${name}`, bytes: buildObject(bytes, buildBtfExt([{ secNameOff: sec, records: [r] }])), targets: [PROBES] });
+    }
+  }
+  return out;
+}
+
+describe('synthesized objects (Rust/Aya-like, legacy, malformed) vs bpftool 7.1', () => {
+  for (const c of cases()) {
+    for (const target of c.targets) {
+      it(`${c.name} on ${target.split('/').pop()}`, async () => {
+        const path = write('synth.o', c.bytes);
+        let ours;
+        try {
+          ours = await ourMinimize(target, [path]);
+        } catch (e) {
+          throw new Error(`crash (not a typed error): ${(e as Error).stack}`);
+        }
+        if (ours.status !== 0) {
+          // a typed error with a one-line message
+          expect(ours.message).not.toMatch(/\n/);
+          expect(ours.message.length).toBeGreaterThan(0);
+        }
+        if (c.oracle === false || !HAVE_BPFTOOL) {
+          if (c.expectStatus !== undefined) expect(ours.status).toBe(c.expectStatus);
+          return;
+        }
+        const ref = bpftoolMinimizeSync(target, [path]);
+        expect(compareOutcomes(ours, ref), ref.message).toBeUndefined();
+      });
+    }
+  }
+
+  it('prepareObject throws typed errors (BtfgenError with an exit status), never plain ones', () => {
+    for (const c of cases()) {
+      try {
+        prepareObject(c.bytes, 'synth.o');
+      } catch (e) {
+        expect(e).toBeInstanceOf(BtfgenError);
+        expect((e as BtfgenError).exitCode).toBeGreaterThan(0);
+      }
+    }
+  });
+});
