@@ -24,6 +24,7 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#define ZLIB_CONST /* next_in is const */
 #include <zlib.h>
 
 #ifndef O_CLOEXEC
@@ -777,7 +778,7 @@ static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 		free(out);
 		return -ENOMEM;
 	}
-	zs.next_in = (Bytef *)data;
+	zs.next_in = data;
 	for (;;) {
 		size_t produced;
 
