@@ -167,31 +167,50 @@ export interface ObjectInput {
 }
 
 /**
- * sha256 (hex) of the CO-RE-relevant content of `objects`, in order. Objects that fail to load
- * are hashed as raw bytes: the failure itself happens (and is reported) elsewhere.
+ * sha256 (hex) of one object's CO-RE-relevant content, prefixed `core:`; or `raw:` + sha256 of
+ * its bytes when it cannot be read (the failure itself is reported elsewhere).
  */
-export function coreFingerprint(objects: readonly ObjectInput[]): string {
-  const hash = createHash('sha256');
-  hash.update(`${FORMAT}\0${objects.length}\0`);
-  for (const obj of objects) {
+export function objectFingerprint(obj: ObjectInput): string {
+  try {
+    const loaded = loadBtf(obj.bytes, { name: obj.name });
     const sub = createHash('sha256');
-    let ok = false;
-    try {
-      const loaded = loadBtf(obj.bytes, { name: obj.name });
-      const w = new Writer(sub);
-      writeObject(w, loaded.btf, loaded.ext, loaded.elf ? (loaded.elf.bits === 32 ? 4 : 8) : 0);
-      w.flush();
-      ok = true;
-    } catch {
-      ok = false;
-    }
-    if (ok) {
-      hash.update('core\0');
-      hash.update(sub.digest());
-    } else {
-      hash.update('raw\0');
-      hash.update(createHash('sha256').update(obj.bytes).digest());
-    }
+    const w = new Writer(sub);
+    writeObject(w, loaded.btf, loaded.ext, loaded.elf ? (loaded.elf.bits === 32 ? 4 : 8) : 0);
+    w.flush();
+    return `core:${sub.digest('hex')}`;
+  } catch {
+    return `raw:${createHash('sha256').update(obj.bytes).digest('hex')}`;
   }
+}
+
+/** Combines per-object fingerprints, in order, into one key (hex). */
+export function combineFingerprints(perObject: readonly string[]): string {
+  const hash = createHash('sha256');
+  hash.update(`${FORMAT}\0${perObject.length}\0`);
+  for (const f of perObject) hash.update(`${f}\0`);
   return hash.digest('hex');
+}
+
+/** sha256 (hex) of the CO-RE-relevant content of `objects`, in order. */
+export function coreFingerprint(objects: readonly ObjectInput[]): string {
+  return combineFingerprints(objects.map(objectFingerprint));
+}
+
+/**
+ * The objects with a distinct fingerprint, first occurrence kept, in order. Minimizing for an
+ * object twice marks nothing new (marks are a union; each object has its own candidate cache),
+ * so dropping exact repeats leaves every output byte, and the first failing object, unchanged.
+ */
+export function distinctObjects<T extends ObjectInput>(objects: readonly T[]): { objects: T[]; fingerprints: string[] } {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  const fps: string[] = [];
+  for (const o of objects) {
+    const f = objectFingerprint(o);
+    if (seen.has(f)) continue;
+    seen.add(f);
+    out.push(o);
+    fps.push(f);
+  }
+  return { objects: out, fingerprints: fps };
 }

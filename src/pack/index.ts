@@ -18,7 +18,7 @@ import { resolveFetchConfig, type Env } from '../fetch/config.js';
 import { VERSION } from '../version.js';
 import { cachePaths, OutputCache, ResultStore, resultKey, resultKeyPrefix, StatIndex } from './cache.js';
 import { resolveDecompressor, type Decompressor, type DecompressorChoice } from './decompress.js';
-import { coreFingerprint } from './fingerprint.js';
+import { combineFingerprints, distinctObjects } from './fingerprint.js';
 import { prepareObjects, type Engine, type ObjectBytes } from './minimizer.js';
 import {
   fixedMtime,
@@ -160,8 +160,12 @@ export interface PackResult {
   cacheDir: string | undefined;
   /** The whole output came from the output cache. */
   outputCached: boolean;
+  /** Objects given, and those minimized for (exact CO-RE repeats dropped). */
+  objects: { given: number; distinct: number };
   warnings: string[];
   elapsedMs: number;
+  /** Time the workers spent per step, summed over kernels (milliseconds). */
+  work: { readMs: number; decompressMs: number; minimizeMs: number };
 }
 
 /** Some kernels failed (default policy): nothing was written. */
@@ -261,9 +265,12 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   if (outSt?.isDirectory()) throw new UsageError(`output ${output} is a directory`);
 
   // Objects: read, validated once here (an unusable object fails the pack, not each kernel).
-  const objects = await loadObjects(options.objects, cwd);
-  prepareObjects(objects);
-  const fingerprint = coreFingerprint(objects);
+  const given = await loadObjects(options.objects, cwd);
+  prepareObjects(given);
+  // Exact repeats (same CO-RE content) add nothing to the union: minimize for each once.
+  const distinct = distinctObjects(given);
+  const objects = distinct.objects;
+  const fingerprint = combineFingerprints(distinct.fingerprints);
 
   let jsonBytes: Uint8Array | undefined;
   if (options.json !== undefined) {
@@ -315,6 +322,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   }
 
   const counts = { total: items.length, packed: 0, minimized: 0, cached: 0, failed: 0 };
+  const work = { readMs: 0, decompressMs: 0, minimizeMs: 0 };
   let done = 0;
   const progress = (phase: PackProgress['phase'], kernel?: string): void => {
     if (!options.onProgress) return;
@@ -387,6 +395,9 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       const onResult = (r: ResultMessage): void => {
         const it = items[r.id]!;
         done++;
+        work.readMs += r.ms.read;
+        work.decompressMs += r.ms.decompress;
+        work.minimizeMs += r.ms.minimize;
         if (r.status === 'failed') {
           it.state = 'failed';
           it.message = stripLabel(r.message, it.entry.relPath);
@@ -485,8 +496,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       jobs,
       cacheDir: useCache ? paths.cacheDir : undefined,
       outputCached,
+      objects: { given: given.length, distinct: objects.length },
       warnings,
       elapsedMs: 0,
+      work,
     };
     result.elapsedMs = performance.now() - started;
     progress('done');

@@ -123,6 +123,16 @@ describe.skipIf(!!noBpftool)('parity with bpftool', () => {
     await expectParity(r, FIX, FIX_OBJECTS);
   });
 
+  it('repeated objects are minimized for once; the output still equals bpftool with every repeat', async () => {
+    const root = tempDir();
+    const objects = [FIX_OBJECTS[0]!, FIX_OBJECTS[1]!, FIX_OBJECTS[0]!, FIX_OBJECTS[2]!, FIX_OBJECTS[1]!];
+    const r = await pack({ objects, output: join(root, 'rep.tar.gz'), archive: FIX, ...base(root) });
+    expect(r.objects).toEqual({ given: 5, distinct: 3 });
+    const once = await pack({ objects: FIX_OBJECTS.slice(0, 3), output: join(root, 'once.tar.gz'), archive: FIX, ...base(root), useCache: false });
+    expect(readFileSync(r.output).equals(readFileSync(once.output))).toBe(true);
+    await expectParity(r, FIX, objects);
+  });
+
   it.skipIf(!!missing(data.demoArchive))('real kernels (debian, ubuntu, centos) with the tracing objects', async () => {
     const root = tempDir();
     const arch = join(root, 'archive');
