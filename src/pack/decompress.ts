@@ -6,7 +6,6 @@
 // into the tar reader) took 9.0-9.6 s; @napi-rs/lzma's `xz.decompress` (in process) 9.7-10.7 s
 // and needs the whole tar image in memory at once. `xz` is the default; @napi-rs/lzma is the
 // fallback when `xz` is not installed, or on request.
-import { execa } from 'execa';
 import { ArchiveError } from '../errors.js';
 import { KernelTarReader, readKernelTar, type TarReadOptions } from './tar-read.js';
 
@@ -17,11 +16,21 @@ let xzAvailable: Promise<boolean> | undefined;
 
 /** True when an `xz` command runs (checked once per process). */
 export function hasXzCommand(): Promise<boolean> {
-  xzAvailable ??= execa('xz', ['--version'], { reject: false, timeout: 10_000 }).then(
-    (r) => r.exitCode === 0 && !r.failed,
-    () => false,
-  );
+  xzAvailable ??= loadExeca()
+    .then(({ execa }) => execa('xz', ['--version'], { reject: false, timeout: 10_000 }))
+    .then(
+      (r) => r.exitCode === 0 && !r.failed,
+      () => false,
+    );
   return xzAvailable;
+}
+
+// execa is loaded on first use: a warm pack (every kernel cached) never spawns anything.
+type ExecaModule = typeof import('execa');
+let execaModule: Promise<ExecaModule> | undefined;
+function loadExeca(): Promise<ExecaModule> {
+  execaModule ??= import('execa');
+  return execaModule;
 }
 
 /** Resolves `auto`: the `xz` command when it runs, else @napi-rs/lzma. */
@@ -48,6 +57,7 @@ function xzMessage(stderr: unknown): string {
 
 /** Streams `xz -dc` output of `compressed` into the tar reader. */
 async function viaXzCommand(compressed: Uint8Array, reader: KernelTarReader, label: string): Promise<void> {
+  const { execa } = await loadExeca();
   const sub = execa('xz', ['-dc'], {
     input: compressed,
     buffer: { stdout: false, stderr: true },

@@ -153,7 +153,8 @@ export interface PackResult {
     failed: number;
   };
   json: boolean;
-  decompressor: Decompressor;
+  /** The decompressor used; undefined when no .btf.tar.xz had to be read (all cached). */
+  decompressor: Decompressor | undefined;
   engine: Engine;
   jobs: number;
   /** The result cache directory, or undefined with useCache: false. */
@@ -307,7 +308,6 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   await removeStaleTemps(output);
   checkAbort();
 
-  const decompressor = await resolveDecompressor(options.decompressor ?? 'auto');
   const keyPrefix = resultKeyPrefix(fingerprint, headerLen, engine);
   const cp = cachePaths(paths.cacheDir);
   let spool: string | undefined;
@@ -374,7 +374,9 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     progress('minimize');
 
     // Minimize what is left, biggest files first (the slowest kernels must not come last).
+    let decompressor: Decompressor | undefined;
     if (tasks.length) {
+      decompressor = await resolveDecompressor(options.decompressor ?? 'auto');
       const sizes = new Map<number, number>();
       for (const t of tasks) {
         const st = items[t.id]!.st ?? (await stat(t.path).catch(() => undefined));

@@ -4,7 +4,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { RelocationError } from '../errors.js';
 import { minimize, prepareObject, prepareTarget, type PreparedObject } from '../minimize/index.js';
 
@@ -66,6 +65,7 @@ class BpftoolMinimizer implements KernelMinimizer {
     const output = path.join(this.dir, `k${n}.min.btf`);
     await writeFile(input, kernel);
     try {
+      const { execa } = await import('execa');
       const r = await execa('bpftool', ['gen', 'min_core_btf', input, output, ...this.objectPaths], { reject: false });
       if (r.exitCode !== 0) {
         const msg = `${r.stderr}`.trim().split('\n').filter(Boolean).join('; ') || `bpftool exited with ${r.exitCode}`;

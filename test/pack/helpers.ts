@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { BPF_FIXTURES_DIR, REPO_ROOT } from '../helpers/data.js';
+import { BPF_FIXTURES_DIR, BPF_MANIFEST, REPO_ROOT } from '../helpers/data.js';
 
 export const DIST = join(REPO_ROOT, 'dist');
 
@@ -35,12 +35,40 @@ export function cleanupTemps(): void {
   for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** The tracing objects of the fixture corpus (loadable programs over real kernel types). */
+interface ManifestObject {
+  name: string;
+  file: string;
+  group?: string;
+  expect?: string;
+  targets?: string[];
+  loadable?: boolean;
+  archiveExceptions?: unknown[];
+}
+
+/**
+ * The fixture corpus's realistic tracing objects that bpftool minimizes for every archive kernel
+ * (test/fixtures/bpf/manifest.json: group realistic, expect ok on "archive", no exceptions),
+ * examples/prog.bpf.o excluded (tests add it explicitly).
+ */
 export function traceObjects(): string[] {
-  return readdirSync(BPF_FIXTURES_DIR)
-    .filter((f) => /^trace_.*\.o$/.test(f))
-    .sort()
-    .map((f) => join(BPF_FIXTURES_DIR, f));
+  const m = JSON.parse(readFileSync(BPF_MANIFEST, 'utf8')) as { objects: ManifestObject[] };
+  return m.objects
+    .filter((o) => o.group === 'realistic' && o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
+    .map((o) => join(BPF_FIXTURES_DIR, o.file))
+    .filter((f) => f.startsWith(BPF_FIXTURES_DIR + '/') && existsSync(f))
+    .sort();
+}
+
+/** Objects the manifest says bpftool rejects on some archive kernels, with the release pattern. */
+export function archiveFailingObjects(): { file: string; release: RegExp; error: string }[] {
+  const m = JSON.parse(readFileSync(BPF_MANIFEST, 'utf8')) as { objects: (ManifestObject & { archiveExceptions?: { release: string; expect: string; expectError?: string }[] })[] };
+  const out: { file: string; release: RegExp; error: string }[] = [];
+  for (const o of m.objects) {
+    for (const e of o.archiveExceptions ?? []) {
+      if (e.expect === 'fail') out.push({ file: join(BPF_FIXTURES_DIR, o.file), release: new RegExp(e.release), error: e.expectError ?? '' });
+    }
+  }
+  return out;
 }
 
 export type ArchiveFile =

@@ -11,7 +11,7 @@ import type * as PackApi from '../../src/pack/index.js';
 import type * as MinimizeApi from '../../src/minimize/index.js';
 import { hasBpftool, bpftoolMinCoreBtfBytes } from '../helpers/bpftool.js';
 import { BPF_FIXTURES_DIR, data, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, missing, SHARED_DATA, unpackBtfTarXz } from '../helpers/data.js';
-import { assertDistFresh, buildArchive, cleanupTemps, DIST, listFiles, rawBtfOfElf, rawTar, readTar, readTarGz, tempDir, traceObjects, xz } from './helpers.js';
+import { archiveFailingObjects, assertDistFresh, buildArchive, cleanupTemps, DIST, listFiles, rawBtfOfElf, rawTar, readTar, readTarGz, tempDir, traceObjects, xz } from './helpers.js';
 
 assertDistFresh();
 const api = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;
@@ -323,6 +323,31 @@ describe('failure policy', () => {
       './btfhub-archive/fixture/2/arm64/deep-2.0.btf',
     ]);
     if (!noBpftool) await expectParity(r, FIX, objects);
+  });
+
+  it.skipIf(!!missing(data.demoArchive) || !!noBpftool)('a real kernel/object combination bpftool rejects (manifest archiveExceptions) fails the same way', async () => {
+    const failing = archiveFailingObjects();
+    expect(failing.length).toBeGreaterThan(0);
+    const { file, release, error } = failing[0]!;
+    const root = tempDir();
+    const arch = join(root, 'a');
+    const rels = ['debian/10/x86_64/4.19.0-17-cloud-amd64.btf.tar.xz', 'ubuntu/20.04/x86_64/5.11.0-1028-gcp.btf.tar.xz', 'ubuntu/20.04/x86_64/5.4.0-26-generic.btf.tar.xz'];
+    buildArchive(arch, rels.map((rel) => ({ rel, copy: join(DEMO, rel) })));
+    const objects = [EXAMPLE_OBJECT, file];
+    const expectFail = rels.filter((r) => release.test(r.split('/').pop()!.replace(/\.btf\.tar\.xz$/, '')));
+    const err = await pack({ objects, output: join(root, 'o.tar.gz'), archive: arch, ...base(root) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PackError);
+    const pe = err as InstanceType<typeof PackError>;
+    expect(pe.failures.map((f) => f.kernel)).toEqual(expectFail);
+    for (const f of pe.failures) {
+      expect(f.message).toContain(error);
+      const b = await bpftoolMinCoreBtfBytes(await rawKernel(join(arch, f.kernel)), objects);
+      expect(b.code).not.toBe(0);
+      expect(b.stderr).toContain(error);
+    }
+    const r = await pack({ objects, output: join(root, 'o.tar.gz'), archive: arch, skipFailed: true, ...base(root) });
+    expect(r.members.map((m) => m.kernel)).toEqual(rels.filter((x) => !expectFail.includes(x)));
+    await expectParity(r, arch, objects);
   });
 
   it('hostile kernel files fail alone with a clear reason and are never packed', async () => {

@@ -1,0 +1,79 @@
+// Wall time and memory of a command and its whole process tree, from /proc (Linux): every
+// 20 ms the tree below the child is walked and VmRSS summed; the child's own VmHWM (its peak,
+// worker threads included: they share the process) is read at each poll too.
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+
+function statusKb(pid, field) {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function children(pid) {
+  const out = [];
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+    } catch {
+      // the task ended
+    }
+  }
+  return out;
+}
+
+function tree(pid) {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...children(all[i]));
+  return all;
+}
+
+/**
+ * Runs `cmd args` and resolves with { ms, code, stdout, stderr, peakMainKb, peakTreeKb }.
+ * peakMainKb: the child's VmHWM; peakTreeKb: the largest sum of VmRSS over the process tree
+ * seen at a poll (children such as xz or bpftool included).
+ */
+export function runMeasured(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let peakMainKb = 0;
+    let peakTreeKb = 0;
+    const poll = () => {
+      peakMainKb = Math.max(peakMainKb, statusKb(child.pid, 'VmHWM'));
+      let sum = 0;
+      for (const p of tree(child.pid)) sum += statusKb(p, 'VmRSS');
+      peakTreeKb = Math.max(peakTreeKb, sum);
+    };
+    const timer = setInterval(poll, 20);
+    child.on('error', (e) => {
+      clearInterval(timer);
+      reject(e);
+    });
+    child.on('exit', () => poll());
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({ ms: performance.now() - t0, code, stdout, stderr, peakMainKb, peakTreeKb });
+    });
+  });
+}
+
+/** Median of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

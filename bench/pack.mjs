@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// bench/pack: `btfgen pack` (cold and warm) side by side with a bpftool-based reference pipeline
+// modelled on the old `btfgen btfgen` script, and with the floor (decompressing every .tar.xz on
+// all cores and nothing else). Prints a table with ratios, peak RSS and an output check.
+//
+//   npm run build && node bench/pack.mjs [--archive DIR] [--objects N] [--runs N]
+//                                        [--ref-extract-jobs N] [--jobs N] [--decompressors]
+//
+// Reference pipeline (what the old script did, serially per stage, in a temp directory):
+//   1. extract every .tar.xz with `tar -xJf` (--ref-extract-jobs parallel, default 2: the old
+//      script used `xargs -P`)
+//   2. `bpftool gen min_core_btf K K OBJS...` per kernel, 2 parallel jobs
+//   3. `tar czf`
+// Objects: the fixture corpus's realistic tracing objects that bpftool minimizes for every
+// archive kernel (test/fixtures/bpf/manifest.json; examples/prog.bpf.o is one of them); copies are added (under other names) until there are --objects of them.
+// Both pipelines get the same object list. btfgen minimizes for each distinct object once
+// (an exact repeat adds nothing to the union), so the distinct count is printed too.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { median, runMeasured } from './lib/pack-measure.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const arg = (name, def) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : def;
+};
+const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
+const NOBJ = Number(arg('--objects', '22'));
+const RUNS = Number(arg('--runs', '1'));
+const REF_EXTRACT_JOBS = Number(arg('--ref-extract-jobs', '2'));
+const CPUS = os.availableParallelism?.() ?? os.cpus().length;
+const JOBS = Number(arg('--jobs', String(CPUS)));
+const BIN = path.join(ROOT, 'bin/btfgen');
+
+try {
+  statSync(ARCHIVE);
+} catch {
+  console.error(`bench/pack: archive ${ARCHIVE} not found (pass --archive DIR)`);
+  process.exit(1);
+}
+try {
+  statSync(path.join(ROOT, 'dist/pack/index.js'));
+} catch {
+  console.error('bench/pack: dist/ not built: run npm run build');
+  process.exit(1);
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-pack-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+// Objects: distinct tracing objects first, then renamed copies up to NOBJ.
+const fixtures = path.join(ROOT, 'test/fixtures/bpf');
+// The manifest's realistic objects that bpftool minimizes for every archive kernel.
+const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8'));
+const distinct = manifest.objects
+  .filter((o) => o.group === 'realistic' && o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
+  .map((o) => path.resolve(fixtures, o.file))
+  .sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+const objects = [...distinct];
+mkdirSync(path.join(work, 'objs'));
+for (let i = 0; objects.length < NOBJ; i++) {
+  const src = distinct[i % distinct.length];
+  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
+  copyFileSync(src, dst);
+  objects.push(dst);
+}
+
+const kernels = execFileSync('find', [ARCHIVE, '-name', '*.btf.tar.xz', '-not', '-path', '*/.git/*'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort();
+const compressed = kernels.reduce((s, k) => s + statSync(k).size, 0);
+
+const fmt = (ms) => (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
+const mb = (kb) => (kb ? `${Math.round(kb / 1024)} MB` : '-');
+
+async function floor() {
+  const list = path.join(work, 'kernels.txt');
+  writeFileSync(list, kernels.join('\n') + '\n');
+  return runMeasured('bash', ['-c', `xargs -d '\\n' -P ${CPUS} -n 1 xz -dc < "$0" > /dev/null`, list]);
+}
+
+async function reference() {
+  const dir = path.join(work, 'ref');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.join(dir, 'ex'), { recursive: true });
+  const script = `
+set -euo pipefail
+A=$1; W=$2; EJ=$3; shift 3
+cd "$A"
+find . -name '*.btf.tar.xz' -not -path './.git/*' | sort > "$W/list"
+# 1. extract every kernel next to where it belongs (the old script: tar xfJ into its directory)
+xargs -d '\\n' -P "$EJ" -I{} sh -c 'd="$0/ex/btfhub-archive/$(dirname "$1")"; mkdir -p "$d"; tar -xJf "$1" -C "$d"' "$W" {} < "$W/list"
+# 2. bpftool per kernel, 2 parallel jobs, in place (as the old script)
+find "$W/ex" -name '*.btf' -print0 | xargs -0 -P 2 -I{} bpftool gen min_core_btf {} {} "$@"
+# 3. one tar.gz
+cd "$W/ex" && tar -czf "$W/ref.tar.gz" .
+`;
+  const r = await runMeasured('bash', ['-c', script, 'ref', ARCHIVE, dir, String(REF_EXTRACT_JOBS), ...objects]);
+  if (r.code !== 0) throw new Error(`reference pipeline failed: ${r.stderr}`);
+  return { ...r, out: path.join(dir, 'ref.tar.gz') };
+}
+
+async function ours(cacheDir, out, extra = []) {
+  const r = await runMeasured(process.execPath, [BIN, 'pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
+    env: { ...process.env, HOME: work },
+  });
+  if (r.code !== 0) throw new Error(`btfgen pack failed: ${r.stderr}`);
+  return r;
+}
+
+function members(tgz) {
+  const tar = gunzipSync(readFileSync(tgz));
+  const out = new Map();
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const h = tar.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const cut = (o, n) => {
+      const s = h.subarray(o, o + n);
+      const z = s.indexOf(0);
+      return s.subarray(0, z < 0 ? n : z).toString();
+    };
+    const size = parseInt(cut(124, 12), 8);
+    const name = (cut(345, 155) ? `${cut(345, 155)}/` : '') + cut(0, 100);
+    if (h[156] === 0x30 || h[156] === 0) out.set(name.replace(/^\.\//, ''), tar.subarray(off + 512, off + 512 + size));
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
+async function decompressors() {
+  const { extractKernelBtf } = await import(path.join(ROOT, 'dist/pack/decompress.js'));
+  const res = {};
+  for (const d of ['xz', 'lzma', 'xz', 'lzma']) {
+    const t0 = performance.now();
+    let bytes = 0;
+    for (const k of kernels) bytes += (await extractKernelBtf(readFileSync(k), d, { label: k })).btf.length;
+    (res[d] ??= []).push(performance.now() - t0);
+    res.bytes = bytes;
+  }
+  return res;
+}
+
+console.log(`archive: ${ARCHIVE} (${kernels.length} kernels, ${(compressed / 1e6).toFixed(0)} MB compressed)`);
+console.log(`objects: ${objects.length} (${distinct.length} distinct: ${distinct.map((o) => path.basename(o)).join(' ')})`);
+console.log(`cpus: ${CPUS}, btfgen --jobs ${JOBS}, reference: extract ${REF_EXTRACT_JOBS} jobs, bpftool 2 jobs; ${os.cpus()[0]?.model ?? ''}`);
+console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+const rows = { floor: [], reference: [], cold: [], warm: [] };
+const mem = { reference: 0, referenceMain: 0, cold: 0, coldMain: 0, warm: 0 };
+let check = '';
+for (let run = 0; run < RUNS; run++) {
+  const f = await floor();
+  rows.floor.push(f.ms);
+  const ref = await reference();
+  rows.reference.push(ref.ms);
+  mem.reference = Math.max(mem.reference, ref.peakTreeKb);
+  const cache = path.join(work, `cache${run}`);
+  const out = path.join(work, `ours${run}.tar.gz`);
+  const cold = await ours(cache, out);
+  rows.cold.push(cold.ms);
+  mem.cold = Math.max(mem.cold, cold.peakTreeKb);
+  mem.coldMain = Math.max(mem.coldMain, cold.peakMainKb);
+  const warm = await ours(cache, path.join(work, `warm${run}.tar.gz`));
+  rows.warm.push(warm.ms);
+  mem.warm = Math.max(mem.warm, warm.peakMainKb);
+  if (run === 0) {
+    const a = members(out);
+    const b = members(ref.out);
+    const refKernels = [...b.keys()].filter((n) => n.endsWith('.btf'));
+    let same = 0;
+    for (const n of refKernels) if (a.get(n)?.equals(b.get(n))) same++;
+    const warmSame = readFileSync(out).equals(readFileSync(path.join(work, `warm${run}.tar.gz`)));
+    check = `${same}/${refKernels.length} members identical to the reference (bpftool) output; ${a.size} members in ours; warm output ${warmSame ? 'identical' : 'DIFFERENT'}`;
+  }
+  rmSync(path.join(work, 'ref'), { recursive: true, force: true });
+}
+
+const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
+const line = (name, ms, rss, notes) =>
+  console.log(`${name.padEnd(34)} ${fmt(ms).padStart(9)}  ${(m.reference / ms >= 0 ? (ms / m.reference).toFixed(3) + 'x' : '').padStart(8)}  ${((ms / m.floor).toFixed(2) + 'x').padStart(7)}  ${rss.padStart(16)}  ${notes}`);
+console.log('');
+console.log(`${'pipeline'.padEnd(34)} ${'time'.padStart(9)}  ${'vs ref'.padStart(8)}  ${'vs floor'.padStart(7)}  ${'peak RSS'.padStart(16)}`);
+line(`floor (xz -dc, ${CPUS} jobs, nothing else)`, m.floor, '-', '');
+line('reference (tar -xJf, bpftool, tar)', m.reference, `${mb(mem.reference)} tree`, '');
+line('btfgen pack, cold cache', m.cold, `${mb(mem.coldMain)} (+xz ${mb(Math.max(0, mem.cold - mem.coldMain))})`, '');
+line('btfgen pack, warm re-run', m.warm, mb(mem.warm), `warm/cold ${(m.warm / m.cold).toFixed(3)}x`);
+console.log('');
+console.log(`check: ${check}`);
+if (RUNS > 1) console.log(`runs: ${RUNS} (medians); raw: ${JSON.stringify(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
+
+if (argv.includes('--decompressors')) {
+  const d = await decompressors();
+  console.log('');
+  console.log(`decompressors, one thread, every kernel in turn (${(d.bytes / 1e6).toFixed(0)} MB of BTF out):`);
+  console.log(`  xz command via execa (streamed): ${d.xz.map(fmt).join(', ')}`);
+  console.log(`  @napi-rs/lzma xz.decompress:     ${d.lzma.map(fmt).join(', ')}`);
+}
+console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
