@@ -1,6 +1,5 @@
 // `btfgen dump FILE [--base BASE]`: the raw text dump of `bpftool btf dump file FILE`
 // (do_dump() / dump_btf_raw() in bpftool's btf.c), byte for byte as bpftool v7.1 prints it.
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { isRawBtf, type Btf } from '../btf/btf.js';
@@ -89,8 +88,19 @@ async function writeChunks(chunks: Iterable<Uint8Array>): Promise<void> {
   });
   for (const chunk of chunks) {
     if (closed) return;
-    if (!out.write(chunk)) {
-      await Promise.race([once(out, 'drain'), once(out, 'close')]);
-    }
+    if (!out.write(chunk)) await drained(out);
   }
+}
+
+/** Resolves on 'drain' or 'close', removing both listeners (no build-up over many chunks). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }

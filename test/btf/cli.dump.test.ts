@@ -96,6 +96,12 @@ describe.skipIf(!BUILT)('btfgen dump', () => {
     expect(r.stderr).toBe('status=0\n');
   });
 
+  it.skipIf(!HAVE_VMLINUX)('a slow pipe: back-pressure without warnings, complete output', () => {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" dump ${VMLINUX} | (sleep 0.3; wc -c)`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(Number(r.stdout.trim())).toBe(btfgen('dump', VMLINUX).stdout.length);
+  });
+
   describe('errors: one line naming the file, non-zero exit', () => {
     it('missing file', () => {
       expectOneLineError(btfgen('dump', '/nonexistent/x.btf'), /\/nonexistent\/x\.btf: cannot read: no such file/);
