@@ -111,6 +111,24 @@ export function buildLoader(): Promise<string | null> {
   return building;
 }
 
+let probed: Promise<string> | undefined;
+
+/**
+ * Whether this machine lets us load BPF right now: loads a trivial fixture
+ * (l_norelo.o, no CO-RE) once. Resolves '' when it works, else the reason
+ * (e.g. no privileges in a container, kernel lockdown) for skip messages.
+ */
+export function bpfLoadProbe(bin: string): Promise<string> {
+  probed ??= (async () => {
+    if (!canLoadBpf()) return 'not root: loading BPF programs needs CAP_BPF/CAP_SYS_ADMIN';
+    const r = await runLoader(bin, join(REPO_ROOT, 'test/fixtures/bpf/l_norelo.o'));
+    if (r.ok) return '';
+    const last = r.stderr.trim().split('\n').filter((l) => /error|failed|permitted/i.test(l)).pop() ?? `exit ${r.code}`;
+    return `this kernel/container refuses to load a trivial BPF program: ${last}`;
+  })();
+  return probed;
+}
+
 /** Parse the loader's stdout (see loader.c for the format). */
 export function parseLoaderOutput(stdout: string): Pick<LoaderResult, 'perProgram' | 'relos'> & { result?: string } {
   const perProgram: LoaderResult['perProgram'] = {};
