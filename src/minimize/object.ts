@@ -78,14 +78,16 @@ export interface PreparedObject {
 }
 
 /**
- * Parses a BPF object (ELF with .BTF and .BTF.ext) once. Throws ObjectError where bpftool
+ * Parses a BPF object (ELF with .BTF and .BTF.ext) once. Like libbpf 1.1 (which has no
+ * btf_sanity_check), the BTF is not validated up front: a dangling name or type reference met
+ * later raises a BtfError instead. Throws ObjectError where bpftool
  * fails on the object itself: no .BTF (ENOENT, exit 254), no .BTF.ext ("section .BTF.ext
  * not found", EINVAL, exit 234), malformed BTF or .BTF.ext (EINVAL), not an ELF (exit 93).
  */
 export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObject {
   let loaded;
   try {
-    loaded = loadBtf(bytes, { name });
+    loaded = loadBtf(bytes, { name, noValidate: true });
   } catch (e) {
     if (e instanceof MissingSectionError) {
       throw new ObjectError(`failed to parse BPF object: ${e.section} section not found (No such file or directory)`, name, ENOENT);
