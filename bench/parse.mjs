@@ -127,12 +127,38 @@ const cil = existsSync(CILIUM) ? unxz(CILIUM, 'cilium.btf') : undefined;
 if (cil) dumpInputs.splice(1, 0, { label: 'cilium 7.1 amd64 (4.5 MB, 32-byte header)', path: cil });
 const bin = join(repo, 'bin/btfgen');
 console.log(`\nbtfgen dump vs bpftool btf dump (wall time to /dev/null incl. process start, best of ${RUNS})`);
-console.log('| input | bpftool 7.1 | btfgen dump | btfgen/bpftool |');
-console.log('|---|---|---|---|');
+console.log('| input | output | bpftool 7.1 | btfgen dump | btfgen/bpftool | read+parse+dump inside btfgen (cold) |');
+console.log('|---|---|---|---|---|---|');
 for (const inp of dumpInputs) {
   const b = timeCmd('bpftool', ['btf', 'dump', 'file', inp.path], RUNS);
   const o = timeCmd(process.execPath, [bin, 'dump', inp.path], RUNS);
-  console.log(`| ${inp.label} | ${ms(b.min)} | ${ms(o.min)} | ${(o.min / b.min).toFixed(2)}x |`);
+  const inner = [];
+  let size = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const r = innerDump(inp.path);
+    inner.push(r.took);
+    size = r.size;
+  }
+  console.log(
+    `| ${inp.label} | ${(size / 1048576).toFixed(0)} MB | ${ms(b.min)} | ${ms(o.min)} | ${(o.min / b.min).toFixed(2)}x | ${ms(stats(inner).min)} |`,
+  );
 }
 const idle = timeCmd(process.execPath, ['-e', '0'], RUNS);
-console.log(`\n(node start-up alone: ${ms(idle.min)})`);
+const version = timeCmd(process.execPath, [bin, '--version'], RUNS);
+console.log(`\n(node start-up alone: ${ms(idle.min)}; \`btfgen --version\` (start-up + loading the CLI): ${ms(version.min)})`);
+
+/** Time of read + loadBtf + dump in a fresh process (cold JIT), without CLI start-up. */
+function innerDump(path) {
+  const script = `
+    const { loadBtf } = await import(${JSON.stringify(join(repo, 'dist/btf/object.js'))});
+    const { dumpBtfChunks } = await import(${JSON.stringify(join(repo, 'dist/btf/dump.js'))});
+    const fs = await import('node:fs');
+    const t = performance.now();
+    const btf = loadBtf(fs.readFileSync(${JSON.stringify(path)})).btf;
+    let size = 0;
+    for (const c of dumpBtfChunks(btf)) size += c.length;
+    console.log(JSON.stringify({ took: performance.now() - t, size }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
