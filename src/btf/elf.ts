@@ -1,6 +1,7 @@
 // Just enough ELF (32/64-bit, either endianness) to find sections by name, the way libbpf's
 // btf_parse_elf() walks them with libelf. Every offset is bounds-checked: a section table
 // that lies gives an ElfError, never an out-of-range read.
+import { Buffer } from 'node:buffer';
 import { ElfError } from '../errors.js';
 
 export const SHT_NULL = 0;
@@ -95,24 +96,35 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   if (strtab.type === SHT_NOBITS || strtab.offset + strtab.size > bytes.length)
     throw new ElfError(`section name table (offset ${strtab.offset}, size ${strtab.size}) is past the end of the file`);
   const names = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
+  // Decode the name table once; each name is a slice of it (V8 shares the characters), and
+  // its end is found by binary search over the NUL positions. Decoding or scanning each name
+  // separately costs O(sections x name length): a 4 MB file with 65535 sections all named by
+  // one 100 KB string would need gigabytes.
+  const table = Buffer.from(names.buffer, names.byteOffset, names.byteLength).toString('latin1');
+  const nuls: number[] = [];
+  for (let p = names.indexOf(0); p >= 0; p = names.indexOf(0, p + 1)) nuls.push(p);
+  const endOf = (off: number): number => {
+    let lo = 0;
+    let hi = nuls.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (nuls[mid]! < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < nuls.length ? nuls[lo]! : -1;
+  };
 
   const sections: ElfSection[] = raw.map((s, i) => {
     let name = '';
     if (i !== 0 || s.name !== 0) {
       if (s.name >= names.length) throw new ElfError(`section ${i}: name offset ${s.name} is outside the section name table`);
-      let end = names.indexOf(0, s.name);
+      const end = endOf(s.name);
       if (end < 0) throw new ElfError(`section ${i}: name is not NUL-terminated`);
-      name = latin1(names.subarray(s.name, end));
+      name = table.slice(s.name, end);
     }
     return { index: i, name, type: s.type, flags: s.flags, offset: s.offset, size: s.size, link: s.link };
   });
   return makeFile(bits, le, machine, bytes, sections);
-}
-
-function latin1(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return s;
 }
 
 function makeFile(bits: 32 | 64, le: boolean, machine: number, bytes: Uint8Array, sections: ElfSection[]): ElfFile {

@@ -262,6 +262,38 @@ describe('ELF containers', () => {
     }
   }
 
+  it('65535 sections named by one 100 KB string: no blow-up (was an out-of-memory crash)', () => {
+    const n = 65535;
+    const strtab = new Uint8Array(1 + 100_000 + 1).fill(0x41);
+    strtab[0] = 0;
+    strtab[strtab.length - 1] = 0;
+    const shoff = (64 + strtab.length + 7) & ~7;
+    const b = new Uint8Array(shoff + n * 64);
+    const dv = new DataView(b.buffer);
+    b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    dv.setUint16(16, 1, true);
+    dv.setUint16(18, 247, true);
+    dv.setBigUint64(40, BigInt(shoff), true);
+    dv.setUint16(52, 64, true);
+    dv.setUint16(58, 64, true);
+    dv.setUint16(60, n, true);
+    dv.setUint16(62, n - 1, true);
+    b.set(strtab, 64);
+    for (let i = 1; i < n; i++) {
+      const h = shoff + i * 64;
+      dv.setUint32(h, 1 + (i % 1000), true); // names: suffixes of the one long string
+      dv.setUint32(h + 4, i === n - 1 ? 3 : 1, true);
+      dv.setBigUint64(h + 24, 64n, true);
+      dv.setBigUint64(h + 32, BigInt(i === n - 1 ? strtab.length : 16), true);
+    }
+    const t = performance.now();
+    expectBtfError(() => loadBtf(b), /failed to find '\.BTF' ELF section/);
+    expect(performance.now() - t).toBeLessThan(5000);
+    const elf = parseElf(b);
+    expect(elf.sections.length).toBe(n);
+    expect(elf.sections[5]!.name.length).toBe(100_000 - 5);
+  });
+
   it('bad identification bytes', () => {
     const e = goodElf().bytes;
     const cls = new Uint8Array(e);
