@@ -140,8 +140,9 @@ function enum64(out: Out, lo: number, hi: number, signed: boolean): void {
 }
 
 /**
- * Yields the dump as latin1 byte chunks of roughly `chunkSize` bytes, each ending at a line
- * boundary. Concatenated, the chunks are exactly bpftool's output (names as raw bytes).
+ * Yields the dump as byte chunks of roughly `chunkSize` bytes (a chunk may exceed it by one
+ * line). Chunks end between types, or between two members of a type too big for one chunk.
+ * Concatenated, they are exactly bpftool's output (names as raw bytes).
  */
 export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<Uint8Array, void, undefined> {
   const chunkSize = Math.max(4096, options.chunkSize ?? 1 << 20);
@@ -178,20 +179,27 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
     out.b(INVALID);
   };
 
-  const one = (words: Uint32Array, w: number, id: number): void => {
+  /**
+   * Writes type `id` (record at word `w`) starting at member `from`. Returns -1 when the type
+   * is complete, or the member to resume at once the buffer has been flushed: a type with
+   * many long-named members is streamed instead of being built whole in memory.
+   */
+  const one = (words: Uint32Array, w: number, id: number, from: number): number => {
     const info = words[w + 1]!;
     const kind = (info >>> 24) & 0x7f;
     const vlen = info & 0xffffff;
     const kflag = info >>> 31 === 1;
     const sot = words[w + 2]!;
-    out.ensure(64);
-    out.buf[out.pos++] = 91; // '['
-    out.u(id);
-    out.buf[out.pos++] = 93; // ']'
-    out.buf[out.pos++] = 32;
-    out.b(KIND_LABEL[kind]!);
-    name(words[w]!);
-    out.b(S.headEnd);
+    if (from === 0) {
+      out.ensure(64);
+      out.buf[out.pos++] = 91; // '['
+      out.u(id);
+      out.buf[out.pos++] = 93; // ']'
+      out.buf[out.pos++] = 32;
+      out.b(KIND_LABEL[kind]!);
+      name(words[w]!);
+      out.b(S.headEnd);
+    }
     switch (kind) {
       case Kind.INT: {
         const v = words[w + 3]!;
@@ -224,11 +232,13 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         break;
       case Kind.STRUCT:
       case Kind.UNION:
-        out.b(S.size);
-        out.u(sot);
-        out.b(S.vlen);
-        out.u(vlen);
-        for (let i = 0, p = w + 3; i < vlen; i++, p += 3) {
+        if (from === 0) {
+          out.b(S.size);
+          out.u(sot);
+          out.b(S.vlen);
+          out.u(vlen);
+        }
+        for (let i = from, p = w + 3 + from * 3; i < vlen; i++, p += 3) {
           const off = words[p + 2]!;
           out.ensure(8);
           out.b(S.memberStart);
@@ -243,33 +253,40 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
               out.u(off >>> 24);
             }
           } else out.u(off);
+          if (out.pos >= chunkSize && i + 1 < vlen) return i + 1;
         }
         break;
       case Kind.ENUM:
-        out.b(kflag ? S.encSigned : S.encUnsigned);
-        out.u(sot);
-        out.b(S.vlen);
-        out.u(vlen);
-        for (let i = 0, p = w + 3; i < vlen; i++, p += 2) {
+        if (from === 0) {
+          out.b(kflag ? S.encSigned : S.encUnsigned);
+          out.u(sot);
+          out.b(S.vlen);
+          out.u(vlen);
+        }
+        for (let i = from, p = w + 3 + from * 2; i < vlen; i++, p += 2) {
           out.ensure(8);
           out.b(S.memberStart);
           name(words[p]!);
           out.b(S.val);
           if (kflag) out.d(words[p + 1]! | 0);
           else out.u(words[p + 1]!);
+          if (out.pos >= chunkSize && i + 1 < vlen) return i + 1;
         }
         break;
       case Kind.ENUM64:
-        out.b(kflag ? S.encSigned : S.encUnsigned);
-        out.u(sot);
-        out.b(S.vlen);
-        out.u(vlen);
-        for (let i = 0, p = w + 3; i < vlen; i++, p += 3) {
+        if (from === 0) {
+          out.b(kflag ? S.encSigned : S.encUnsigned);
+          out.u(sot);
+          out.b(S.vlen);
+          out.u(vlen);
+        }
+        for (let i = from, p = w + 3 + from * 3; i < vlen; i++, p += 3) {
           out.ensure(8);
           out.b(S.memberStart);
           name(words[p]!);
           out.b(S.val);
           enum64(out, words[p + 1]!, words[p + 2]!, kflag);
+          if (out.pos >= chunkSize && i + 1 < vlen) return i + 1;
         }
         break;
       case Kind.FWD:
@@ -282,16 +299,19 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         out.b(LINKAGE[vlen] ?? LINKAGE_UNKNOWN);
         break;
       case Kind.FUNC_PROTO:
-        out.b(S.retTypeId);
-        out.u(sot);
-        out.b(S.vlen);
-        out.u(vlen);
-        for (let i = 0, p = w + 3; i < vlen; i++, p += 2) {
+        if (from === 0) {
+          out.b(S.retTypeId);
+          out.u(sot);
+          out.b(S.vlen);
+          out.u(vlen);
+        }
+        for (let i = from, p = w + 3 + from * 2; i < vlen; i++, p += 2) {
           out.ensure(8);
           out.b(S.memberStart);
           name(words[p]!);
           out.b(S.memberTypeId);
           out.u(words[p + 1]!);
+          if (out.pos >= chunkSize && i + 1 < vlen) return i + 1;
         }
         break;
       case Kind.VAR:
@@ -301,11 +321,13 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         out.b(LINKAGE[words[w + 3]!] ?? LINKAGE_UNKNOWN);
         break;
       case Kind.DATASEC:
-        out.b(S.size);
-        out.u(sot);
-        out.b(S.vlen);
-        out.u(vlen);
-        for (let i = 0, p = w + 3; i < vlen; i++, p += 3) {
+        if (from === 0) {
+          out.b(S.size);
+          out.u(sot);
+          out.b(S.vlen);
+          out.u(vlen);
+        }
+        for (let i = from, p = w + 3 + from * 3; i < vlen; i++, p += 3) {
           const vt = words[p]!;
           out.ensure(80);
           out.b(S.secStart);
@@ -322,6 +344,7 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
             name(vt === 0 ? 0 : btf.nameOff(vt));
             out.b(S.close);
           }
+          if (out.pos >= chunkSize && i + 1 < vlen) return i + 1;
         }
         break;
       case Kind.FLOAT:
@@ -339,6 +362,7 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
     }
     out.ensure(1);
     out.buf[out.pos++] = 10; // '\n'
+    return -1;
   };
 
   const flush = (): Uint8Array => {
@@ -357,14 +381,17 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         out.buf[out.pos++] = 93;
         out.buf[out.pos++] = 32;
         out.b(S.voidLine);
-      } else one(b.words, w, id);
+      } else {
+        for (let k = one(b.words, w, id, 0); k >= 0; k = one(b.words, w, id, k)) yield flush();
+      }
       if (out.pos >= chunkSize) yield flush();
     }
   } else {
     const words = btf.words;
     const offsets = btf.offsets;
     for (let id = startId; id < typeCnt; id++) {
-      one(words, offsets[id - startId]!, id);
+      const w = offsets[id - startId]!;
+      for (let k = one(words, w, id, 0); k >= 0; k = one(words, w, id, k)) yield flush();
       if (out.pos >= chunkSize) yield flush();
     }
   }

@@ -1,7 +1,7 @@
 // Unit tests of the BTF parser and accessors on hand-assembled blobs.
 import { describe, expect, it } from 'vitest';
 import { Btf, isRawBtf, parseBtf } from '../../src/btf/btf.js';
-import { dumpBtf } from '../../src/btf/dump.js';
+import { dumpBtf, dumpBtfBytes, dumpBtfChunks } from '../../src/btf/dump.js';
 import { E2BIG, EINVAL, Kind } from '../../src/btf/kinds.js';
 import { BtfError } from '../../src/errors.js';
 import { swapBtfEndian } from './helpers/bswap.js';
@@ -406,5 +406,32 @@ describe('resolveSize / skipModsAndTypedefs / ptrSize', () => {
     expect(parseBtf(mk('long', 4)).resolveSize(3)).toBe(4);
     expect(parseBtf(mk('long', 4), { ptrSize: 8 }).ptrSize).toBe(8);
     expect(parseBtf(rawBtf({ words: [] })).ptrSize).toBe(8);
+  });
+});
+
+describe('dump streaming', () => {
+  it('a type too big for one chunk is streamed member by member', () => {
+    const long = 'n'.repeat(10_000);
+    const s = new Strtab('int', long, 'big');
+    const n = 2000;
+    const words = [s.off.int!, info(Kind.INT), 4, 32, s.off.big!, info(Kind.STRUCT, n), 4];
+    for (let i = 0; i < n; i++) words.push(s.off[long]! + (i % 7), 1, 0);
+    const btf = parseBtf(rawBtf({ words, strings: s.bytes }));
+    let expected = "[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=(none)\n[2] STRUCT 'big' size=4 vlen=2000";
+    for (let i = 0; i < n; i++) expected += `\n\t'${long.slice(i % 7)}' type_id=1 bits_offset=0`;
+    expected += '\n';
+    const chunks = [...dumpBtfChunks(btf, { chunkSize: 4096 })];
+    expect(chunks.length).toBeGreaterThan(1000);
+    for (const c of chunks) expect(c.length).toBeLessThan(4096 + 10_100);
+    expect(Buffer.concat(chunks).toString('latin1')).toBe(expected);
+    expect(Buffer.from(dumpBtfBytes(btf)).toString('latin1')).toBe(expected);
+  });
+
+  it('the same bytes for any chunk size', () => {
+    const btf = parseBtf(everyKind().raw);
+    const whole = dumpBtf(btf);
+    for (const size of [1, 100, 4096, 1 << 20]) {
+      expect(Buffer.concat([...dumpBtfChunks(btf, { chunkSize: size })]).toString('latin1')).toBe(whole);
+    }
   });
 });
