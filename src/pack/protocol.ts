@@ -30,6 +30,8 @@ export interface TaskMessage {
 }
 
 export interface TaskTimings {
+  /** When the worker started the task (ms since the epoch, sub-ms precision). */
+  startedAt?: number;
   read: number;
   decompress: number;
   minimize: number;

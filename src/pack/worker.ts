@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
@@ -16,6 +18,32 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const store = new ResultStore(init.storeRoot, init.storePersistent);
 
+// One growing scratch buffer holds each kernel's decompressed BTF in turn: peak memory per
+// worker is its largest kernel, not a trail of 44 MB arrays waiting for the garbage collector.
+let scratch: ArrayBuffer | undefined;
+function allocate(size: number): Uint8Array {
+  if (!scratch || scratch.byteLength < size) {
+    // Headroom, so that kernels of nearly the same size (a distro's kernel series) reuse it.
+    const grown = Math.ceil((size + (size >>> 3)) / (1 << 20)) * (1 << 20);
+    scratch = undefined;
+    scratch = new ArrayBuffer(grown);
+  }
+  return new Uint8Array(scratch, 0, size);
+}
+
+// A collection after each large kernel returns the parse structures (typed arrays outside the
+// V8 heap, which V8 under-counts) promptly. Exposed through the documented V8 flag.
+const collect: (() => void) | undefined = (() => {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+const LARGE = 16 << 20;
+
 function post(msg: WorkerMessage): void {
   port.postMessage(msg);
 }
@@ -26,11 +54,12 @@ function messageOf(err: unknown): string {
 }
 
 async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessage> {
-  const ms = { read: 0, decompress: 0, minimize: 0 };
+  const ms = { startedAt: performance.timeOrigin + performance.now(), read: 0, decompress: 0, minimize: 0 };
   let t0 = performance.now();
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(t.path));
+    const buf = await readFile(t.path);
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (err) {
     return { type: 'result', id: t.id, status: 'failed', message: `cannot read: ${messageOf(err)}`, cached: false, ms };
   }
@@ -50,7 +79,7 @@ async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessag
     let btf = bytes;
     let member: string | undefined;
     if (t.format === 'btf.tar.xz') {
-      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize });
+      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, allocate });
       btf = x.btf;
       const release = path.basename(t.path).slice(0, -'.btf.tar.xz'.length);
       if (x.member.replace(/^(\.\/)+/, '') !== `${release}.btf`) member = x.member;
@@ -60,6 +89,10 @@ async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessag
     t0 = performance.now();
     const out = await m.run(btf, t.label);
     ms.minimize = performance.now() - t0;
+    if (btf.length >= LARGE) {
+      btf = new Uint8Array(0);
+      collect?.();
+    }
     await store.write(key, out);
     const res: ResultMessage = { type: 'result', id: t.id, status: 'minimized', sha256, key, size: out.length, hashedAt, ms };
     if (member !== undefined) res.member = member;
