@@ -10,6 +10,7 @@
 // - kinds known only through a layout section print as `UNKNOWN` with no details (current
 //   bpftool does the same).
 import { Buffer } from 'node:buffer';
+import { BtfError } from '../errors.js';
 import type { Btf } from './btf.js';
 import { Kind, KIND_MAX, KIND_NAMES } from './kinds.js';
 
@@ -373,6 +374,7 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
 
   if (options.ids) {
     for (const id of options.ids) {
+      if (!Number.isInteger(id) || id < 0) throw new BtfError(`invalid type ID ${id}`);
       const [b, w] = btf.locate(id); // throws BtfError for an ID out of range
       if (w < 0) {
         out.ensure(64);

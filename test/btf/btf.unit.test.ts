@@ -134,6 +134,9 @@ describe('accessors for every kind', () => {
 
   it('dump of an explicit ID list (root_type_ids), void included', () => {
     expect(dumpBtf(btf, { ids: [18, 0] })).toBe("[18] FLOAT 'float' size=4\n[0] UNKNOWN '(anon)'\n");
+    expect(() => dumpBtf(btf, { ids: [24] })).toThrow(BtfError);
+    expect(() => dumpBtf(btf, { ids: [1.5] })).toThrow(/invalid type ID 1.5/);
+    expect(() => dumpBtf(btf, { ids: [-1] })).toThrow(BtfError);
   });
 
   it('accessors throw BtfError for IDs out of range', () => {
