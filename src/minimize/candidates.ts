@@ -58,6 +58,21 @@ function latin1Bytes(s: string): Uint8Array {
   return b;
 }
 
+/** The kind a candidate must have, up to btf_kind_core_compat (ENUM64 counts as ENUM). */
+export function kindClass(kind: number): number {
+  return kind === Kind.ENUM64 ? Kind.ENUM : kind;
+}
+
+/** Index key of a local root: its kind class and essential name. */
+export function rootKey(localKind: number, essName: string): string {
+  return `${kindClass(localKind)}:${essName}`;
+}
+
+function splitKey(key: string): [number, string] {
+  const c = key.indexOf(':');
+  return [Number(key.slice(0, c)), key.slice(c + 1)];
+}
+
 /** Layers of a (possibly split) BTF from the base upwards. */
 function layers(btf: Btf): Btf[] {
   const out: Btf[] = [];
@@ -67,34 +82,39 @@ function layers(btf: Btf): Btf[] {
 
 const EMPTY = new Int32Array(0);
 
+interface Wanted {
+  key: string;
+  bytes: Uint8Array;
+}
+
 /**
- * Essential-name index of one target BTF. Built incrementally: `ensure(names)` indexes the
- * names not yet known with one pass over the string section and one over the type section,
- * so a set of objects costs one scan per target whatever the number of root types.
- * Lists hold every named type with that essential name, of any kind, in ascending ID order;
- * `candidates()` applies the kind filter.
+ * Candidate index of one target BTF, keyed by (kind class, essential name) of local roots.
+ * Built incrementally: `ensure(keys)` indexes the keys not yet known with one pass over the
+ * types of the wanted kinds (names hashed straight from the string bytes), so a set of objects
+ * costs one pass per target however many root types it has. Every list is kind-filtered and in
+ * ascending ID order: exactly what libbpf's linear scan in bpf_core_add_cands() collects.
  */
 export class CandidateIndex {
   private readonly lists = new Map<string, Int32Array>();
-  /** Set when every essential name of the target has been indexed. */
+  /** Set when every key of the target has been indexed. */
   private complete = false;
 
   constructor(readonly target: Btf) {}
 
-  /** Indexes `names` (essential names) that are not indexed yet. */
-  ensure(names: Iterable<string>): void {
+  /** Indexes `keys` (from rootKey()) that are not indexed yet. */
+  ensure(keys: Iterable<string>): void {
     if (this.complete) return;
     const missing: string[] = [];
-    for (const n of names) if (n !== '' && !this.lists.has(n)) missing.push(n);
+    for (const k of keys) if (!this.lists.has(k)) missing.push(k);
     if (missing.length === 0) return;
-    const found = this.scan(new Set(missing));
-    for (const n of missing) {
-      const l = found.get(n);
-      this.lists.set(n, l ? Int32Array.from(l) : EMPTY);
+    const found = this.scan(missing);
+    for (const k of missing) {
+      const l = found.get(k);
+      this.lists.set(k, l ? Int32Array.from(l) : EMPTY);
     }
   }
 
-  /** Indexes every essential name of the target (used when names are not known ahead). */
+  /** Indexes every named type of the target (when the roots are not known ahead). */
   ensureAll(): void {
     if (this.complete) return;
     const acc = new Map<string, number[]>();
@@ -104,23 +124,13 @@ export class CandidateIndex {
       if (off === 0 || !t.validStr(off)) continue;
       const name = t.str(off);
       if (name === '') continue;
-      const ess = essentialName(name);
-      let l = acc.get(ess);
-      if (!l) acc.set(ess, (l = []));
+      const key = rootKey(t.kind(id), essentialName(name));
+      let l = acc.get(key);
+      if (!l) acc.set(key, (l = []));
       l.push(id);
     }
     for (const [k, v] of acc) if (!this.lists.has(k)) this.lists.set(k, Int32Array.from(v));
     this.complete = true;
-  }
-
-  /** All target IDs (any kind) whose essential name is `essName`, ascending. */
-  idsFor(essName: string): Int32Array {
-    let l = this.lists.get(essName);
-    if (l === undefined) {
-      this.ensure([essName]);
-      l = this.lists.get(essName) ?? EMPTY;
-    }
-    return l;
   }
 
   /**
@@ -130,120 +140,115 @@ export class CandidateIndex {
    */
   candidates(localKind: number, essName: string): number[] {
     if (essName === '') return [];
-    const ids = this.idsFor(essName);
-    const t = this.target;
-    const out: number[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (kindCoreCompat(t.kind(id), localKind)) out.push(id);
+    const key = rootKey(localKind, essName);
+    let l = this.lists.get(key);
+    if (l === undefined) {
+      if (this.complete) return [];
+      this.ensure([key]);
+      l = this.lists.get(key) ?? EMPTY;
     }
-    return out;
+    return Array.from(l);
   }
 
-  /** One pass over strings and types collecting the IDs of every wanted essential name. */
-  private scan(wanted: Set<string>): Map<string, number[]> {
-    // Hash the wanted names (FNV-1a over latin1 bytes); verify bytes on a hash hit.
-    const byHash = new Map<number, { name: string; bytes: Uint8Array }[]>();
-    for (const name of wanted) {
+  /** One pass over the types of the wanted kinds collecting the IDs of every wanted key. */
+  private scan(keys: string[]): Map<string, number[]> {
+    // per kind class: FNV-1a hash of the essential name -> wanted entries (bytes verified on a hit)
+    const byClass = new Map<number, Map<number, Wanted[]>>();
+    let mask = 0;
+    const slow = new Set<string>();
+    for (const key of keys) {
+      const [cls, name] = splitKey(key);
+      if (name === '') continue;
+      slow.add(key);
+      if (cls < 0 || cls > 31) continue;
+      mask |= 1 << cls;
+      if (cls === Kind.ENUM) mask |= 1 << Kind.ENUM64;
       const bytes = latin1Bytes(name);
       const h = fnv1a(bytes, 0, bytes.length);
-      let l = byHash.get(h);
-      if (!l) byHash.set(h, (l = []));
-      l.push({ name, bytes });
+      let m = byClass.get(cls);
+      if (!m) byClass.set(cls, (m = new Map()));
+      let l = m.get(h);
+      if (!l) m.set(h, (l = []));
+      l.push({ key, bytes });
     }
     const out = new Map<string, number[]>();
-    const push = (name: string, id: number) => {
-      let l = out.get(name);
-      if (!l) out.set(name, (l = []));
+    const push = (key: string, id: number) => {
+      let l = out.get(key);
+      if (!l) out.set(key, (l = []));
       l.push(id);
     };
+    if (mask === 0) return out;
 
     for (const layer of layers(this.target)) {
       const raw = layer.raw;
       const strStart = layer.header.hdrLen + layer.header.strOff;
       const strLen = layer.header.strLen;
       const strEnd = strStart + strLen;
-      // Pass 1: every string that starts right after a NUL (or at 0): essential-name hash.
-      // hit[rel] = 1 + index into `names` for strings whose essential name is wanted.
-      const names: string[] = [];
-      const hitIdx = new Map<number, number>();
-      const hitMask = new Uint8Array(strLen + 1);
-      let s = strStart;
-      while (s < strEnd) {
-        // Forward: hash and find the NUL; note whether a run of 3+ underscores occurs.
+      const words = layer.words;
+      const offs = layer.offsets;
+      const startStr = layer.startStrOff;
+      const n = layer.count;
+      for (let i = 0; i < n; i++) {
+        const w = offs[i]!;
+        const kind = (words[w + 1]! >>> 24) & 0x7f;
+        if (kind > 31 || ((mask >>> kind) & 1) === 0) continue;
+        const nameOff = words[w]!;
+        if (nameOff === 0) continue;
+        const id = layer.startId + i;
+        if (nameOff < startStr) {
+          // a split type named by a base string: resolve it the slow way (rare)
+          this.slowCheck(id, kind, nameOff, slow, push);
+          continue;
+        }
+        const rel = nameOff - startStr;
+        if (rel >= strLen) continue; // invalid offset: libbpf's name is NULL, never a candidate
+        // hash the name up to its NUL, noting runs of 3+ underscores (possible flavor)
+        const s = strStart + rel;
         let h = 0x811c9dc5;
         let run = 0;
-        let maybeFlavor = false;
+        let flavor = false;
         let e = s;
         for (; e < strEnd; e++) {
           const c = raw[e]!;
           if (c === 0) break;
           h = Math.imul(h ^ c, 0x01000193);
           if (c === 0x5f) {
-            if (++run >= 3) maybeFlavor = true;
+            if (++run >= 3) flavor = true;
           } else run = 0;
         }
-        if (e > s) {
-          let ess = e - s;
-          if (maybeFlavor) {
-            ess = essentialLenBytes(raw, s, e);
-            if (ess !== e - s) h = fnv1a(raw, s, s + ess);
-          }
-          const cands = byHash.get(h >>> 0);
-          if (cands) {
-            for (const c of cands) {
-              if (c.bytes.length !== ess) continue;
-              let eq = true;
-              for (let k = 0; k < ess; k++) {
-                if (raw[s + k] !== c.bytes[k]) {
-                  eq = false;
-                  break;
-                }
-              }
-              if (eq) {
-                const rel = s - strStart;
-                hitMask[rel] = 1;
-                hitIdx.set(rel, names.length);
-                names.push(c.name);
-                break;
-              }
+        if (e === s) continue; // empty name: skipped by bpf_core_add_cands
+        let ess = e - s;
+        if (flavor) {
+          ess = essentialLenBytes(raw, s, e);
+          if (ess !== e - s) h = fnv1a(raw, s, s + ess);
+        }
+        const cands = byClass.get(kindClass(kind))?.get(h >>> 0);
+        if (!cands) continue;
+        for (const c of cands) {
+          if (c.bytes.length !== ess) continue;
+          let eq = true;
+          for (let k = 0; k < ess; k++) {
+            if (raw[s + k] !== c.bytes[k]) {
+              eq = false;
+              break;
             }
           }
-        }
-        s = e + 1;
-      }
-      // Pass 2: the types of this layer, in ascending ID order.
-      const words = layer.words;
-      const offs = layer.offsets;
-      const startStr = layer.startStrOff;
-      for (let i = 0; i < layer.count; i++) {
-        const nameOff = words[offs[i]!]!;
-        if (nameOff === 0) continue;
-        const id = layer.startId + i;
-        if (nameOff < startStr) {
-          // A split type named by a base string: resolve it directly (rare).
-          this.slowCheck(id, nameOff, wanted, push);
-          continue;
-        }
-        const rel = nameOff - startStr;
-        if (rel >= strLen) continue; // invalid offset: libbpf's btf__name_by_offset gives NULL
-        if (hitMask[rel]) {
-          push(names[hitIdx.get(rel)!]!, id);
-        } else if (rel > 0 && raw[strStart + rel - 1] !== 0) {
-          // An offset into the middle of a string (legal in BTF): check the suffix directly.
-          this.slowCheck(id, nameOff, wanted, push);
+          if (eq) {
+            push(c.key, id);
+            break;
+          }
         }
       }
     }
     return out;
   }
 
-  private slowCheck(id: number, nameOff: number, wanted: Set<string>, push: (n: string, id: number) => void): void {
+  private slowCheck(id: number, kind: number, nameOff: number, wanted: Set<string>, push: (k: string, id: number) => void): void {
     const t = this.target;
     if (!t.validStr(nameOff)) return;
     const name = t.str(nameOff);
     if (name === '') return;
-    const ess = essentialName(name);
-    if (wanted.has(ess)) push(ess, id);
+    const key = rootKey(kind, essentialName(name));
+    if (wanted.has(key)) push(key, id);
   }
 }

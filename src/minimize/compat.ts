@@ -3,8 +3,10 @@
 // bpf_core_composites_match() and __bpf_core_types_match(). Results follow the C: > 0 match,
 // 0 no match, < 0 a negative errno.
 import type { Btf } from '../btf/btf.js';
+import { skipMods } from './fast.js';
 import { Kind, EINVAL, INT_SIGNED } from '../btf/kinds.js';
-import { essentialNameLen, kindCoreCompat } from './candidates.js';
+import { kindCoreCompat } from './candidates.js';
+import { essentialNamesEqual, nameIsEmpty } from './names.js';
 
 function isComposite(k: number): boolean {
   return k === Kind.STRUCT || k === Kind.UNION;
@@ -13,18 +15,6 @@ function isAnyEnum(k: number): boolean {
   return k === Kind.ENUM || k === Kind.ENUM64;
 }
 
-function nameOrNull(btf: Btf, off: number): string | null {
-  return btf.validStr(off) ? btf.str(off) : null;
-}
-
-/** Two names equal up to their essential lengths (strncmp over equal essential lengths). */
-function essentialEq(a: string, b: string): boolean {
-  const la = essentialNameLen(a);
-  const lb = essentialNameLen(b);
-  if (la !== lb) return false;
-  for (let i = 0; i < la; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
-  return true;
-}
 
 /**
  * bpf_core_fields_are_compat(): compatibility of a local and a target field type for field
@@ -35,8 +25,8 @@ export function fieldsAreCompat(localBtf: Btf, localIdIn: number, targBtf: Btf, 
   let localId = localIdIn;
   let targId = targIdIn;
   for (;;) {
-    localId = localBtf.skipModsAndTypedefs(localId);
-    targId = targBtf.skipModsAndTypedefs(targId);
+    localId = skipMods(localBtf, localId);
+    targId = skipMods(targBtf, targId);
     const lk = localBtf.kind(localId);
     const tk = targBtf.kind(targId);
     if (isComposite(lk) && isComposite(tk)) return 1;
@@ -48,11 +38,8 @@ export function fieldsAreCompat(localBtf: Btf, localIdIn: number, targBtf: Btf, 
       case Kind.FWD:
       case Kind.ENUM64:
       case Kind.ENUM: {
-        const ln = nameOrNull(localBtf, localBtf.nameOff(localId)) ?? '';
-        const tn = nameOrNull(targBtf, targBtf.nameOff(targId)) ?? '';
-        const ll = essentialNameLen(ln);
-        const tl = essentialNameLen(tn);
-        return ll === 0 || tl === 0 || (ll === tl && ln.slice(0, ll) === tn.slice(0, ll)) ? 1 : 0;
+        // one of them is anonymous or both w/ same flavor-less names
+        return essentialNamesEqual(localBtf, localBtf.nameOff(localId), targBtf, targBtf.nameOff(targId), true) ? 1 : 0;
       }
       case Kind.INT:
         return localBtf.intOffset(localId) === 0 && targBtf.intOffset(targId) === 0 ? 1 : 0;
@@ -84,8 +71,8 @@ export function typesAreCompatLevel(localBtf: Btf, localIdIn: number, targBtf: B
   for (;;) {
     depth--;
     if (depth < 0) return -EINVAL;
-    localId = localBtf.skipModsAndTypedefs(localId);
-    targId = targBtf.skipModsAndTypedefs(targId);
+    localId = skipMods(localBtf, localId);
+    targId = skipMods(targBtf, targId);
     const lk = localBtf.kind(localId);
     const tk = targBtf.kind(targId);
     if (!kindCoreCompat(lk, tk)) return 0;
@@ -113,14 +100,14 @@ export function typesAreCompatLevel(localBtf: Btf, localIdIn: number, targBtf: B
         if (lv !== tv) return 0;
         for (let i = 0; i < lv; i++) {
           if (level <= 0) return -EINVAL;
-          const lp = localBtf.skipModsAndTypedefs(localBtf.paramType(localId, i));
-          const tp = targBtf.skipModsAndTypedefs(targBtf.paramType(targId, i));
+          const lp = skipMods(localBtf, localBtf.paramType(localId, i));
+          const tp = skipMods(targBtf, targBtf.paramType(targId, i));
           const err = typesAreCompatLevel(localBtf, lp, targBtf, tp, level - 1);
           if (err <= 0) return err;
         }
         // tail recurse for return type check
-        localId = localBtf.skipModsAndTypedefs(localBtf.type(localId));
-        targId = targBtf.skipModsAndTypedefs(targBtf.type(targId));
+        localId = skipMods(localBtf, localBtf.type(localId));
+        targId = skipMods(targBtf, targBtf.type(targId));
         continue;
       }
       default:
@@ -131,10 +118,8 @@ export function typesAreCompatLevel(localBtf: Btf, localIdIn: number, targBtf: B
 
 /** bpf_core_names_match(): an empty target name matches only an empty local one. */
 export function namesMatch(localBtf: Btf, localNameOff: number, targBtf: Btf, targNameOff: number): boolean {
-  const ln = nameOrNull(localBtf, localNameOff) ?? '';
-  const tn = nameOrNull(targBtf, targNameOff) ?? '';
-  if (tn === '') return ln === '';
-  return essentialEq(ln, tn);
+  if (nameIsEmpty(targBtf, targNameOff)) return nameIsEmpty(localBtf, localNameOff);
+  return essentialNamesEqual(localBtf, localNameOff, targBtf, targNameOff);
 }
 
 /** bpf_core_enums_match(): same size, every local enumerator name present in the target. */
@@ -202,8 +187,8 @@ export function typesMatchLevel(
   for (;;) {
     depth--;
     if (depth < 0) return -EINVAL;
-    localId = localBtf.skipModsAndTypedefs(localId);
-    targId = targBtf.skipModsAndTypedefs(targId);
+    localId = skipMods(localBtf, localId);
+    targId = skipMods(targBtf, targId);
     if (!namesMatch(localBtf, localBtf.nameOff(localId), targBtf, targBtf.nameOff(targId))) return 0;
     const lk = localBtf.kind(localId);
     const tk = targBtf.kind(targId);

@@ -9,7 +9,7 @@ export { prepareObject, ObjectError, LIBBPF_ERRNO_FORMAT } from './object.js';
 export type { PreparedObject, PreparedRelo } from './object.js';
 export { prepareTarget, minimize, relocate, Minimizer } from './minimizer.js';
 export type { PreparedTarget, PrepareTargetOptions, RelocationResult, MinimizeOptions } from './minimizer.js';
-export { CandidateIndex, essentialName, essentialNameLen, kindCoreCompat } from './candidates.js';
+export { CandidateIndex, essentialName, essentialNameLen, kindCoreCompat, rootKey } from './candidates.js';
 export { CoreSpec, parseSpec, specMatch, SPEC_MAX_LEN } from './spec.js';
 export type { Accessor } from './spec.js';
 export { fieldsAreCompat, typesAreCompat, typesMatch, namesMatch } from './compat.js';

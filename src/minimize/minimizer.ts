@@ -12,7 +12,7 @@ import { emitBtf, EmitError } from './emit.js';
 import { Marks, MarkError } from './marks.js';
 import type { PreparedObject, PreparedRelo } from './object.js';
 import { ObjectError, parseErrno } from './object.js';
-import { calcReloInsn, reloKindName, type CalcOutcome } from './relo.js';
+import { calcReloInsn, reloKindName, u64, type CalcOutcome } from './relo.js';
 import { CoreSpec } from './spec.js';
 
 /** A target BTF ready for candidate lookups; reusable across object sets. */
@@ -126,7 +126,7 @@ function processObject(
 ): void {
   if (obj.relos.length === 0) return;
   const tbtf = target.btf;
-  target.index.ensure(obj.rootNames);
+  target.index.ensure(obj.roots);
   const cache = new Map<number, number[]>();
   const scratch = { cand: new CoreSpec(tbtf), targ: new CoreSpec(tbtf) };
   for (const r of obj.relos) {
@@ -222,7 +222,7 @@ export function minimize(
   const m = new Minimizer(target);
   // one index scan for the names of every object
   const names = new Set<string>();
-  for (const o of objects) for (const n of o.rootNames) names.add(n);
+  for (const o of objects) for (const n of o.roots) names.add(n);
   m.target.index.ensure(names);
   for (const o of objects) m.add(o);
   return m.emit(options.headerLen ?? 24);
@@ -248,8 +248,8 @@ export function relocate(target: Btf | Uint8Array | PreparedTarget, object: Prep
       accessString: r.accessString ?? '',
       matched: o.matched,
       poison: o.res.poison,
-      origVal: o.res.origVal,
-      newVal: o.res.newVal,
+      origVal: u64(o.res.origVal),
+      newVal: u64(o.res.newVal),
       target: spec
         ? {
             rootTypeId: spec.rootTypeId,

@@ -7,7 +7,7 @@ import type { BtfExt } from '../btf/ext.js';
 import { EINVAL, ENOENT, ReloKind } from '../btf/kinds.js';
 import { loadBtf, MissingSectionError } from '../btf/object.js';
 import { BtfError } from '../errors.js';
-import { essentialName } from './candidates.js';
+import { essentialName, rootKey } from './candidates.js';
 import { CoreSpec, nameByOffset, parseSpec } from './spec.js';
 
 /** LIBBPF_ERRNO__FORMAT: libbpf's error for a file that is neither raw BTF nor usable ELF. */
@@ -73,8 +73,8 @@ export interface PreparedObject {
   readonly btf: Btf;
   readonly ext: BtfExt;
   readonly relos: readonly PreparedRelo[];
-  /** Essential names of every local root that needs a candidate search. */
-  readonly rootNames: ReadonlySet<string>;
+  /** Candidate-index keys (rootKey(kind, essential name)) of every root needing a search. */
+  readonly roots: ReadonlySet<string>;
 }
 
 /**
@@ -109,7 +109,7 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
   const btf = loaded.btf;
   const ext = loaded.ext;
   const relos: PreparedRelo[] = [];
-  const rootNames = new Set<string>();
+  const roots = new Set<string>();
   const specCache = new Map<string, { err: number; spec: CoreSpec | null; msg?: string }>();
 
   for (const sec of ext.coreRelo.sections) {
@@ -119,7 +119,7 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
       const localKind = validId ? btf.kind(r.typeId) : -1;
       const typeName = validId ? nameByOffset(btf, btf.nameOff(r.typeId)) : null;
       const essName = typeName ? essentialName(typeName) : '';
-      if (r.kind !== ReloKind.TYPE_ID_LOCAL && essName) rootNames.add(essName);
+      if (r.kind !== ReloKind.TYPE_ID_LOCAL && essName) roots.add(rootKey(localKind, essName));
 
       // bpf_core_parse_spec() depends on (type_id, access string, kind) only: share results.
       const key = `${r.typeId}/${r.accessStrOff}/${r.kind}`;
@@ -151,6 +151,6 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
       });
     });
   }
-  return { name, btf, ext, relos, rootNames };
+  return { name, btf, ext, relos, roots };
 }
 

@@ -19,8 +19,9 @@ import { CoreSpec, nameByOffset, parseSpec, specMatch, type ReloInput } from './
 
 /** struct bpf_core_relo_res (the parts that matter outside instruction patching). */
 export interface ReloResult {
-  origVal: bigint;
-  newVal: bigint;
+  /** Values are numbers (u32 / u64 below 2^53) except ENUMVAL_VALUE, a u64 bigint. */
+  origVal: number | bigint;
+  newVal: number | bigint;
   poison: boolean;
   validate: boolean;
   failMemszAdjust: boolean;
@@ -32,8 +33,8 @@ export interface ReloResult {
 
 export function emptyResult(): ReloResult {
   return {
-    origVal: 0n,
-    newVal: 0n,
+    origVal: 0,
+    newVal: 0,
     poison: false,
     validate: true,
     failMemszAdjust: false,
@@ -53,7 +54,7 @@ export class ReloFailure {
 }
 
 interface FieldOut {
-  val: bigint;
+  val: number;
   fieldSz: number;
   typeId: number;
   validate: boolean;
@@ -63,7 +64,7 @@ interface FieldOut {
 function calcFieldRelo(kind: number, spec: CoreSpec | null, out: FieldOut, warn: (m: string) => void): number {
   out.fieldSz = 0;
   if (kind === ReloKind.FIELD_EXISTS) {
-    out.val = spec ? 1n : 0n;
+    out.val = spec ? 1 : 0;
     return 0;
   }
   if (!spec) return -EUCLEAN;
@@ -75,7 +76,7 @@ function calcFieldRelo(kind: number, spec: CoreSpec | null, out: FieldOut, warn:
   // a[n] accessor needs special handling
   if (spec.accName[last] === null) {
     if (kind === ReloKind.FIELD_BYTE_OFFSET) {
-      out.val = BigInt(spec.bitOffset >>> 3);
+      out.val = spec.bitOffset >>> 3;
       const sz = btf.resolveSize(acc.typeId);
       if (sz < 0) return -EINVAL;
       out.fieldSz = sz;
@@ -83,7 +84,7 @@ function calcFieldRelo(kind: number, spec: CoreSpec | null, out: FieldOut, warn:
     } else if (kind === ReloKind.FIELD_BYTE_SIZE) {
       const sz = btf.resolveSize(acc.typeId);
       if (sz < 0) return -EINVAL;
-      out.val = BigInt(sz);
+      out.val = sz;
     } else {
       warn(`relo ${kind} can't be applied to array access`);
       return -EINVAL;
@@ -129,30 +130,30 @@ function calcFieldRelo(kind: number, spec: CoreSpec | null, out: FieldOut, warn:
 
   switch (kind) {
     case ReloKind.FIELD_BYTE_OFFSET:
-      out.val = BigInt(byteOff >>> 0);
+      out.val = byteOff >>> 0;
       if (!bitfield) {
         out.fieldSz = byteSz;
         out.typeId = fieldTypeId;
       }
       break;
     case ReloKind.FIELD_BYTE_SIZE:
-      out.val = BigInt(byteSz >>> 0);
+      out.val = byteSz >>> 0;
       break;
     case ReloKind.FIELD_SIGNED: {
       const k = btf.kind(fieldTypeId);
       const signed =
         ((k === Kind.ENUM || k === Kind.ENUM64) && btf.kflag(fieldTypeId)) ||
         (k === Kind.INT && (btf.intEncoding(fieldTypeId) & INT_SIGNED) !== 0);
-      out.val = signed ? 1n : 0n;
+      out.val = signed ? 1 : 0;
       out.validate = true;
       break;
     }
     case ReloKind.FIELD_LSHIFT_U64:
       // little-endian host: 64 - (bit_off + bit_sz - byte_off * 8), in u32 arithmetic
-      out.val = BigInt((64 - ((bitOff + bitSz - byteOff * 8) >>> 0)) >>> 0);
+      out.val = (64 - ((bitOff + bitSz - byteOff * 8) >>> 0)) >>> 0;
       break;
     case ReloKind.FIELD_RSHIFT_U64:
-      out.val = BigInt((64 - bitSz) >>> 0);
+      out.val = (64 - bitSz) >>> 0;
       out.validate = true;
       break;
     default:
@@ -162,25 +163,25 @@ function calcFieldRelo(kind: number, spec: CoreSpec | null, out: FieldOut, warn:
 }
 
 /** bpf_core_calc_type_relo(). */
-function calcTypeRelo(kind: number, spec: CoreSpec | null, res: { val: bigint; validate: boolean }): number {
+function calcTypeRelo(kind: number, spec: CoreSpec | null, res: { val: number | bigint; validate: boolean }): number {
   res.validate = true;
   if (!spec) {
-    res.val = 0n;
+    res.val = 0;
     return 0;
   }
   switch (kind) {
     case ReloKind.TYPE_ID_TARGET:
-      res.val = BigInt(spec.rootTypeId >>> 0);
+      res.val = spec.rootTypeId >>> 0;
       res.validate = false;
       break;
     case ReloKind.TYPE_EXISTS:
     case ReloKind.TYPE_MATCHES:
-      res.val = 1n;
+      res.val = 1;
       break;
     case ReloKind.TYPE_SIZE: {
       const sz = spec.btf.resolveSize(spec.rootTypeId);
       if (sz < 0) return -EINVAL;
-      res.val = BigInt(sz);
+      res.val = sz;
       break;
     }
     default:
@@ -190,10 +191,10 @@ function calcTypeRelo(kind: number, spec: CoreSpec | null, res: { val: bigint; v
 }
 
 /** bpf_core_calc_enumval_relo(). */
-function calcEnumvalRelo(kind: number, spec: CoreSpec | null, res: { val: bigint }): number {
+function calcEnumvalRelo(kind: number, spec: CoreSpec | null, res: { val: number | bigint }): number {
   switch (kind) {
     case ReloKind.ENUMVAL_EXISTS:
-      res.val = spec ? 1n : 0n;
+      res.val = spec ? 1 : 0;
       break;
     case ReloKind.ENUMVAL_VALUE: {
       if (!spec) return -EUCLEAN;
@@ -216,9 +217,10 @@ export function calcRelo(
   targ: CoreSpec | null,
   res: ReloResult,
   warn: (m: string) => void,
+  localCache?: { field?: { err: number; out: FieldOut } },
 ): number {
-  res.origVal = 0n;
-  res.newVal = 0n;
+  res.origVal = 0;
+  res.newVal = 0;
   res.poison = false;
   res.validate = true;
   res.failMemszAdjust = false;
@@ -227,14 +229,21 @@ export function calcRelo(
   let err = -EOPNOTSUPP;
 
   if (isFieldReloKind(kind)) {
-    const o: FieldOut = { val: 0n, fieldSz: 0, typeId: 0, validate: true };
-    err = calcFieldRelo(kind, local, o, warn);
+    // the local side is the same for every candidate: compute it once per relocation
+    let lc = localCache?.field;
+    if (!lc) {
+      const o: FieldOut = { val: 0, fieldSz: 0, typeId: 0, validate: true };
+      lc = { err: calcFieldRelo(kind, local, o, warn), out: o };
+      if (localCache) localCache.field = lc;
+    }
+    const o = lc.out;
+    err = lc.err;
     res.origVal = o.val;
     res.origSz = o.fieldSz;
     res.origTypeId = o.typeId;
     res.validate = o.validate;
     if (!err) {
-      const n: FieldOut = { val: 0n, fieldSz: 0, typeId: 0, validate: true };
+      const n: FieldOut = { val: 0, fieldSz: 0, typeId: 0, validate: true };
       err = calcFieldRelo(kind, targ, n, warn);
       res.newVal = n.val;
       res.newSz = n.fieldSz;
@@ -250,21 +259,21 @@ export function calcRelo(
       res.failMemszAdjust = !ok;
     }
   } else if (isTypeReloKind(kind)) {
-    const o = { val: 0n, validate: true };
+    const o: { val: number | bigint; validate: boolean } = { val: 0, validate: true };
     err = calcTypeRelo(kind, local, o);
     res.origVal = o.val;
     res.validate = o.validate;
     if (!err) {
-      const n = { val: 0n, validate: true };
+      const n: { val: number | bigint; validate: boolean } = { val: 0, validate: true };
       err = calcTypeRelo(kind, targ, n);
       res.newVal = n.val;
     }
   } else if (isEnumvalReloKind(kind)) {
-    const o = { val: 0n };
+    const o: { val: number | bigint } = { val: 0 };
     err = calcEnumvalRelo(kind, local, o);
     res.origVal = o.val;
     if (!err) {
-      const n = { val: 0n };
+      const n: { val: number | bigint } = { val: 0 };
       err = calcEnumvalRelo(kind, targ, n);
       res.newVal = n.val;
     }
@@ -318,7 +327,7 @@ export function calcReloInsn(
   if (relo.kind === ReloKind.TYPE_ID_LOCAL) {
     res.validate = false;
     res.poison = false;
-    res.origVal = BigInt(localSpec.rootTypeId >>> 0);
+    res.origVal = localSpec.rootTypeId >>> 0;
     res.newVal = res.origVal;
     return { err: 0, res, targ, matched: false };
   }
@@ -333,6 +342,7 @@ export function calcReloInsn(
   const list = cands ?? [];
   const cand = scratch.cand;
   const candRes = emptyResult();
+  const localCache: { field?: { err: number; out: FieldOut } } = {};
   let j = 0;
   for (let i = 0; i < list.length; i++) {
     let err = specMatch(localSpec, targBtf, list[i]!, cand);
@@ -342,7 +352,7 @@ export function calcReloInsn(
     }
     if (err === 0) continue;
 
-    err = calcRelo(relo.kind, localSpec, cand, candRes, warn);
+    err = calcRelo(relo.kind, localSpec, cand, candRes, warn, localCache);
     if (err) return fail(err);
 
     if (j === 0) {
@@ -353,8 +363,8 @@ export function calcReloInsn(
       return fail(-EINVAL);
     } else if (candRes.poison !== res.poison || candRes.newVal !== res.newVal) {
       message =
-        `relocation decision ambiguity: ${candRes.poison ? 'failure' : 'success'} ${BigInt.asUintN(64, candRes.newVal)}` +
-        ` != ${res.poison ? 'failure' : 'success'} ${BigInt.asUintN(64, res.newVal)}`;
+        `relocation decision ambiguity: ${candRes.poison ? 'failure' : 'success'} ${u64(candRes.newVal)}` +
+        ` != ${res.poison ? 'failure' : 'success'} ${u64(res.newVal)}`;
       return fail(-EINVAL);
     }
     list[j++] = list[i]!;
@@ -367,9 +377,14 @@ export function calcReloInsn(
 
   // no candidate matched: targ stays the zeroed spec
   targ.reset(targBtf);
-  const err = calcRelo(relo.kind, localSpec, null, res, warn);
+  const err = calcRelo(relo.kind, localSpec, null, res, warn, localCache);
   if (err) return fail(err);
   return { err: 0, res, targ, matched: false };
+}
+
+/** A relocation value as the unsigned 64-bit integer libbpf prints with %llu. */
+export function u64(v: number | bigint): bigint {
+  return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(v));
 }
 
 const RELO_KIND_NAMES = [

@@ -2,8 +2,10 @@
 // bpf_core_match_member() (relo_core.c), ported literally: fixed 64-entry arrays with explicit
 // lengths, u32 bit offsets, and the same push/pop order in the anonymous-member recursion.
 import { Btf } from '../btf/btf.js';
+import { skipMods } from './fast.js';
 import { Kind, ReloKind, E2BIG, EINVAL, isEnumvalReloKind, isFieldReloKind, isTypeReloKind } from '../btf/kinds.js';
 import { essentialNameLen } from './candidates.js';
+import { essentialLenAt, essentialNamesEqual, latin1, nameEquals, nameIsEmpty } from './names.js';
 import { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.js';
 
 /** BPF_CORE_SPEC_MAX_LEN. */
@@ -25,6 +27,8 @@ export class CoreSpec {
   readonly accTypeId = new Uint32Array(SPEC_MAX_LEN);
   readonly accIdx = new Uint32Array(SPEC_MAX_LEN);
   readonly accName: (string | null)[] = new Array<string | null>(SPEC_MAX_LEN).fill(null);
+  /** latin1 bytes of accName (local specs only; used for byte-level name matching). */
+  readonly accNameBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(SPEC_MAX_LEN).fill(null);
   len = 0;
   /** Low-level spec (one entry per access-string element, anonymous members included). */
   readonly rawSpec = new Int32Array(SPEC_MAX_LEN);
@@ -36,30 +40,32 @@ export class CoreSpec {
     this.btf = btf;
   }
 
-  /** memset(spec, 0) + spec->btf = btf. */
+  /**
+   * memset(spec, 0) + spec->btf = btf. Entries past `len` / `rawLen` are never read (every
+   * push writes all fields of its slot), so only the scalars are cleared.
+   */
   reset(btf: Btf): void {
     this.btf = btf;
     this.rootTypeId = 0;
     this.reloKind = 0;
-    this.accTypeId.fill(0);
-    this.accIdx.fill(0);
-    this.accName.fill(null);
     this.len = 0;
-    this.rawSpec.fill(0);
     this.rawLen = 0;
     this.bitOffset = 0;
   }
 
-  /** Struct assignment (`*dst = *src`). */
+  /** Struct assignment (`*dst = *src`), for the meaningful prefix. */
   copyFrom(o: CoreSpec): void {
     this.btf = o.btf;
     this.rootTypeId = o.rootTypeId;
     this.reloKind = o.reloKind;
-    this.accTypeId.set(o.accTypeId);
-    this.accIdx.set(o.accIdx);
-    for (let i = 0; i < SPEC_MAX_LEN; i++) this.accName[i] = o.accName[i]!;
+    for (let i = 0; i < o.len; i++) {
+      this.accTypeId[i] = o.accTypeId[i]!;
+      this.accIdx[i] = o.accIdx[i]!;
+      this.accName[i] = o.accName[i]!;
+      this.accNameBytes[i] = o.accNameBytes[i]!;
+    }
     this.len = o.len;
-    this.rawSpec.set(o.rawSpec);
+    for (let i = 0; i < o.rawLen; i++) this.rawSpec[i] = o.rawSpec[i]!;
     this.rawLen = o.rawLen;
     this.bitOffset = o.bitOffset;
   }
@@ -176,17 +182,21 @@ export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg
   if (spec.rawLen === 0) return -EINVAL;
 
   if (relo.typeId >= btf.typeCount) return -EINVAL;
-  let id = btf.skipModsAndTypedefs(relo.typeId);
+  let id = skipMods(btf, relo.typeId);
   let accessIdx = spec.rawSpec[0]!;
   spec.accTypeId[0] = id;
   spec.accIdx[0] = accessIdx >>> 0;
+  spec.accName[0] = null;
+  spec.accNameBytes[0] = null;
   spec.len++;
 
   if (isEnumvalReloKind(relo.kind)) {
     const k = btf.kind(id);
     if ((k !== Kind.ENUM && k !== Kind.ENUM64) || spec.rawLen > 1 || accessIdx < 0 || accessIdx >= btf.vlen(id))
       return -EINVAL;
-    spec.accName[0] = nameByOffset(btf, btf.enumNameOff(id, accessIdx));
+    const en = nameByOffset(btf, btf.enumNameOff(id, accessIdx));
+    spec.accName[0] = en;
+    spec.accNameBytes[0] = en === null ? null : latin1(en);
     return 0;
   }
 
@@ -197,7 +207,7 @@ export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg
   spec.bitOffset = mulU32(accessIdx, sz, 8);
 
   for (let i = 1; i < spec.rawLen; i++) {
-    id = btf.skipModsAndTypedefs(id);
+    id = skipMods(btf, id);
     const k = btf.kind(id);
     accessIdx = spec.rawSpec[i]!;
 
@@ -211,18 +221,21 @@ export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg
         spec.accTypeId[spec.len] = id;
         spec.accIdx[spec.len] = accessIdx;
         spec.accName[spec.len] = name;
+        spec.accNameBytes[spec.len] = latin1(name);
         spec.len++;
       }
       id = btf.memberType(id, accessIdx);
     } else if (k === Kind.ARRAY) {
       const nelems = btf.arrayNelems(id);
-      const elem = btf.skipModsAndTypedefs(btf.arrayElem(id));
+      const elem = skipMods(btf, btf.arrayElem(id));
       const flex = isFlexArr(btf, spec, spec.len - 1, nelems);
       // C compares the int index with the u32 nelems as unsigned.
       if (!flex && accessIdx >>> 0 >= nelems) return -EINVAL;
       id = elem;
       spec.accTypeId[spec.len] = id;
       spec.accIdx[spec.len] = accessIdx >>> 0;
+      spec.accName[spec.len] = null;
+      spec.accNameBytes[spec.len] = null;
       spec.len++;
       sz = btf.resolveSize(id);
       if (sz < 0) return sz;
@@ -252,48 +265,177 @@ function matchMember(
   localBtf: Btf,
   localAccType: number,
   localAccIdx: number,
+  localName: Uint8Array,
+  localNameStr: string,
   targBtf: Btf,
   targIdIn: number,
   spec: CoreSpec,
   next: { id: number },
 ): number {
-  const targId = targBtf.skipModsAndTypedefs(targIdIn);
+  const targId = skipMods(targBtf, targIdIn);
   const tk = targBtf.kind(targId);
   if (tk !== Kind.STRUCT && tk !== Kind.UNION) return 0;
 
-  const localName = nameByOffset(localBtf, localBtf.memberNameOff(localAccType, localAccIdx)) ?? '';
   const localMemberType = localBtf.memberType(localAccType, localAccIdx);
-
   const n = targBtf.vlen(targId);
-  for (let i = 0; i < n; i++) {
-    const bitOffset = targBtf.memberBitOffset(targId, i);
-    if (spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
 
-    // speculate this member will be the good one
-    spec.bitOffset = (spec.bitOffset + bitOffset) >>> 0;
-    spec.rawSpec[spec.rawLen++] = i;
-
-    const targName = nameByOffset(targBtf, targBtf.memberNameOff(targId, i));
-    const mType = targBtf.memberType(targId, i);
-    if (targName === null || targName === '') {
-      // embedded struct/union, we need to go deeper
-      const found = matchMember(localBtf, localAccType, localAccIdx, targBtf, mType, spec, next);
-      if (found) return found;
-    } else if (localName === targName) {
-      spec.accTypeId[spec.len] = targId;
-      spec.accIdx[spec.len] = i;
-      spec.accName[spec.len] = targName;
-      spec.len++;
-      next.id = mType;
-      const found = fieldsAreCompat(localBtf, localMemberType, targBtf, mType);
-      if (!found) spec.len--; // pop accessor
-      return found;
+  // Member by member, as libbpf does; but a composite met again (non-deduplicated kernels have
+  // hundreds of copies of each struct, each visited by every relocation) gets a name index, and
+  // runs of non-matching named members are skipped: they only push and pop (a net no-op) after
+  // the raw_len == BPF_CORE_SPEC_MAX_LEN check, which is kept.
+  const mi = memberIndex(targBtf, targId, n);
+  if (mi) {
+    const found = mi.named.get(localNameStr);
+    const iN = found === undefined ? n : found;
+    let prev = 0;
+    const anon = mi.anon;
+    for (let k = 0; k < anon.length; k++) {
+      const a = anon[k]!;
+      if (a >= iN) break;
+      if (a > prev && spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
+      const r = matchOne(localBtf, localMemberType, localAccType, localAccIdx, localName, localNameStr, targBtf, targId, a, true, spec, next);
+      if (r !== NOT_HERE) return r;
+      prev = a + 1;
     }
-    // member turned out not to be what we looked for
-    spec.bitOffset = (spec.bitOffset - bitOffset) >>> 0;
-    spec.rawLen--;
+    if (iN > prev && spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
+    if (iN < n) return matchOne(localBtf, localMemberType, localAccType, localAccIdx, localName, localNameStr, targBtf, targId, iN, false, spec, next);
+    return 0;
+  }
+  if (!targBtf.base) {
+    // base BTF: read member name offsets from the words and reject on the first byte
+    const words = targBtf.words;
+    const h = targBtf.header;
+    const raw = targBtf.raw;
+    const ss = h.hdrLen + h.strOff;
+    const sl = h.strLen;
+    const c0 = localName[0];
+    for (let i = 0, p = targBtf.offsets[targId - 1]! + 3; i < n; i++, p += 3) {
+      const off = words[p]!;
+      let anonymous = true;
+      if (off !== 0 && off < sl) {
+        const b0 = raw[ss + off];
+        if (b0 !== 0) {
+          if (b0 !== c0 || !nameEquals(targBtf, off, localName)) {
+            if (spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
+            continue;
+          }
+          anonymous = false;
+        }
+      }
+      const r = matchOne(localBtf, localMemberType, localAccType, localAccIdx, localName, localNameStr, targBtf, targId, i, anonymous, spec, next);
+      if (r !== NOT_HERE) return r;
+    }
+    return 0;
+  }
+  for (let i = 0; i < n; i++) {
+    const targNameOff = targBtf.memberNameOff(targId, i);
+    const anonymous = nameIsEmpty(targBtf, targNameOff);
+    if (!anonymous && !nameEquals(targBtf, targNameOff, localName)) {
+      // speculative push and pop of a non-matching member: only the depth check remains
+      if (spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
+      continue;
+    }
+    const r = matchOne(localBtf, localMemberType, localAccType, localAccIdx, localName, localNameStr, targBtf, targId, i, anonymous, spec, next);
+    if (r !== NOT_HERE) return r;
   }
   return 0;
+}
+
+/** matchOne(): this member was not the one (the loop goes on). */
+const NOT_HERE = 0x7fffffff;
+
+/**
+ * One iteration of bpf_core_match_member()'s loop for member `i` that is anonymous or carries
+ * the local name: push, recurse or compare, and pop when the loop goes on.
+ */
+function matchOne(
+  localBtf: Btf,
+  localMemberType: number,
+  localAccType: number,
+  localAccIdx: number,
+  localName: Uint8Array,
+  localNameStr: string,
+  targBtf: Btf,
+  targId: number,
+  i: number,
+  anonymous: boolean,
+  spec: CoreSpec,
+  next: { id: number },
+): number {
+  const bitOffset = targBtf.memberBitOffset(targId, i);
+  if (spec.rawLen === SPEC_MAX_LEN) return -E2BIG;
+
+  // speculate this member will be the good one
+  spec.bitOffset = (spec.bitOffset + bitOffset) >>> 0;
+  spec.rawSpec[spec.rawLen++] = i;
+
+  const mType = targBtf.memberType(targId, i);
+  if (anonymous) {
+    // embedded struct/union, we need to go deeper
+    const found = matchMember(localBtf, localAccType, localAccIdx, localName, localNameStr, targBtf, mType, spec, next);
+    if (found) return found;
+  } else {
+    spec.accTypeId[spec.len] = targId;
+    spec.accIdx[spec.len] = i;
+    spec.accName[spec.len] = localNameStr;
+    spec.accNameBytes[spec.len] = null;
+    spec.len++;
+    next.id = mType;
+    const found = fieldsAreCompat(localBtf, localMemberType, targBtf, mType);
+    if (!found) spec.len--; // pop accessor
+    return found;
+  }
+  // member turned out not to be what we looked for
+  spec.bitOffset = (spec.bitOffset - bitOffset) >>> 0;
+  spec.rawLen--;
+  return NOT_HERE;
+}
+
+interface MemberIndex {
+  /** First member index of each member name. */
+  named: Map<string, number>;
+  /** Indices of anonymous members (empty or invalid name), ascending. */
+  anon: number[];
+}
+
+/** Per target BTF: visit counts of composites, or their index once built. */
+const memberIndexes = new WeakMap<Btf, Map<number, MemberIndex | number>>();
+
+/** Visits after which a composite with many members gets a name index. */
+const INDEX_AFTER = 6;
+const INDEX_MIN_MEMBERS = 24;
+
+/** The member-name index of a large, often visited composite (undefined until then). */
+function memberIndex(btf: Btf, id: number, n: number): MemberIndex | undefined {
+  if (n < INDEX_MIN_MEMBERS) return undefined;
+  let m = memberIndexes.get(btf);
+  if (!m) memberIndexes.set(btf, (m = new Map()));
+  const e = m.get(id);
+  if (e === undefined || typeof e === 'number') {
+    const visits = (e ?? 0) + 1;
+    if (visits < INDEX_AFTER) {
+      m.set(id, visits);
+      return undefined;
+    }
+  } else return e;
+  const named = new Map<string, number>();
+  const anon: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const off = btf.memberNameOff(id, i);
+    if (nameIsEmpty(btf, off)) anon.push(i);
+    else {
+      const name = btf.str(off);
+      if (!named.has(name)) named.set(name, i);
+    }
+  }
+  const mi = { named, anon };
+  m.set(id, mi);
+  return mi;
+}
+
+/** Name offset of the local enumerator a local enumval spec points at. */
+function localEnumNameOff(local: CoreSpec): number {
+  return local.btf.enumNameOff(local.accTypeId[0]!, local.accIdx[0]!);
 }
 
 /**
@@ -312,19 +454,19 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ:
   }
 
   if (isEnumvalReloKind(local.reloKind)) {
-    targId = targBtf.skipModsAndTypedefs(targId);
+    targId = skipMods(targBtf, targId);
     const k = targBtf.kind(targId);
     if (k !== Kind.ENUM && k !== Kind.ENUM64) return 0;
-    const localName = local.accName[0] ?? '';
-    const localLen = essentialNameLen(localName);
     const n = targBtf.vlen(targId);
     for (let i = 0; i < n; i++) {
-      const targName = nameByOffset(targBtf, targBtf.enumNameOff(targId, i)) ?? '';
-      if (essentialNameLen(targName) !== localLen) continue;
-      if (localName.slice(0, localLen) === targName.slice(0, localLen)) {
+      const off = targBtf.enumNameOff(targId, i);
+      // essential lengths equal and strncmp == 0 (an anonymous name never matches a named one)
+      if (essentialLenAt(targBtf, off) !== essentialNameLen(local.accName[0] ?? '')) continue;
+      if (essentialNamesEqual(local.btf, localEnumNameOff(local), targBtf, off)) {
         targ.accTypeId[0] = targId;
         targ.accIdx[0] = i;
-        targ.accName[0] = targName;
+        targ.accName[0] = nameByOffset(targBtf, off) ?? '';
+        targ.accNameBytes[0] = null;
         targ.len++;
         targ.rawSpec[targ.rawLen] = i;
         targ.rawLen++;
@@ -339,11 +481,12 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ:
   const next = { id: 0 };
   for (let i = 0; i < local.len; i++) {
     const localIdx = local.accIdx[i]!;
-    targId = targBtf.skipModsAndTypedefs(targId);
+    targId = skipMods(targBtf, targId);
 
     if (local.accName[i] !== null) {
       next.id = targId;
-      const matched = matchMember(local.btf, local.accTypeId[i]!, localIdx, targBtf, targId, targ, next);
+      const lname = local.accName[i]!;
+      const matched = matchMember(local.btf, local.accTypeId[i]!, localIdx, local.accNameBytes[i] ?? latin1(lname), lname, targBtf, targId, targ, next);
       if (matched <= 0) return matched;
       targId = next.id;
     } else {
@@ -354,12 +497,13 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ:
         const nelems = targBtf.arrayNelems(targId);
         const flex = isFlexArr(targBtf, targ, i - 1, nelems);
         if (!flex && localIdx >= nelems) return 0;
-        targId = targBtf.skipModsAndTypedefs(targBtf.arrayElem(targId));
+        targId = skipMods(targBtf, targBtf.arrayElem(targId));
       }
       if (targ.rawLen === SPEC_MAX_LEN) return -E2BIG;
       targ.accTypeId[i] = targId;
       targ.accIdx[i] = localIdx;
       targ.accName[i] = null;
+      targ.accNameBytes[i] = null;
       targ.len++;
       targ.rawSpec[targ.rawLen] = localIdx | 0;
       targ.rawLen++;

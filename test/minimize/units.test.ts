@@ -15,6 +15,7 @@ import {
   Marks,
   namesMatch,
   parseSpec,
+  rootKey,
   typesAreCompat,
   typesMatch,
 } from '../../src/minimize/index.js';
@@ -81,7 +82,7 @@ describe('candidate index (bpf_core_add_cands)', () => {
   it('ascending IDs, kind filter on the unskipped kind, flavors, mid-string names', () => {
     const btf = candidateTarget();
     const idx = new CandidateIndex(btf);
-    idx.ensure(['foo']);
+    idx.ensure([rootKey(Kind.STRUCT, 'foo')]);
     expect(idx.candidates(Kind.STRUCT, 'foo')).toEqual([2, 3, 10]);
     expect(idx.candidates(Kind.UNION, 'foo')).toEqual([4]);
     expect(idx.candidates(Kind.TYPEDEF, 'foo')).toEqual([5]);
@@ -105,7 +106,7 @@ describe('candidate index (bpf_core_add_cands)', () => {
       if ((k === Kind.STRUCT || k === Kind.ENUM || k === Kind.TYPEDEF) && btf.nameOff(id)) names.add(essentialName(btf.name(id)));
     }
     const idx = new CandidateIndex(btf);
-    idx.ensure(names);
+    idx.ensure([...names].flatMap((n) => [Kind.STRUCT, Kind.ENUM, Kind.TYPEDEF].map((k) => rootKey(k, n))));
     const full = new CandidateIndex(btf);
     full.ensureAll();
     for (const n of [...names].slice(0, 400)) {

@@ -223,7 +223,7 @@ export async function ourMinimize(input: string, objs: string[], headerLen: 24 |
     const m = new Minimizer(target);
     const prepared = objs.map(ourObject);
     const names = new Set<string>();
-    for (const p of prepared) if (!('error' in p)) for (const n of p.rootNames) names.add(n);
+    for (const p of prepared) if (!('error' in p)) for (const n of p.roots) names.add(n);
     target.index.ensure(names);
     for (const p of prepared) {
       if ('error' in p) throw p.error;
