@@ -169,7 +169,7 @@ export function register(program: Command): void {
     .option('--cache-dir <dir>', 'result cache directory (default: $BTFHUB_CACHE/pack-cache)')
     .addOption(new Option('--header-len <n>', 'BTF header length of the members: 24 (bpftool <= 7.7) or 32').choices(['24', '32']).default('24'))
     .option('-q, --quiet', 'no progress and no summary; only the output path line')
-    .addOption(new Option('--engine <engine>', 'minimizer (testing): btfgen or bpftool').choices(['btfgen', 'bpftool']).hideHelp())
+    .addOption(new Option('--engine <engine>', 'minimizer (testing): btfgen or bpftool').choices(['btfgen', 'bpftool', 'noop']).hideHelp())
     .addOption(new Option('--decompressor <d>', 'xz decompressor: auto, xz (command) or lzma (@napi-rs/lzma)').choices(['auto', 'xz', 'lzma']).hideHelp())
     .addOption(new Option('--gzip-level <n>', 'gzip level 0-9 (default 9)').hideHelp())
     .addHelpText(
@@ -209,7 +209,7 @@ Examples:
       if (jobs !== undefined) options.jobs = jobs;
       const level = parseIntFlag('--gzip-level', flags.gzipLevel, 0, 9);
       if (level !== undefined) options.gzipLevel = level;
-      if (flags.engine) options.engine = flags.engine as 'btfgen' | 'bpftool';
+      if (flags.engine) options.engine = flags.engine as 'btfgen' | 'bpftool' | 'noop';
       if (flags.decompressor) options.decompressor = flags.decompressor as 'auto' | 'xz' | 'lzma';
       await runPack(options, flags.quiet === true);
     });
