@@ -297,7 +297,8 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         out.b(S.typeId);
         out.u(sot);
         out.b(S.linkage);
-        out.b(LINKAGE[vlen] ?? LINKAGE_UNKNOWN);
+        // btf_func_linkage_str() switches on btf_vlen(), 16 bits wide in libbpf 1.1.
+        out.b(LINKAGE[vlen & 0xffff] ?? LINKAGE_UNKNOWN);
         break;
       case Kind.FUNC_PROTO:
         if (from === 0) {

@@ -6,6 +6,7 @@ import type { Btf } from '../../src/btf/btf.js';
 import { parseBtf } from '../../src/btf/btf.js';
 import { dumpBtfBytes } from '../../src/btf/dump.js';
 import { loadBtf } from '../../src/btf/object.js';
+import { BtfError } from '../../src/errors.js';
 import { compileBpf, KINDS_SOURCE } from './helpers/bpf.js';
 import { isBigEndianBtf, swapBtfEndian } from './helpers/bswap.js';
 import {
@@ -163,6 +164,77 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
       if (r.ok) expect(firstDifference(ours, r.stdout)).toBeUndefined();
       else expect(r.stderr).toMatch(/failed to load BTF/);
     });
+  });
+
+  describe('differential fuzz: mutated BTF, bpftool 7.1 vs btfgen (names and IDs unchecked, like libbpf 1.1)', () => {
+    // Where the two may legitimately disagree (documented in docs/readme/btf.md): we read
+    // 7-bit kinds and 24-bit vlen (libbpf >= 1.8), refuse header lengths below 24 and check a
+    // layout section's placement; libbpf 1.1 masks kind/vlen to 5/16 bits and ignores layout
+    // fields. Anything else (above all, different output) fails the test.
+    const ALLOWED_OURS_FAIL = [
+      /BTF header length \d+ is shorter than 24 bytes/,
+      /BTF layout section/,
+      /unknown BTF kind (3[2-9]|[4-9]\d|1[0-2]\d)\b/,
+      /record runs past the type section|trailing bytes after the last type/,
+    ];
+    const N_CASES = Number(process.env.BTFGEN_DIFF_FUZZ_N ?? 120);
+    const inputs: Array<[string, () => Uint8Array]> = [
+      ['split base (distilled)', () => readBytes(SPLIT_BASE)],
+      ...fixtureObjects()
+        .filter((p) => /reloc_enum64|edge_union|obj_be|c_bits/.test(p))
+        .map((p): [string, () => Uint8Array] => [basename(p) + ' .BTF', () => loadBtf(readBytes(p)).elf!.data(loadBtf(readBytes(p)).elf!.section('.BTF')!)]),
+    ];
+    for (const [label, get] of inputs) {
+      it.skipIf(label.startsWith('split') && !HAVE_DATA)(label, async () => {
+        const src = get();
+        let a = 0x9e3779b9 ^ label.length;
+        const r = () => {
+          a = (a + 0x6d2b79f5) >>> 0;
+          let t = a;
+          t = Math.imul(t ^ (t >>> 15), t | 1);
+          t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+          return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+        };
+        const path = join(tempDir(), `dfuzz-${label.replace(/\W/g, '_')}.btf`);
+        const tally = { same: 0, bothFail: 0, allowed: 0 };
+        for (let i = 0; i < N_CASES; i++) {
+          // Let the worker answer vitest's RPC during long runs (BTFGEN_DIFF_FUZZ_N=...).
+          if (i % 200 === 199) await new Promise((done) => setImmediate(done));
+          const b = new Uint8Array(src);
+          const dv = new DataView(b.buffer);
+          const m = Math.floor(r() * 4);
+          const le = b[0] === 0x9f;
+          if (m === 0) b[Math.floor(r() * b.length)]! ^= 1 << Math.floor(r() * 8);
+          else if (m === 1) dv.setUint32(4 * Math.floor(r() * Math.floor(b.length / 4)), [0, 1, 0xffffffff, (Math.floor(r() * 20) << 24) >>> 0, Math.floor(r() * 2 ** 32)][Math.floor(r() * 5)]!, le);
+          else if (m === 2) dv.setUint32(4 * Math.floor(r() * 6), [0, 8, 16, 24, 32, 0xffffffff, Math.floor(r() * 0x10000)][Math.floor(r() * 7)]!, le);
+          else b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+          writeFileSync(path, b);
+          const ref = bpftoolTry(path);
+          let ours: Uint8Array | undefined;
+          let err: Error | undefined;
+          try {
+            ours = dumpBtfBytes(parseBtf(b, { noValidate: true }));
+          } catch (e) {
+            if (!(e instanceof BtfError)) throw e;
+            err = e;
+          }
+          const where = `${label}, case ${i}`;
+          if (ref.ok && ours) {
+            const diff = firstDifference(ours, ref.stdout);
+            if (diff) {
+              writeFileSync(`${path}.diff-${i}`, b);
+              throw new Error(`${where}: output differs (input kept as ${path}.diff-${i})\n${diff}`);
+            }
+            tally.same++;
+          } else if (!ref.ok && err) tally.bothFail++;
+          else if (err) {
+            expect(ALLOWED_OURS_FAIL.some((re) => re.test(err!.message)), `${where}: bpftool reads it, we fail: ${err.message}`).toBe(true);
+            tally.allowed++;
+          } else throw new Error(`${where}: we read it, bpftool 7.1 fails: ${ref.stderr.trim()}`);
+        }
+        expect(tally.same).toBeGreaterThan(N_CASES / 4);
+      });
+    }
   });
 
   describe('ELF objects', () => {
