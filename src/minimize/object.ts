@@ -64,7 +64,7 @@ export interface PreparedRelo {
   /** The parsed local spec (when parseErr is 0). */
   readonly localSpec: CoreSpec | null;
   /** libbpf's warning text for a parse failure, when it prints a specific one. */
-  readonly parseMessage?: string;
+  readonly parseMessage: string | undefined;
 }
 
 export interface PreparedObject {
@@ -147,7 +147,7 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
         essName,
         parseErr: parsed.err,
         localSpec: parsed.spec,
-        ...(parsed.msg ? { parseMessage: parsed.msg } : {}),
+        parseMessage: parsed.msg,
       });
     });
   }
