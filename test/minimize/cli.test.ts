@@ -46,6 +46,12 @@ function tar(args: string[], cwd: string): void {
   if (r.status !== 0) throw new Error(`tar ${args.join(' ')}: ${r.stderr}`);
 }
 
+function emptyFile(): string {
+  const p = tempFile('empty.btf');
+  writeFileSync(p, '');
+  return p;
+}
+
 describe.skipIf(!BUILT || !HAVE_BPFTOOL)('btfgen minimize CLI', () => {
   it.skipIf(!HAVE_VMLINUX)('writes exactly what bpftool writes (running kernel, several objects)', () => {
     const objs = ['trace_exec.o', 'trace_sched.o', 'reloc_fields.o'].map(fx).filter(existsSync);
@@ -117,6 +123,9 @@ describe.skipIf(!BUILT || !HAVE_BPFTOOL)('btfgen minimize CLI', () => {
       ['missing object', [PROBES, '/nonexistent/x.o']],
       ['missing input', ['/nonexistent/vmlinux', fx('j_prune.o')]],
       ['input is not BTF', [fx('../src/include/probe.h'), fx('j_prune.o')]],
+      ['input is an ELF without .BTF', [fx('l_nobtf.o'), fx('j_prune.o')]],
+      ['input is split BTF without --base', [SPLIT, fx('j_prune.o')]],
+      ['input is empty', [emptyFile(), fx('j_prune.o')]],
     ];
     for (const [what, [input, ...objs]] of cases) {
       if (![input!, ...objs].every((p) => p.startsWith('/nonexistent') || existsSync(p))) continue;
