@@ -154,6 +154,8 @@ export class CandidateIndex {
   private scan(keys: string[]): Map<string, number[]> {
     // per kind class: FNV-1a hash of the essential name -> wanted entries (bytes verified on a hit)
     const byClass = new Map<number, Map<number, Wanted[]>>();
+    // first two bytes of every wanted name: most target names are rejected on these alone
+    const prefix = new Uint8Array(65536);
     let mask = 0;
     const slow = new Set<string>();
     for (const key of keys) {
@@ -164,6 +166,8 @@ export class CandidateIndex {
       mask |= 1 << cls;
       if (cls === Kind.ENUM) mask |= 1 << Kind.ENUM64;
       const bytes = latin1Bytes(name);
+      if (bytes.length >= 2) prefix[(bytes[0]! << 8) | bytes[1]!] = 1;
+      else prefix.fill(1, bytes[0]! << 8, (bytes[0]! + 1) << 8);
       const h = fnv1a(bytes, 0, bytes.length);
       let m = byClass.get(cls);
       if (!m) byClass.set(cls, (m = new Map()));
@@ -202,8 +206,11 @@ export class CandidateIndex {
         }
         const rel = nameOff - startStr;
         if (rel >= strLen) continue; // invalid offset: libbpf's name is NULL, never a candidate
-        // hash the name up to its NUL, noting runs of 3+ underscores (possible flavor)
         const s = strStart + rel;
+        const b0 = raw[s]!;
+        if (b0 === 0) continue; // empty name: skipped by bpf_core_add_cands
+        if (prefix[(b0 << 8) | raw[s + 1]!] === 0) continue;
+        // hash the name up to its NUL, noting runs of 3+ underscores (possible flavor)
         let h = 0x811c9dc5;
         let run = 0;
         let flavor = false;
