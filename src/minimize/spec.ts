@@ -24,14 +24,17 @@ export class CoreSpec {
   rootTypeId = 0;
   reloKind = 0;
   /** High-level accessors (spec[]): type ID, index, name (null for array accessors). */
-  readonly accTypeId = new Uint32Array(SPEC_MAX_LEN);
-  readonly accIdx = new Uint32Array(SPEC_MAX_LEN);
-  readonly accName: (string | null)[] = new Array<string | null>(SPEC_MAX_LEN).fill(null);
+  // Plain arrays, filled as entries are pushed (at most SPEC_MAX_LEN): small on-heap arrays are
+  // far cheaper to allocate than 64-entry typed arrays, and only entries below len / rawLen are
+  // ever read. Values are stored already normalized (u32 IDs and indices, int raw entries).
+  readonly accTypeId: number[] = [];
+  readonly accIdx: number[] = [];
+  readonly accName: (string | null)[] = [];
   /** latin1 bytes of accName (local specs only; used for byte-level name matching). */
-  readonly accNameBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(SPEC_MAX_LEN).fill(null);
+  readonly accNameBytes: (Uint8Array | null)[] = [];
   len = 0;
   /** Low-level spec (one entry per access-string element, anonymous members included). */
-  readonly rawSpec = new Int32Array(SPEC_MAX_LEN);
+  readonly rawSpec: number[] = [];
   rawLen = 0;
   /** u32, wrapping like the C field. */
   bitOffset = 0;
@@ -83,7 +86,7 @@ export class CoreSpec {
 
   /** The low-level spec as a plain array. */
   raw(): number[] {
-    return Array.from(this.rawSpec.subarray(0, this.rawLen));
+    return this.rawSpec.slice(0, this.rawLen);
   }
 }
 
