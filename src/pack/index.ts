@@ -8,7 +8,7 @@
 // fails the pack (every failing kernel is listed, nothing is written); with `skipFailed` the
 // others are packed and the failures are returned.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BigIntStats } from 'node:fs';
@@ -17,7 +17,7 @@ import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
 import { VERSION } from '../version.js';
 import { cachePaths, OutputCache, ResultStore, resultKey, resultKeyPrefix, StatIndex } from './cache.js';
-import { resolveDecompressor, type Decompressor, type DecompressorChoice } from './decompress.js';
+import { resolveDecompressor, xzUncompressedSize, type Decompressor, type DecompressorChoice } from './decompress.js';
 import { combineFingerprints, distinctObjects } from './fingerprint.js';
 import { prepareObjects, type Engine, type ObjectBytes } from './minimizer.js';
 import {
@@ -176,6 +176,27 @@ export class PackError extends BtfgenError {
     readonly failures: KernelFailure[],
   ) {
     super(message);
+  }
+}
+
+/** Kernels whose BTF is at least this large (the non-deduplicated ones) are scheduled as heavy. */
+const HEAVY_BYTES = 16 << 20;
+
+/** The kernel BTF's size: the .xz index's uncompressed size, else a guess from the file size. */
+async function estimateKernelSize(file: string, format: 'btf' | 'btf.tar.xz'): Promise<number> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(file, 'r');
+    const size = Number((await fh.stat()).size);
+    if (format === 'btf') return size;
+    const n = Math.min(size, 4096);
+    const tail = new Uint8Array(n);
+    await fh.read(tail, 0, n, size - n);
+    return xzUncompressedSize(tail) ?? size * 8;
+  } catch {
+    return 0;
+  } finally {
+    await fh?.close();
   }
 }
 
@@ -379,8 +400,9 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       decompressor = await resolveDecompressor(options.decompressor ?? 'auto');
       const sizes = new Map<number, number>();
       for (const t of tasks) {
-        const st = items[t.id]!.st ?? (await stat(t.path).catch(() => undefined));
-        sizes.set(t.id, st ? Number(st.size) : 0);
+        const size = await estimateKernelSize(t.path, t.format);
+        sizes.set(t.id, size);
+        t.heavy = size >= HEAVY_BYTES;
       }
       tasks.sort((a, b) => sizes.get(b.id)! - sizes.get(a.id)! || a.id - b.id);
       const init: WorkerInit = {

@@ -21,7 +21,10 @@ export function workerScript(): URL {
   throw new BtfgenError(`pack worker script not found (${sibling}); run 'npm run build'`);
 }
 
-export interface PoolTask extends Omit<TaskMessage, 'type'> {}
+export interface PoolTask extends Omit<TaskMessage, 'type'> {
+  /** A large kernel (tens of MB decompressed): at most half the workers hold one at a time while light tasks remain. */
+  heavy?: boolean;
+}
 
 export class AbortError extends BtfgenError {
   override exitCode = 130;
@@ -44,8 +47,19 @@ export function runPool(
   if (tasks.length === 0) return Promise.resolve();
   const script = workerScript();
   const n = Math.max(1, Math.min(size, tasks.length));
+  // Two queues in the given order. A free worker takes a heavy task only while fewer than half
+  // the workers hold one, unless nothing light is left: peak memory is then about one heavy
+  // kernel per two workers, not one per worker, with no loss of parallelism.
+  const heavyQ = tasks.filter((t) => t.heavy);
+  const lightQ = tasks.filter((t) => !t.heavy);
+  const maxHeavy = Math.max(1, Math.floor(n / 2));
+  let heavyInFlight = 0;
+  const take = (): PoolTask | undefined => {
+    if (heavyQ.length && (heavyInFlight < maxHeavy || lightQ.length === 0)) return heavyQ.shift();
+    return lightQ.shift() ?? heavyQ.shift();
+  };
   return new Promise<void>((resolve, reject) => {
-    let next = 0;
+    let handed = 0;
     let done = 0;
     let settled = false;
     let respawns = 0;
@@ -67,15 +81,21 @@ export function runPool(
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
+    const release = (w: Worker): void => {
+      if (current.get(w)?.heavy) heavyInFlight--;
+      current.set(w, undefined);
+    };
     const feed = (w: Worker): void => {
       if (settled) return;
-      if (next >= tasks.length) {
+      const t = take();
+      if (!t) {
         current.set(w, undefined);
         return;
       }
-      const t = tasks[next++]!;
+      handed++;
+      if (t.heavy) heavyInFlight++;
       current.set(w, t);
-      const msg: TaskMessage = { type: 'task', ...t };
+      const msg: TaskMessage = { type: 'task', id: t.id, path: t.path, format: t.format, label: t.label };
       w.postMessage(msg);
     };
 
@@ -89,6 +109,7 @@ export function runPool(
         live.delete(w);
         if (settled) return;
         const t = current.get(w);
+        release(w);
         current.delete(w);
         if (t) {
           onResult({
@@ -102,7 +123,7 @@ export function runPool(
           done++;
         }
         if (done === tasks.length) return finish();
-        if (next < tasks.length && respawns++ < tasks.length) spawn();
+        if (handed < tasks.length && respawns++ < tasks.length) spawn();
         else if (live.size === 0) finish(new BtfgenError(`pack workers crashed: ${why}`));
       };
       w.on('message', (msg: WorkerMessage) => {
@@ -112,7 +133,7 @@ export function runPool(
           if (msg.protocol !== PROTOCOL) return finish(new BtfgenError('pack worker protocol mismatch (stale build?)'));
           return feed(w);
         }
-        current.set(w, undefined);
+        release(w);
         done++;
         onResult(msg);
         if (done === tasks.length) return finish();

@@ -1,5 +1,6 @@
-// Reads the one kernel BTF member of a btfhub `<release>.btf.tar.xz`'s inner tar, in memory and
-// incrementally (chunks straight from the decompressor), never touching the disk.
+// Reads the one kernel BTF member of a btfhub `<release>.btf.tar.xz`'s inner tar, in memory,
+// never touching the disk: from the whole decompressed image (the member is then a view of it,
+// not a copy) or incrementally, chunk by chunk.
 //
 // Accepted: ustar, GNU and v7 headers; PAX (`x`, `g`) and GNU long-name (`L`) headers; directory
 // entries; a path prefix before the file name (`./`, `dir/`, `./dir/`). Exactly one regular member
@@ -21,11 +22,6 @@ export interface TarReadOptions {
   maxMemberSize?: number;
   /** Prefix for error messages, usually the archive file's path. */
   label?: string;
-  /**
-   * Storage for the member's bytes (default: a new Uint8Array). A worker passes a reusable
-   * scratch buffer so that kernel after kernel does not leave 44 MB garbage arrays behind.
-   */
-  allocate?: (size: number) => Uint8Array;
 }
 
 export const DEFAULT_MAX_MEMBER = 1 << 30;
@@ -129,7 +125,6 @@ type State = 'header' | 'data' | 'skip' | 'meta' | 'end';
 export class KernelTarReader {
   private readonly label: string;
   private readonly maxMemberSize: number;
-  private readonly allocate: (size: number) => Uint8Array;
   private state: State = 'header';
   private header = new Uint8Array(BLOCK);
   private headerFill = 0;
@@ -144,11 +139,12 @@ export class KernelTarReader {
   private pax = new Map<string, string>();
   private longName: string | undefined;
   private sawEnd = false;
+  /** Whole-image mode (readKernelTar): the member is a view of the input, not a copy. */
+  private borrow = false;
 
   constructor(options: TarReadOptions = {}) {
     this.label = options.label ?? 'tar';
     this.maxMemberSize = options.maxMemberSize ?? DEFAULT_MAX_MEMBER;
-    this.allocate = options.allocate ?? ((n) => new Uint8Array(n));
   }
 
   push(chunk: Uint8Array): void {
@@ -169,6 +165,19 @@ export class KernelTarReader {
           break;
         }
         case 'data': {
+          if (this.borrow && this.memberFill === 0 && this.member!.data.length === 0 && chunk.length - off >= this.remaining) {
+            this.member!.data = chunk.subarray(off, off + this.remaining);
+            off += this.remaining;
+            this.memberFill = this.remaining;
+            this.remaining = 0;
+            this.afterData();
+            break;
+          }
+          if (this.member!.data.length < this.memberFill + this.remaining) {
+            const grown = new Uint8Array(this.memberFill + this.remaining);
+            grown.set(this.member!.data.subarray(0, this.memberFill));
+            this.member!.data = grown;
+          }
           const n = Math.min(this.remaining, chunk.length - off);
           this.member!.data.set(chunk.subarray(off, off + n), this.memberFill);
           this.memberFill += n;
@@ -271,7 +280,7 @@ export class KernelTarReader {
     if (entrySize > this.maxMemberSize) {
       throw new ArchiveError(`${this.label}: member '${name}' is ${entrySize} bytes, above the ${this.maxMemberSize}-byte limit`);
     }
-    this.member = { name, data: this.allocate(entrySize) };
+    this.member = { name, data: this.borrow ? new Uint8Array(0) : new Uint8Array(entrySize) };
     this.memberFill = 0;
     this.remaining = entrySize;
     this.padding = padding;
@@ -288,6 +297,11 @@ export class KernelTarReader {
       this.longName = cstr(data, 0, data.length);
     } // 'g': global PAX header; nothing we use
     this.state = this.padding > 0 ? 'skip' : 'header';
+  }
+
+  /** Whole-image mode: the next push() holds the entire archive, so the member may be a view of it. */
+  lend(): void {
+    this.borrow = true;
   }
 
   /** Ends the stream; returns the member or throws (no member, truncated data). */
@@ -307,9 +321,10 @@ export class KernelTarReader {
   }
 }
 
-/** Reads the kernel member from a complete tar image. */
+/** Reads the kernel member from a complete tar image; the member's data is a view of `tar`. */
 export function readKernelTar(tar: Uint8Array, options: TarReadOptions = {}): TarMember {
   const r = new KernelTarReader(options);
+  r.lend();
   r.push(tar);
   return r.finish();
 }

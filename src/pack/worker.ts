@@ -18,19 +18,6 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const store = new ResultStore(init.storeRoot, init.storePersistent);
 
-// One growing scratch buffer holds each kernel's decompressed BTF in turn: peak memory per
-// worker is its largest kernel, not a trail of 44 MB arrays waiting for the garbage collector.
-let scratch: ArrayBuffer | undefined;
-function allocate(size: number): Uint8Array {
-  if (!scratch || scratch.byteLength < size) {
-    // Headroom, so that kernels of nearly the same size (a distro's kernel series) reuse it.
-    const grown = Math.ceil((size + (size >>> 3)) / (1 << 20)) * (1 << 20);
-    scratch = undefined;
-    scratch = new ArrayBuffer(grown);
-  }
-  return new Uint8Array(scratch, 0, size);
-}
-
 // A collection after each large kernel returns the parse structures (typed arrays outside the
 // V8 heap, which V8 under-counts) promptly. Exposed through the documented V8 flag.
 const collect: (() => void) | undefined = (() => {
@@ -79,7 +66,7 @@ async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessag
     let btf = bytes;
     let member: string | undefined;
     if (t.format === 'btf.tar.xz') {
-      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, allocate });
+      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize });
       btf = x.btf;
       const release = path.basename(t.path).slice(0, -'.btf.tar.xz'.length);
       if (x.member.replace(/^(\.\/)+/, '') !== `${release}.btf`) member = x.member;
@@ -90,6 +77,7 @@ async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessag
     const out = await m.run(btf, t.label);
     ms.minimize = performance.now() - t0;
     if (btf.length >= LARGE) {
+      // Drop the decompressed image now rather than at some later collection.
       btf = new Uint8Array(0);
       collect?.();
     }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTar, checkUstarName, splitUstarName, TarStreamWriter, ustarHeader } from '../../src/pack/tar-write.js';
 import { KernelTarReader, readKernelTar } from '../../src/pack/tar-read.js';
-import { extractKernelBtf } from '../../src/pack/decompress.js';
+import { extractKernelBtf, xzUncompressedSize } from '../../src/pack/decompress.js';
 import { ArchiveError } from '../../src/errors.js';
 import { cleanupTemps, rawTar, readTar, tempDir, xz } from './helpers.js';
 
@@ -178,6 +178,28 @@ describe('.btf.tar.xz in memory', () => {
     corrupt[corrupt.length >> 1] ^= 0xff;
     await expect(extractKernelBtf(corrupt, dec, { label: 'k' })).rejects.toThrow(ArchiveError);
     await expect(extractKernelBtf(new Uint8Array(10), dec, { label: 'k' })).rejects.toThrow(/not an xz file/);
+  });
+
+  it('stops a decompression bomb at the member size limit', async () => {
+    const bomb = xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }]));
+    expect(bomb.length).toBeLessThan(1 << 20);
+    await expect(extractKernelBtf(bomb, 'xz', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: decompressed tar is larger than the 1048576-byte limit/);
+    await expect(extractKernelBtf(bomb, 'lzma', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: decompressed tar is larger than the 1048576-byte limit \(\d+ bytes\)/);
+    // Two concatenated streams: the last stream's index understates the size; xz itself stops.
+    const sneaky = Buffer.concat([bomb, xz(rawTar([{ name: 'k.btf', data: new Uint8Array(10) }]))]);
+    expect(xzUncompressedSize(sneaky.subarray(sneaky.length - 4096))).toBeLessThan(1 << 20);
+    await expect(extractKernelBtf(sneaky, 'xz', { label: 'sneaky', maxMemberSize: 1 << 20 })).rejects.toThrow(/sneaky: decompressed tar is larger than the 1048576-byte limit$/);
+    // without the index hint (a file whose index lies is caught by the decompressor itself)
+    const small = xz(rawTar([{ name: 'k.btf', data: new Uint8Array(3 << 20) }]));
+    await expect(extractKernelBtf(small, 'lzma', { label: 's', maxMemberSize: 1 << 20 })).rejects.toThrow(/above the 1048576-byte limit/);
+  });
+
+  it('reads the uncompressed size from the .xz index (a scheduling hint)', () => {
+    const tar = rawTar([{ name: 'k.btf', data: payload }]);
+    const file = xz(tar);
+    expect(xzUncompressedSize(file.subarray(Math.max(0, file.length - 4096)))).toBe(tar.length);
+    expect(xzUncompressedSize(new Uint8Array(100))).toBeUndefined();
+    expect(xzUncompressedSize(file.subarray(0, file.length - 1))).toBeUndefined();
   });
 
   it.skipIf(!hasGnuTar)('reads what GNU tar + xz make (including a directory prefix)', async () => {
