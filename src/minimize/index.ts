@@ -17,3 +17,5 @@ export { calcRelo, calcReloInsn } from './relo.js';
 export type { ReloResult, CalcOutcome } from './relo.js';
 export { Marks, MarkError } from './marks.js';
 export { emitBtf } from './emit.js';
+export { unpackKernelBtf, readTar, isTar, isXz } from './input.js';
+export type { TarMember } from './input.js';
