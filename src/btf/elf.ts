@@ -6,6 +6,7 @@ import { ElfError } from '../errors.js';
 
 export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
+export const SHT_STRTAB = 3;
 export const SHT_NOBITS = 8;
 export const SHF_COMPRESSED = 0x800;
 
@@ -44,6 +45,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   const data = bytes[5];
   if (cls !== 1 && cls !== 2) throw new ElfError(`unknown ELF class ${cls}`);
   if (data !== 1 && data !== 2) throw new ElfError(`unknown ELF data encoding ${data}`);
+  // libelf (gelf_getehdr) refuses anything but EV_CURRENT.
+  if (bytes[6] !== 1) throw new ElfError(`unsupported ELF version ${bytes[6]}`);
   const bits: 32 | 64 = cls === 2 ? 64 : 32;
   const le = data === 1;
   const ehdrSize = bits === 64 ? 64 : 52;
@@ -60,7 +63,9 @@ export function parseElf(bytes: Uint8Array): ElfFile {
 
   const machine = u16(18);
   const shoff = bits === 64 ? addr(40) : u32(32);
-  const shentsize = u16(bits === 64 ? 58 : 46);
+  // e_shentsize is not trusted: libelf reads sizeof(Elf{32,64}_Shdr)-sized entries whatever it
+  // says, so bpftool reads files whose e_shentsize is wrong. So do we.
+  const shentsize = bits === 64 ? 64 : 40;
   let shnum = u16(bits === 64 ? 60 : 48);
   let shstrndx = u16(bits === 64 ? 62 : 50);
   const minEnt = bits === 64 ? 64 : 40;
@@ -68,14 +73,15 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   if (shoff === 0) {
     return makeFile(bits, le, machine, bytes, []);
   }
-  if (shentsize < minEnt) throw new ElfError(`section header entry size ${shentsize} is smaller than ${minEnt}`);
   if (shoff + minEnt > bytes.length) throw new ElfError(`section header table at offset ${shoff} is past the end of the file (${bytes.length} bytes)`);
 
   const readShdr = (i: number) => {
     const o = shoff + i * shentsize;
     if (o + minEnt > bytes.length) throw new ElfError(`section header ${i} at offset ${o} is past the end of the file`);
     return bits === 64
-      ? { name: u32(o), type: u32(o + 4), flags: addr(o + 8), offset: addr(o + 24), size: addr(o + 32), link: u32(o + 40) }
+      ? // sh_flags: the SHF_* bits we test are in the low 32 bits; never clamp it like an offset
+        // (a clamped 2^53-1 would read as "every flag set").
+        { name: u32(o), type: u32(o + 4), flags: Number(dv.getBigUint64(o + 8, le) & 0xffffffffn), offset: addr(o + 24), size: addr(o + 32), link: u32(o + 40) }
       : { name: u32(o), type: u32(o + 4), flags: u32(o + 8), offset: u32(o + 16), size: u32(o + 20), link: u32(o + 24) };
   };
 
@@ -95,6 +101,11 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   const strtab = raw[shstrndx]!;
   if (strtab.type === SHT_NOBITS || strtab.offset + strtab.size > bytes.length)
     throw new ElfError(`section name table (offset ${strtab.offset}, size ${strtab.size}) is past the end of the file`);
+  // libelf's elf_strptr() only reads names from an uncompressed SHT_STRTAB section.
+  if (shnum > 1 && strtab.type !== SHT_STRTAB)
+    throw new ElfError(`section name table (section ${shstrndx}) has type ${strtab.type}, expected SHT_STRTAB`);
+  if (shnum > 1 && strtab.flags & SHF_COMPRESSED)
+    throw new ElfError(`section name table (section ${shstrndx}) is compressed (SHF_COMPRESSED), which is not supported`);
   const names = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
   // Decode the name table once; each name is a slice of it (V8 shares the characters), and
   // its end is found by binary search over the NUL positions. Decoding or scanning each name
@@ -116,7 +127,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
 
   const sections: ElfSection[] = raw.map((s, i) => {
     let name = '';
-    if (i !== 0 || s.name !== 0) {
+    // Section 0 (SHN_UNDEF) is never looked up by name (libbpf's walk starts at section 1).
+    if (i !== 0) {
       if (s.name >= names.length) throw new ElfError(`section ${i}: name offset ${s.name} is outside the section name table`);
       const end = endOf(s.name);
       if (end < 0) throw new ElfError(`section ${i}: name is not NUL-terminated`);

@@ -21,6 +21,12 @@ export interface LoadBtfOptions {
   name?: string;
   /** Skip btf_sanity_check-style validation. */
   noValidate?: boolean;
+  /**
+   * Parse .BTF.ext (default true). btf__parse(path, NULL) in libbpf 1.1 never looks at it
+   * (only btf__parse_elf(path, &btf_ext) does), so readers of the types alone pass false and
+   * an unusable .BTF.ext does not stop them.
+   */
+  parseExt?: boolean;
 }
 
 export function loadBtf(bytes: Uint8Array, options: LoadBtfOptions = {}): LoadedBtf {
@@ -57,7 +63,7 @@ function load(bytes: Uint8Array, options: LoadBtfOptions): LoadedBtf {
     base = distilled;
   }
   const btf = parseBtf(sectionData(btfSec), { base, ptrSize, noValidate: options.noValidate });
-  const extSec = elf.section('.BTF.ext');
+  const extSec = options.parseExt === false ? undefined : elf.section('.BTF.ext');
   const ext = extSec ? parseBtfExt(sectionData(extSec)) : undefined;
   const out: LoadedBtf = { btf, elf, format: 'elf' };
   if (ext) out.ext = ext;

@@ -244,10 +244,25 @@ describe('ELF containers', () => {
         );
         // Section name offset out of range.
         expectBtfError(() => loadBtf(lie((e) => setU32(e, btfH + e.field.name, 0x7fffffff))), /name offset 2147483647 is outside/, ElfError);
+        // Name table that is not SHT_STRTAB (libelf's elf_strptr refuses it).
+        expectBtfError(() => loadBtf(lie((e) => setU32(e, strH + e.field.type, 0x20003))), /section name table .* expected SHT_STRTAB/, ElfError);
         // Name table past EOF.
         expectBtfError(() => loadBtf(lie((e) => setAddr(e, strH + e.field.size, 1 << 30))), /section name table/, ElfError);
-        // Entry size too small.
-        expectBtfError(() => loadBtf(lie((e) => setU16(e, e.ehdr.shentsize, 8))), /entry size 8/, ElfError);
+        // e_shentsize is ignored, as libelf ignores it (bpftool reads such files).
+        expect(loadBtf(lie((e) => setU16(e, e.ehdr.shentsize, 8))).btf.count).toBe(8);
+        expect(loadBtf(lie((e) => setU16(e, e.ehdr.shentsize, 0xffff))).btf.count).toBe(8);
+        // High bits of a 64-bit sh_flags do not read as SHF_COMPRESSED (or any other flag).
+        if (bits === 64) {
+          const hi = lie((e) => setAddr(e, btfH + e.field.flags, 0xffffffff00000000n));
+          expect(loadBtf(hi).btf.count).toBe(8);
+          expect(parseElf(hi).section('.BTF')!.flags).toBe(0);
+        }
+        // Section 0's name is never used (libbpf starts at section 1).
+        expect(loadBtf(lie((e) => setU32(e, e.shdr[0]! + e.field.name, 0x20000000))).btf.count).toBe(8);
+        // A broken .BTF.ext fails a full load, not a types-only one (btf__parse(path, NULL)).
+        const badExt = lie((e) => setU32(e, e.shdr[e.index['.BTF.ext']!]! + e.field.type, 8));
+        expectBtfError(() => loadBtf(badExt), /\.BTF\.ext has type 8/, ElfError);
+        expect(loadBtf(badExt, { parseExt: false }).ext).toBeUndefined();
         // .BTF not PROGBITS.
         expectBtfError(() => loadBtf(lie((e) => setU32(e, btfH + e.field.type, 8))), /\.BTF has type 8/, ElfError);
         // Overlapping sections (the .BTF data is the section table itself): malformed BTF, typed.
@@ -302,6 +317,9 @@ describe('ELF containers', () => {
     const data = new Uint8Array(e);
     data[5] = 0;
     expectBtfError(() => parseElf(data), /unknown ELF data encoding 0/, ElfError);
+    const version = new Uint8Array(e);
+    version[6] = 0x5f;
+    expectBtfError(() => parseElf(version), /unsupported ELF version 95/, ElfError);
     expectBtfError(() => loadBtf(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1])), /truncated ELF/, ElfError);
   });
 

@@ -118,6 +118,17 @@ describe.skipIf(!BUILT)('btfgen dump', () => {
     expect(Number(r.stdout.trim())).toBe(btfgen('dump', VMLINUX).stdout.length);
   });
 
+  it.skipIf(!HAVE_BPFTOOL)('an unusable .BTF.ext does not stop the dump (bpftool 7.1 never reads it)', () => {
+    const ext = new Uint8Array(64).fill(0x5a);
+    const p = tmpFile(
+      'badext.o',
+      buildElf({ sections: [{ name: '.BTF', data: rawBtf({ words: [1, info(1), 4, 32], strings: Buffer.from('\0int\0') }) }, { name: '.BTF.ext', data: ext }] }).bytes,
+    );
+    const r = btfgen('dump', p);
+    expect(r.status, r.stderr).toBe(0);
+    expect(firstDifference(r.stdout, bpftoolDump(p))).toBeUndefined();
+  });
+
   describe('errors: one line naming the file, non-zero exit', () => {
     it('missing file', () => {
       expectOneLineError(btfgen('dump', '/nonexistent/x.btf'), /\/nonexistent\/x\.btf: cannot read: no such file/);

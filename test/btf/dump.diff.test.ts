@@ -237,6 +237,63 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
     }
   });
 
+  describe('differential fuzz: mutated ELF headers and section tables, bpftool 7.1 vs btfgen dump', () => {
+    // libbpf 1.1 does not check the .BTF section's type or SHF_COMPRESSED (newer libbpf and
+    // loadBtf do); everything else must agree: both fail, or both print the same.
+    const ALLOWED_OURS_FAIL = [/section \.BTF has type \d+, expected SHT_PROGBITS/, /section \.BTF is compressed/];
+    const N_CASES = Number(process.env.BTFGEN_DIFF_FUZZ_N ?? 120);
+    for (const obj of fixtureObjects().filter((p) => /\/(c_bits|obj_be|reloc_enum64)\.o$/.test(p))) {
+      it(basename(obj), async () => {
+        const src = readBytes(obj);
+        const le = src[5] === 1;
+        const shoff = Number(new DataView(src.buffer, src.byteOffset).getBigUint64(40, le));
+        let a = 0x85ebca6b ^ obj.length;
+        const r = () => {
+          a = (a + 0x6d2b79f5) >>> 0;
+          let t = a;
+          t = Math.imul(t ^ (t >>> 15), t | 1);
+          t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+          return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+        };
+        const path = join(tempDir(), `efuzz-${basename(obj)}`);
+        let same = 0;
+        for (let i = 0; i < N_CASES; i++) {
+          if (i % 200 === 199) await new Promise((done) => setImmediate(done));
+          const b = new Uint8Array(src);
+          const dv = new DataView(b.buffer);
+          const [lo, hi] = r() < 0.3 ? [0, 64] : [shoff, b.length];
+          const k = lo + Math.floor(r() * (hi - lo));
+          const m = Math.floor(r() * 3);
+          if (m === 0) b[k]! ^= 1 << Math.floor(r() * 8);
+          else if (m === 1) b[k] = Math.floor(r() * 256);
+          else if ((k & ~3) + 4 <= b.length) dv.setUint32(k & ~3, [0, 1, 8, 0xffffffff, Math.floor(r() * 0x10000)][Math.floor(r() * 5)]!, le);
+          writeFileSync(path, b);
+          const ref = bpftoolTry(path);
+          let ours: Uint8Array | undefined;
+          let err: Error | undefined;
+          try {
+            ours = dumpBtfBytes(loadBtf(b, { noValidate: true, parseExt: false }).btf);
+          } catch (e) {
+            if (!(e instanceof BtfError)) throw e;
+            err = e;
+          }
+          const where = `${basename(obj)}, case ${i}`;
+          if (ref.ok && ours) {
+            const diff = firstDifference(ours, ref.stdout);
+            if (diff) throw new Error(`${where}: output differs\n${diff}`);
+            same++;
+          } else if (ref.ok && err) {
+            expect(ALLOWED_OURS_FAIL.some((re) => re.test(err!.message)), `${where}: bpftool reads it, we fail: ${err.message}`).toBe(true);
+          } else if (!ref.ok && ours) {
+            writeFileSync(`${path}.case-${i}`, b);
+            throw new Error(`${where}: we read it (kept as ${path}.case-${i}), bpftool 7.1 fails: ${ref.stderr.trim()}`);
+          }
+        }
+        expect(same).toBeGreaterThan(N_CASES / 4);
+      });
+    }
+  });
+
   describe('ELF objects', () => {
     const objects = fixtureObjects();
     it.skipIf(objects.length > 0)('no fixture objects under test/fixtures/bpf yet (run the fixtures script)', () => {});
