@@ -23,7 +23,7 @@ export function register(program: Command): void {
     )
     .argument('<file>', 'raw BTF (e.g. /sys/kernel/btf/vmlinux, a btfhub .btf) or an ELF object with a .BTF section')
     .option('-B, --base <base>', 'base BTF (raw or ELF) for a split BTF such as a kernel module; only the split types are printed, IDs continuing from the base')
-    .option('--strict', "also check that every name and referenced type ID resolves (libbpf >= 1.3's btf_sanity_check; bpftool 7.1 prints such BTF as it is)")
+    .option('--strict', "also check that every name and referenced type ID resolves (newer libbpf's btf_sanity_check; bpftool 7.1 prints such BTF as it is)")
     .addHelpText(
       'after',
       [
@@ -58,8 +58,9 @@ async function loadFile(path: string, base: Btf | undefined, strict: boolean): P
   const bytes = await readInput(path);
   try {
     // libbpf 1.1's btf__parse() checks the header, sections and record sizes but not names
-    // or type IDs: bpftool 7.1 prints dangling ones ('(invalid)'), and so do we.
-    return loadBtf(bytes, { base, name: path, noValidate: !strict }).btf;
+    // or type IDs: bpftool 7.1 prints dangling ones ('(invalid)'), and so do we. It never
+    // reads .BTF.ext either.
+    return loadBtf(bytes, { base, name: path, noValidate: !strict, parseExt: false }).btf;
   } catch (e) {
     // A module's split BTF read without its base fails on its string section: say so.
     if (!base && e instanceof BtfError && isRawBtf(bytes) && SPLIT_SYMPTOM.test(e.message)) {
