@@ -154,8 +154,20 @@ export class CandidateIndex {
   private scan(keys: string[]): Map<string, number[]> {
     // per kind class: FNV-1a hash of the essential name -> wanted entries (bytes verified on a hit)
     const byClass = new Map<number, Map<number, Wanted[]>>();
-    // first two bytes of every wanted name: most target names are rejected on these alone
-    const prefix = new Uint8Array(65536);
+    // First two bytes of the wanted names -> their lengths L. A target name can only have a
+    // wanted essential name if its first two bytes match and its byte at L ends the name (NUL)
+    // or starts a flavor suffix ('_'): most names are rejected on three byte reads, unhashed.
+    const prefixSlot = new Int32Array(65536);
+    const lenLists: number[][] = [];
+    const addLen = (key: number, len: number) => {
+      let slot = prefixSlot[key]!;
+      if (slot === 0) {
+        lenLists.push([]);
+        slot = prefixSlot[key] = lenLists.length;
+      }
+      const l = lenLists[slot - 1]!;
+      if (!l.includes(len)) l.push(len);
+    };
     let mask = 0;
     const slow = new Set<string>();
     for (const key of keys) {
@@ -166,8 +178,8 @@ export class CandidateIndex {
       mask |= 1 << cls;
       if (cls === Kind.ENUM) mask |= 1 << Kind.ENUM64;
       const bytes = latin1Bytes(name);
-      if (bytes.length >= 2) prefix[(bytes[0]! << 8) | bytes[1]!] = 1;
-      else prefix.fill(1, bytes[0]! << 8, (bytes[0]! + 1) << 8);
+      if (bytes.length >= 2) addLen((bytes[0]! << 8) | bytes[1]!, bytes.length);
+      else for (let c = 0; c < 256; c++) addLen((bytes[0]! << 8) | c, 1);
       const h = fnv1a(bytes, 0, bytes.length);
       let m = byClass.get(cls);
       if (!m) byClass.set(cls, (m = new Map()));
@@ -209,7 +221,18 @@ export class CandidateIndex {
         const s = strStart + rel;
         const b0 = raw[s]!;
         if (b0 === 0) continue; // empty name: skipped by bpf_core_add_cands
-        if (prefix[(b0 << 8) | raw[s + 1]!] === 0) continue;
+        const slot = prefixSlot[(b0 << 8) | raw[s + 1]!]!;
+        if (slot === 0) continue;
+        const lens = lenLists[slot - 1]!;
+        let maybe = false;
+        for (let k = 0; k < lens.length; k++) {
+          const c = raw[s + lens[k]!];
+          if (c === 0 || c === 0x5f) {
+            maybe = true;
+            break;
+          }
+        }
+        if (!maybe) continue;
         // hash the name up to its NUL, noting runs of 3+ underscores (possible flavor)
         let h = 0x811c9dc5;
         let run = 0;
