@@ -1,0 +1,73 @@
+// Never a crash: fixture objects with random byte mutations in their .BTF / .BTF.ext sections
+// (seeded, reproducible) either minimize or fail with a typed BtfgenError (one-line message,
+// exit status), never a TypeError/RangeError or an endless loop.
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseElf } from '../../src/btf/elf.js';
+import { BtfgenError } from '../../src/errors.js';
+import { minimize, prepareObject, type PreparedTarget } from '../../src/minimize/index.js';
+import { fixtureObjects, HAVE_VMLINUX, ourTarget, readBytes, TARGETS, VMLINUX } from './helpers/env.js';
+
+const ITERATIONS = Number(process.env.BTFGEN_FUZZ_ITERATIONS ?? 2000);
+
+describe('mutated objects', () => {
+  it(`${ITERATIONS} seeded mutations of .BTF/.BTF.ext give results or typed errors`, async () => {
+    let seed = 0x5eed;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const targets: PreparedTarget[] = [await ourTarget(join(TARGETS, 'probes_target.o')), await ourTarget(join(TARGETS, 'reloc_target.o'))];
+    if (HAVE_VMLINUX) targets.push(await ourTarget(VMLINUX));
+    const objs = fixtureObjects().filter((p) => !p.includes('many_roots'));
+    const crashes: string[] = [];
+    let ok = 0;
+    let typed = 0;
+    const check = (e: unknown, what: string) => {
+      if (e instanceof BtfgenError && e.exitCode > 0 && !e.message.includes('\n')) typed++;
+      else crashes.push(`${what}: ${(e as Error)?.stack?.split('\n').slice(0, 3).join(' | ') ?? String(e)}`);
+    };
+    for (let iter = 0; iter < ITERATIONS; iter++) {
+      const src = objs[Math.floor(rnd() * objs.length)]!;
+      const b = new Uint8Array(readBytes(src));
+      let ranges: [number, number][] = [];
+      try {
+        const elf = parseElf(b);
+        for (const n of ['.BTF', '.BTF.ext']) {
+          const s = elf.section(n);
+          if (s && s.size > 0) ranges.push([s.offset, s.size]);
+        }
+      } catch {
+        ranges = [[0, b.length]];
+      }
+      if (ranges.length === 0) continue;
+      const n = 1 + Math.floor(rnd() * 4);
+      for (let k = 0; k < n; k++) {
+        const [off, len] = ranges[Math.floor(rnd() * ranges.length)]!;
+        const pos = off + Math.floor(rnd() * len);
+        const r = rnd();
+        if (r < 0.5) b[pos] = Math.floor(rnd() * 256);
+        else if (r < 0.8) b[pos] = b[pos]! ^ (1 << Math.floor(rnd() * 8));
+        else b[pos] = 0;
+      }
+      const what = `#${iter} ${basename(src)}`;
+      let o;
+      try {
+        o = prepareObject(b, basename(src));
+      } catch (e) {
+        check(e, what);
+        continue;
+      }
+      for (const t of targets) {
+        try {
+          minimize(t, [o]);
+          ok++;
+        } catch (e) {
+          check(e, what);
+        }
+      }
+    }
+    expect(crashes).toEqual([]);
+    expect(ok + typed).toBeGreaterThan(ITERATIONS);
+  }, 300_000);
+});
