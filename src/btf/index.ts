@@ -11,3 +11,5 @@ export { parseBtfExt } from './ext.js';
 export type { BtfExt, CoreRelo, FuncInfo, LineInfo, ExtInfo, ExtInfoSection } from './ext.js';
 export { loadBtf, MissingSectionError } from './object.js';
 export type { LoadedBtf, LoadBtfOptions } from './object.js';
+export { dumpBtf, dumpBtfBytes, dumpBtfChunks } from './dump.js';
+export type { DumpOptions } from './dump.js';
