@@ -5,8 +5,8 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseElf } from '../../src/btf/elf.js';
 import { BtfgenError } from '../../src/errors.js';
-import { minimize, prepareObject, type PreparedTarget } from '../../src/minimize/index.js';
-import { fixtureObjects, HAVE_VMLINUX, ourTarget, readBytes, TARGETS, VMLINUX } from './helpers/env.js';
+import { minimize, prepareObject, prepareTarget, type PreparedObject, type PreparedTarget } from '../../src/minimize/index.js';
+import { fixtureObjects, HAVE_VMLINUX, ourTarget, readBytes, targetObjects, TARGETS, VMLINUX } from './helpers/env.js';
 
 const ITERATIONS = Number(process.env.BTFGEN_FUZZ_ITERATIONS ?? 2000);
 
@@ -69,5 +69,53 @@ describe('mutated objects', () => {
     }
     expect(crashes).toEqual([]);
     expect(ok + typed).toBeGreaterThan(ITERATIONS);
+  }, 300_000);
+
+  it(`${ITERATIONS / 4} seeded mutations of target (kernel) BTF against every object`, () => {
+    let seed = 0xbeef;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const objs: PreparedObject[] = [];
+    for (const p of fixtureObjects().filter((x) => !x.includes('many_roots'))) {
+      try {
+        objs.push(prepareObject(readBytes(p), basename(p)));
+      } catch {
+        /* rejected objects are covered above */
+      }
+    }
+    const crashes: string[] = [];
+    let runs = 0;
+    for (let iter = 0; iter < ITERATIONS / 4; iter++) {
+      const tgts = targetObjects();
+      const src = tgts[Math.floor(rnd() * tgts.length)]!;
+      const b = new Uint8Array(readBytes(src));
+      const sec = parseElf(b).section('.BTF')!;
+      for (let k = 0, n = 1 + Math.floor(rnd() * 3); k < n; k++) {
+        const pos = sec.offset + Math.floor(rnd() * sec.size);
+        b[pos] = rnd() < 0.5 ? Math.floor(rnd() * 256) : b[pos]! ^ (1 << Math.floor(rnd() * 8));
+      }
+      const fail = (e: unknown, what: string) => {
+        if (!(e instanceof BtfgenError) || e.message.includes('\n')) crashes.push(`#${iter} ${what}: ${(e as Error)?.stack?.split('\n').slice(0, 3).join(' | ')}`);
+      };
+      let t: PreparedTarget;
+      try {
+        t = prepareTarget(b, { name: basename(src) });
+      } catch (e) {
+        fail(e, 'parse');
+        continue;
+      }
+      for (const o of objs) {
+        runs++;
+        try {
+          minimize(t, [o]);
+        } catch (e) {
+          fail(e, o.name);
+        }
+      }
+    }
+    expect(crashes).toEqual([]);
+    expect(runs).toBeGreaterThan(0);
   }, 300_000);
 });
