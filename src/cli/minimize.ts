@@ -91,7 +91,7 @@ export async function runMinimize(input: string, output: string, objects: string
     }
   }
   const names = new Set<string>();
-  for (const p of prepared) if (p.ok) for (const n of p.obj.rootNames) names.add(n);
+  for (const p of prepared) if (p.ok) for (const n of p.obj.roots) names.add(n);
   target.index.ensure(names);
 
   const m = new api.Minimizer(target);
