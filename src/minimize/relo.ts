@@ -45,14 +45,6 @@ export function emptyResult(): ReloResult {
   };
 }
 
-/** A negative errno with libbpf's warning text (what bpftool prints as "libbpf: ..."). */
-export class ReloFailure {
-  constructor(
-    readonly errno: number,
-    readonly message: string,
-  ) {}
-}
-
 interface FieldOut {
   val: number;
   fieldSz: number;

@@ -3,7 +3,7 @@
 // lengths, u32 bit offsets, and the same push/pop order in the anonymous-member recursion.
 import { Btf } from '../btf/btf.js';
 import { skipMods } from './fast.js';
-import { Kind, ReloKind, E2BIG, EINVAL, isEnumvalReloKind, isFieldReloKind, isTypeReloKind } from '../btf/kinds.js';
+import { Kind, ReloKind, E2BIG, EINVAL, isEnumvalReloKind, isFieldReloKind, isTypeReloKind, kindStr } from '../btf/kinds.js';
 import { essentialNameLen } from './candidates.js';
 import { essentialLenAt, essentialNamesEqual, latin1, nameEquals, nameIsEmpty } from './names.js';
 import { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.js';
@@ -141,11 +141,6 @@ function scanInt(s: string, pos: number): [number, number] | null {
   return [Number(BigInt.asIntN(32, v)), p - pos];
 }
 
-/** The access string as libbpf sees it, or null for an invalid string offset. */
-export function accessString(btf: Btf, accessStrOff: number): string | null {
-  return nameByOffset(btf, accessStrOff);
-}
-
 export interface ReloInput {
   typeId: number;
   accessStrOff: number;
@@ -246,17 +241,12 @@ export function parseSpec(btf: Btf, relo: ReloInput, spec: CoreSpec, warn?: (msg
     } else {
       const nm = nameByOffset(btf, btf.nameOff(relo.typeId));
       warn?.(
-        `relo for [${relo.typeId}] ${nm ?? ''} (at idx ${i}) captures type [${id}] of unexpected kind ${kindStrOf(btf, id)}`,
+        `relo for [${relo.typeId}] ${nm ?? ''} (at idx ${i}) captures type [${id}] of unexpected kind ${kindStr(btf.kind(id))}`,
       );
       return -EINVAL;
     }
   }
   return 0;
-}
-
-function kindStrOf(btf: Btf, id: number): string {
-  return ['void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile', 'const', 'restrict',
-    'func', 'func_proto', 'var', 'datasec', 'float', 'decl_tag', 'type_tag', 'enum64'][btf.kind(id)] ?? 'unknown';
 }
 
 /**
@@ -461,10 +451,11 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targIdIn: number, targ:
     const k = targBtf.kind(targId);
     if (k !== Kind.ENUM && k !== Kind.ENUM64) return 0;
     const n = targBtf.vlen(targId);
+    const localLen = essentialNameLen(local.accName[0] ?? '');
     for (let i = 0; i < n; i++) {
       const off = targBtf.enumNameOff(targId, i);
       // essential lengths equal and strncmp == 0 (an anonymous name never matches a named one)
-      if (essentialLenAt(targBtf, off) !== essentialNameLen(local.accName[0] ?? '')) continue;
+      if (essentialLenAt(targBtf, off) !== localLen) continue;
       if (essentialNamesEqual(local.btf, localEnumNameOff(local), targBtf, off)) {
         targ.accTypeId[0] = targId;
         targ.accIdx[0] = i;
