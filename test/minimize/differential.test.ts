@@ -27,6 +27,8 @@ if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
 if (!HAVE_DATA) console.warn(NO_DATA);
 
 const objects = fixtureObjects();
+/** Per-target budget: ~50 bpftool runs, up to ~1 s each on the 44 MB kernel under CI load. */
+const LONG = 600_000;
 const tally = { identical: 0, failedAlike: 0, pairs: 0 };
 
 async function diffTarget(targetPath: string): Promise<string[]> {
@@ -54,21 +56,21 @@ describe.skipIf(!HAVE_BPFTOOL || objects.length === 0)('minimize vs bpftool 7.1,
 
   it.skipIf(!HAVE_VMLINUX)('running kernel /sys/kernel/btf/vmlinux', async () => {
     expect(await diffTarget(VMLINUX)).toEqual([]);
-  });
+  }, LONG);
 
   for (const t of targetObjects()) {
     it(`target object ${basename(t)}`, async () => {
       expect(await diffTarget(t)).toEqual([]);
-    });
+    }, LONG);
   }
 
   it.skipIf(!existsSync(CILIUM_71))('7.1 kernel with a 32-byte header and a layout section (cilium testdata)', async () => {
     expect(await diffTarget(CILIUM_71)).toEqual([]);
-  });
+  }, LONG);
 
   for (const k of defaultKernels()) {
     it(`archive kernel ${k.slice(k.indexOf('btfhub-archive'))}`, async () => {
       expect(await diffTarget(k)).toEqual([]);
-    });
+    }, LONG);
   }
 });

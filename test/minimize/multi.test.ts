@@ -81,6 +81,6 @@ describe.skipIf(!HAVE_BPFTOOL)('several objects at once vs bpftool 7.1', () => {
         expect(r.diff).toBeUndefined();
         expect(r.status).toBe(0);
       }
-    });
+    }, 600_000);
   }
 });
