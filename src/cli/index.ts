@@ -3,14 +3,24 @@
 import { Command, CommanderError } from 'commander';
 import { BtfgenError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { register as registerDump } from './dump.js';
-import { register as registerMinimize } from './minimize.js';
-import { register as registerFetch } from './fetch.js';
-import { register as registerPack } from './pack.js';
-import { register as registerWhich } from './which.js';
-import { register as registerLegacy } from './legacy.js';
 
-export function buildProgram(): Command {
+type Registrar = { register(program: Command): void };
+
+/**
+ * Command modules, loaded on demand: a run of one command loads only that command's code
+ * (start-up time is part of every `btfgen minimize` call a script makes).
+ */
+const COMMANDS: ReadonlyArray<[string, () => Promise<Registrar>]> = [
+  ['fetch', () => import('./fetch.js')],
+  ['pack', () => import('./pack.js')],
+  ['minimize', () => import('./minimize.js')],
+  ['dump', () => import('./dump.js')],
+  ['which', () => import('./which.js')],
+  ['btfgen', () => import('./legacy.js')],
+];
+
+/** Builds the program; with `only`, registers just that command (the one being run). */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program
     .name('btfgen')
@@ -23,15 +33,18 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false })
     // Subcommands inherit this at creation: errors reach main() instead of process.exit().
     .exitOverride();
-  registerFetch(program);
-  registerPack(program);
-  registerMinimize(program);
-  registerDump(program);
-  registerWhich(program);
-  registerLegacy(program);
+  const wanted = COMMANDS.filter(([name]) => only === undefined || name === only);
+  const modules = await Promise.all(wanted.map(([, load]) => load()));
+  for (const m of modules) m.register(program);
   // Every subcommand answers --version too.
   for (const cmd of program.commands) cmd.version(VERSION, '-V, --version', 'print the btfgen version');
   return program;
+}
+
+/** The command a command line runs, when it names one directly (not `help X` or an option). */
+function commandOf(argv: string[]): string | undefined {
+  const first = argv[2];
+  return first !== undefined && COMMANDS.some(([name]) => name === first) ? first : undefined;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -42,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
       throw err;
     });
   }
-  const program = buildProgram();
+  const program = await buildProgram(commandOf(argv));
   try {
     await program.parseAsync(argv);
   } catch (err) {
