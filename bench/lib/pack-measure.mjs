@@ -31,6 +31,14 @@ function children(pid) {
   return out;
 }
 
+function comm(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 function tree(pid) {
   const all = [pid];
   for (let i = 0; i < all.length; i++) all.push(...children(all[i]));
@@ -38,9 +46,11 @@ function tree(pid) {
 }
 
 /**
- * Runs `cmd args` and resolves with { ms, code, stdout, stderr, peakMainKb, peakTreeKb }.
+ * Runs `cmd args` and resolves with { ms, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb }.
  * peakMainKb: the child's VmHWM; peakTreeKb: the largest sum of VmRSS over the process tree
- * seen at a poll (children such as xz or bpftool included).
+ * seen at a poll (children such as xz or bpftool included); peakChildrenKb: the same over the
+ * descendants only, leaving out those that still run the parent's program (a fork between
+ * fork() and exec() shows the parent's shared pages as its own RSS).
  */
 export function runMeasured(cmd, args, options = {}) {
   return new Promise((resolve, reject) => {
@@ -52,11 +62,19 @@ export function runMeasured(cmd, args, options = {}) {
     child.stderr.on('data', (d) => (stderr += d));
     let peakMainKb = 0;
     let peakTreeKb = 0;
+    let peakChildrenKb = 0;
     const poll = () => {
       peakMainKb = Math.max(peakMainKb, statusKb(child.pid, 'VmHWM'));
+      const rootComm = comm(child.pid);
       let sum = 0;
-      for (const p of tree(child.pid)) sum += statusKb(p, 'VmRSS');
+      let kids = 0;
+      for (const p of tree(child.pid)) {
+        const rss = statusKb(p, 'VmRSS');
+        sum += rss;
+        if (p !== child.pid && comm(p) !== rootComm) kids += rss;
+      }
       peakTreeKb = Math.max(peakTreeKb, sum);
+      peakChildrenKb = Math.max(peakChildrenKb, kids);
     };
     const timer = setInterval(poll, 20);
     child.on('error', (e) => {
@@ -66,7 +84,7 @@ export function runMeasured(cmd, args, options = {}) {
     child.on('exit', () => poll());
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ ms: performance.now() - t0, code, stdout, stderr, peakMainKb, peakTreeKb });
+      resolve({ ms: performance.now() - t0, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb });
     });
   });
 }
