@@ -124,6 +124,19 @@ describe('btfgen pack', () => {
     expect(existsSync(join(c2, 'pack-cache'))).toBe(false);
   });
 
+  it('falls back to @napi-rs/lzma when xz is not installed (same bytes); --decompressor xz then fails clearly', async () => {
+    const root = tempDir();
+    const env = { HOME: root, BTFHUB_CACHE: root };
+    const a = await run(['pack', ...OBJS, '--archive', FIX, '-o', join(root, 'a.tar.gz'), '--no-cache'], { env });
+    expect(a.code, a.stderr).toBe(0);
+    const b = await run(['pack', ...OBJS, '--archive', FIX, '-o', join(root, 'b.tar.gz'), '--no-cache'], { env: { ...env, PATH: '/nonexistent' } });
+    expect(b.code, b.stderr).toBe(0);
+    expect(readFileSync(join(root, 'b.tar.gz')).equals(readFileSync(join(root, 'a.tar.gz')))).toBe(true);
+    const c = await run(['pack', ...OBJS, '--archive', FIX, '-o', join(root, 'c.tar.gz'), '--no-cache', '--decompressor', 'xz'], { env: { ...env, PATH: '/nonexistent' } });
+    expect(c.code).toBe(1);
+    expect(c.stderr).toBe("Error: the 'xz' command was requested but does not run (install xz-utils)\n");
+  });
+
   it('a missing default archive is a clear error', async () => {
     const root = tempDir();
     const r = await run(['pack', OBJS[0]!, '-o', join(root, 'o.tar.gz')], { env: { HOME: root, BTFHUB_CACHE: join(root, 'c') } });
