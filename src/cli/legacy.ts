@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { fetch } from '../fetch/index.js';
 import { resolvePackPaths, type PackOptions } from '../pack/index.js';
 import { runPack } from './pack.js';
 
@@ -55,6 +54,7 @@ Environment:
       if (!existsSync(archive)) {
         // The old script fetched first when its cache did not exist; so do we.
         process.stderr.write(`btfgen: ${archive} does not exist; fetching btfhub-archive first\n`);
+        const { fetch } = await import('../fetch/index.js');
         await fetch({
           onEvent: (e) => {
             if (e.type !== 'progress') process.stderr.write(`btfgen: ${e.message}\n`);
