@@ -7,3 +7,7 @@ export { listKernels, parseKernelFilter } from './archive/index.js';
 export type { KernelEntry, KernelFilter, KernelFilterInput, KernelFormat } from './archive/index.js';
 export { minimize, prepareObject, prepareTarget, relocate, Minimizer, ObjectError, unpackKernelBtf } from './minimize/index.js';
 export type { PreparedObject, PreparedTarget, MinimizeOptions, PrepareTargetOptions, RelocationResult } from './minimize/index.js';
+export { pack, PackError, AbortError } from './pack/index.js';
+export type {
+  PackOptions, PackResult, PackProgress, PackedMember, KernelFailure, PackGroup, PackObject, Layout, OutputFormat,
+} from './pack/index.js';
