@@ -3,7 +3,7 @@
 // minimizes and stores the result. One kernel at a time per worker, so at most `--jobs`
 // decompressed kernels exist at once.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -44,12 +44,42 @@ async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessag
   const ms = { startedAt: performance.timeOrigin + performance.now(), read: 0, decompress: 0, minimize: 0 };
   let t0 = performance.now();
   let bytes: Uint8Array;
+  // The file stays open until the kernel is done: `xz` reads the very bytes hashed from it.
+  let file: FileHandle | undefined;
   try {
-    const buf = await readFile(t.path);
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    file = await open(t.path, 'r');
+    bytes = await readAll(file);
   } catch (err) {
+    await file?.close().catch(() => undefined);
     return { type: 'result', id: t.id, status: 'failed', message: `cannot read: ${messageOf(err)}`, cached: false, ms };
   }
+  try {
+    return await decideAndRun(m, t, bytes, file, ms, t0);
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
+
+/** The whole file, read with positioned reads (the descriptor's offset stays at 0 for xz). */
+async function readAll(file: FileHandle): Promise<Uint8Array> {
+  const { size } = await file.stat();
+  let buf = new Uint8Array(size + 1); // the spare byte lets the read that sees EOF fit
+  let n = 0;
+  for (;;) {
+    if (n === buf.length) {
+      const bigger = new Uint8Array(Math.max(buf.length * 2, 1 << 16));
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const { bytesRead } = await file.read(buf, n, buf.length - n, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return n === buf.length ? buf : buf.subarray(0, n);
+}
+
+async function decideAndRun(m: KernelMinimizer, t: TaskMessage, input: Uint8Array, file: FileHandle, ms: ResultMessage['ms'], t0: number): Promise<ResultMessage> {
+  let bytes = input;
   const hashedAt = Date.now();
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const key = resultKey(init.keyPrefix, sha256);
@@ -66,7 +96,7 @@ async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessag
     let btf = bytes;
     let member: string | undefined;
     if (t.format === 'btf.tar.xz') {
-      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize });
+      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, inputFd: file.fd });
       btf = x.btf;
       const release = path.basename(t.path).slice(0, -'.btf.tar.xz'.length);
       if (x.member.replace(/^(\.\/)+/, '') !== `${release}.btf`) member = x.member;
