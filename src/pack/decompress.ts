@@ -2,8 +2,9 @@
 // an xz decompressor and the in-memory tar reader (tar-read.ts). Nothing is unpacked to disk.
 //
 // Two decompressors, measured on btfhub-archive-demo (see docs/readme/pack.md): the `xz`
-// command (liblzma, run through execa) decodes a 44 MB kernel in ~0.26 s; @napi-rs/lzma
-// (lzma-rs, pure Rust, in process) in ~0.50 s. `xz` is the default; @napi-rs/lzma is the
+// command (liblzma; forked by a helper shell into a FIFO when the caller passes the file's
+// descriptor, as pack's workers do, else run through execa) decodes a 44 MB kernel in
+// ~0.26 s; @napi-rs/lzma (lzma-rs, pure Rust, in process) in ~0.50 s. `xz` is the default; @napi-rs/lzma is the
 // fallback when `xz` is not installed, or on request (`--decompressor lzma`).
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants as fsc, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
