@@ -168,6 +168,25 @@ function fifoAnchor(): number | undefined {
   }
 }
 
+/**
+ * Releases this thread's FIFO descriptor and helper shell (both are made again on next use).
+ * File descriptors belong to the process, not the thread: a worker that ends must call this.
+ */
+export function closeXzPipes(): void {
+  const h = helperState;
+  helperState = undefined;
+  if (h && !h.dead) h.child.stdin!.end();
+  if (anchorFd !== null) {
+    try {
+      closeSync(anchorFd);
+    } catch {
+      // already closed
+    }
+  }
+  anchorFd = null;
+  anchorTried = false;
+}
+
 async function xzThroughFifo(anchor: number, inputFd: number, declared: number | undefined, limit: number, label: string, maxMember: number): Promise<Uint8Array> {
   // The write end first (a reader, the anchor, exists), then the blocking read end (a writer
   // exists); once xz has the write end and ours is closed, EOF means xz closed its output.

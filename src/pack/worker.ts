@@ -10,7 +10,7 @@ import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
-import { extractKernelBtf } from './decompress.js';
+import { closeXzPipes, extractKernelBtf } from './decompress.js';
 import { createMinimizer, type KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
@@ -150,6 +150,7 @@ async function main(): Promise<void> {
   };
   port.on('message', (msg: TaskMessage | { type: 'close' }) => {
     if (msg.type === 'close') {
+      closeXzPipes();
       void minimizer.close().finally(() => port.close());
       return;
     }
@@ -159,4 +160,6 @@ async function main(): Promise<void> {
   post({ type: 'ready', protocol: PROTOCOL });
 }
 
+// Also when the thread is ended otherwise (terminate(): an abort): its descriptors would stay.
+process.on('exit', closeXzPipes);
 void main();
