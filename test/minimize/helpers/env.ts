@@ -9,9 +9,10 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareObject, prepareTarget, Minimizer, type PreparedObject, type PreparedTarget } from '../../../src/minimize/index.js';
 import { unpackKernelBtf } from '../../../src/minimize/input.js';
+import { listArchiveKernels, SHARED_DATA } from '../../helpers/data.js';
 
 export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-export const DATA = resolve(REPO, '../shared/data');
+export const DATA = SHARED_DATA;
 export const ARCHIVE = join(DATA, 'btfhub-archive-demo');
 export const ARCHIVE_EXTRA = join(DATA, 'btfhub-archive-extra');
 export const CILIUM_71 = join(DATA, 'btf/cilium-testdata-7.1-amd64.btf.xz');
@@ -79,19 +80,8 @@ export function kernelFile(path: string): string {
   return out;
 }
 
-/** Every `.btf.tar.xz` under an archive root, sorted. */
-export function archiveKernels(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && e.name.endsWith('.btf.tar.xz')) out.push(p);
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out.sort();
-}
+/** Every `.btf.tar.xz` under an archive root, sorted (the shared test helper's walk). */
+export const archiveKernels = listArchiveKernels;
 
 /**
  * Archive kernels of the default suite: the 44 MB non-deduplicated CentOS 8 kernel, the ENUM64
