@@ -2,7 +2,8 @@
 // owner's pid and host. A lock whose owner is a dead process on this host is stale and taken
 // over; taking over is itself guarded by a second O_EXCL file so that two waiters cannot both
 // remove the stale lock and then each other's fresh one.
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -54,8 +55,27 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
   return undefined;
 }
 
+/**
+ * Creates `file` holding `content`, or returns false if it exists. The content is written to a
+ * private temporary file first and hard-linked into place (link(2) fails with EEXIST like
+ * O_EXCL), so a lock file never exists without its owner: a process killed mid-way leaves at
+ * most its temporary file, which `removeDeadTemps` clears. File systems without hard links fall
+ * back to O_EXCL + write.
+ */
 async function tryCreate(file: string, content: string): Promise<boolean> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
+    await writeFile(tmp, content, { mode: 0o644, flag: 'wx' });
+    try {
+      await link(tmp, file);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
     const fh = await open(file, 'wx', 0o644);
     try {
       await fh.writeFile(content);
@@ -66,6 +86,17 @@ async function tryCreate(file: string, content: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
+  }
+}
+
+/** Removes temporary lock files (`<lock>.<pid>.<hex>.tmp`) left by processes that died. */
+async function removeDeadTemps(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (m && !isAlive(Number(m[1]))) await unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
 
@@ -124,6 +155,8 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
   const token = randomBytes(8).toString('hex');
   const content = JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token });
   let waited = false;
+  await removeDeadTemps(file);
+  await removeDeadTemps(`${file}.takeover`);
   for (;;) {
     if (await tryCreate(file, content)) break;
     if (await isStale(file)) {
