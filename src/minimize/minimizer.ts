@@ -123,13 +123,19 @@ function processObject(
   target: PreparedTarget,
   obj: PreparedObject,
   each: (r: PreparedRelo, out: CalcOutcome) => void,
+  skipRepeats = false,
 ): void {
   if (obj.relos.length === 0) return;
   const tbtf = target.btf;
   target.index.ensure(obj.roots);
   const cache = new Map<number, number[]>();
   const scratch = { cand: new CoreSpec(tbtf), targ: new CoreSpec(tbtf) };
-  for (const r of obj.relos) {
+  // With skipRepeats: the candidate list's length after each first occurrence. A repeat (same
+  // type, access string and kind) that finds its list still that long (pruning only shrinks
+  // it) would compute the same outcome and record the same marks again: it is skipped.
+  const lenAfter = skipRepeats ? new Int32Array(obj.relos.length).fill(-1) : undefined;
+  for (let ri = 0; ri < obj.relos.length; ri++) {
+    const r = obj.relos[ri]!;
     let cands: number[] | null = null;
     if (r.kind !== ReloKind.TYPE_ID_LOCAL) {
       cands = cache.get(r.typeId) ?? null;
@@ -140,6 +146,7 @@ function processObject(
         cands = target.index.candidates(r.localKind, r.essName);
         cache.set(r.typeId, cands);
       }
+      if (lenAfter && r.repeatOf >= 0 && lenAfter[r.repeatOf] === cands.length) continue;
     }
     // bpf_core_calc_relo_insn()
     if (r.localKind < 0) throw reloError(obj, r, `invalid local type ID ${r.typeId}`, EINVAL);
@@ -160,6 +167,7 @@ function processObject(
       throw reloError(obj, r, out.message ?? `relocation failed: ${out.err}`, -out.err);
     }
     each(r, out);
+    if (lenAfter && cands) lenAfter[r.repeatOf >= 0 ? r.repeatOf : ri] = cands.length;
   }
 }
 
@@ -189,7 +197,7 @@ export class Minimizer {
         if (e instanceof BtfError) throw reloError(obj, r, `malformed target BTF: ${e.message}`, EINVAL, e);
         throw e;
       }
-    });
+    }, true);
     return this;
   }
 

@@ -65,6 +65,12 @@ export interface PreparedRelo {
   readonly localSpec: CoreSpec | null;
   /** libbpf's warning text for a parse failure, when it prints a specific one. */
   readonly parseMessage: string | undefined;
+  /**
+   * Position in `relos` of the first record with the same type ID, access string offset and
+   * kind, or -1 for a first occurrence. bpf_core_calc_relo_insn() depends on those and the
+   * candidate list only, so such a repeat gives the same outcome while the list is unchanged.
+   */
+  readonly repeatOf: number;
 }
 
 export interface PreparedObject {
@@ -111,6 +117,7 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
   const relos: PreparedRelo[] = [];
   const roots = new Set<string>();
   const specCache = new Map<string, { err: number; spec: CoreSpec | null; msg?: string }>();
+  const firstOf = new Map<string, number>();
 
   for (const sec of ext.coreRelo.sections) {
     const section = nameByOffset(btf, sec.secNameOff) ?? '<?>';
@@ -134,6 +141,8 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
         }
         specCache.set(key, parsed);
       }
+      const first = firstOf.get(key);
+      if (first === undefined) firstOf.set(key, relos.length);
       relos.push({
         section,
         index,
@@ -148,6 +157,7 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
         parseErr: parsed.err,
         localSpec: parsed.spec,
         parseMessage: parsed.msg,
+        repeatOf: first ?? -1,
       });
     });
   }

@@ -393,6 +393,30 @@ interface MemberIndex {
 
 /** Per target BTF: visit counts of composites, or their index once built. */
 const memberIndexes = new WeakMap<Btf, Map<number, MemberIndex | number>>();
+/**
+ * Per target BTF: built indexes by a hash of their composite's member name offsets. An index
+ * depends on those offsets alone, and a non-deduplicated kernel has hundreds of copies of each
+ * struct with the very same ones: the copies share one index instead of building their own.
+ */
+const sharedIndexes = new WeakMap<Btf, Map<number, { offs: Uint32Array; mi: MemberIndex }[]>>();
+
+function memberNameOffs(btf: Btf, id: number, n: number): Uint32Array {
+  const offs = new Uint32Array(n);
+  for (let i = 0; i < n; i++) offs[i] = btf.memberNameOff(id, i);
+  return offs;
+}
+
+function hashOffs(offs: Uint32Array): number {
+  let h = 0x811c9dc5 ^ offs.length;
+  for (let i = 0; i < offs.length; i++) h = Math.imul(h ^ offs[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameOffs(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Visits after which a composite with many members gets a name index. */
 const INDEX_AFTER = 6;
@@ -411,6 +435,18 @@ function memberIndex(btf: Btf, id: number, n: number): MemberIndex | undefined {
       return undefined;
     }
   } else return e;
+  const offs = memberNameOffs(btf, id, n);
+  const h = hashOffs(offs);
+  let shared = sharedIndexes.get(btf);
+  if (!shared) sharedIndexes.set(btf, (shared = new Map()));
+  let bucket = shared.get(h);
+  if (!bucket) shared.set(h, (bucket = []));
+  for (const b of bucket) {
+    if (sameOffs(b.offs, offs)) {
+      m.set(id, b.mi);
+      return b.mi;
+    }
+  }
   const named = new Map<string, number>();
   const anon: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -423,6 +459,7 @@ function memberIndex(btf: Btf, id: number, n: number): MemberIndex | undefined {
   }
   const mi = { named, anon };
   m.set(id, mi);
+  bucket.push({ offs, mi });
   return mi;
 }
 

@@ -8,10 +8,10 @@
 // fails the pack (every failing kernel is listed, nothing is written); with `skipFailed` the
 // others are packed and the failures are returned.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { describeFilter, listKernelsWith, parseKernelFilter, type KernelEntry } from '../archive/index.js';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
@@ -32,7 +32,7 @@ import {
   type Layout,
   type OutputFormat,
 } from './output.js';
-import { AbortError, runPool, type PoolTask } from './pool.js';
+import { AbortError, startPool, type PoolTask, type WorkerPool } from './pool.js';
 import { PROTOCOL, type ResultMessage, type WorkerInit } from './protocol.js';
 import { DEFAULT_MAX_MEMBER } from './tar-read.js';
 import { checkUstarName } from './tar-write.js';
@@ -183,20 +183,21 @@ export class PackError extends BtfgenError {
 const HEAVY_BYTES = 16 << 20;
 
 /** The kernel BTF's size: the .xz index's uncompressed size, else a guess from the file size. */
-async function estimateKernelSize(file: string, format: 'btf' | 'btf.tar.xz'): Promise<number> {
-  let fh: FileHandle | undefined;
+// Synchronous: a few system calls per kernel, while the workers boot on their own threads.
+function estimateKernelSize(file: string, format: 'btf' | 'btf.tar.xz'): number {
+  let fd: number | undefined;
   try {
-    fh = await open(file, 'r');
-    const size = Number((await fh.stat()).size);
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
     if (format === 'btf') return size;
     const n = Math.min(size, 4096);
     const tail = new Uint8Array(n);
-    await fh.read(tail, 0, n, size - n);
+    readSync(fd, tail, 0, n, size - n);
     return xzUncompressedSize(tail) ?? size * 8;
   } catch {
     return 0;
   } finally {
-    await fh?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -360,6 +361,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     options.onProgress(p);
   };
 
+  let pool: WorkerPool | undefined;
   try {
     // Scan: kernels whose file is unchanged since it was last hashed need no reading at all.
     progress('scan');
@@ -397,13 +399,16 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     // Minimize what is left, biggest files first (the slowest kernels must not come last).
     let decompressor: Decompressor | undefined;
     if (tasks.length) {
-      decompressor = await resolveDecompressor(options.decompressor ?? 'auto');
+      // The workers boot (~60 ms each) while this thread sizes the kernels and finds xz.
+      pool = startPool(Math.min(jobs, tasks.length));
+      const xz = resolveDecompressor(options.decompressor ?? 'auto');
       const sizes = new Map<number, number>();
       for (const t of tasks) {
-        const size = await estimateKernelSize(t.path, t.format);
+        const size = estimateKernelSize(t.path, t.format);
         sizes.set(t.id, size);
         t.heavy = size >= HEAVY_BYTES;
       }
+      decompressor = await xz;
       tasks.sort((a, b) => sizes.get(b.id)! - sizes.get(a.id)! || a.id - b.id);
       const init: WorkerInit = {
         protocol: PROTOCOL,
@@ -439,7 +444,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         if (statIndex && r.sha256 && r.hashedAt !== undefined && it.st) statIndex.set(it.entry.path, it.st, r.sha256, r.hashedAt);
         progress('minimize', it.entry.relPath);
       };
-      await runPool(tasks, jobs, init, onResult, signal);
+      await pool.run(tasks, jobs, init, onResult, signal);
     }
     if (statIndex) await statIndex.save().catch(() => undefined);
     checkAbort();
@@ -529,6 +534,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     progress('done');
     return result;
   } finally {
+    pool?.close();
     if (spool) await rm(spool, { recursive: true, force: true });
   }
 }

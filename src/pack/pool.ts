@@ -33,11 +33,70 @@ export class AbortError extends BtfgenError {
   }
 }
 
+/** A worker that was started before its tasks were known (startPool). */
+interface Early {
+  worker: Worker;
+  exited: boolean;
+}
+
+/**
+ * Workers started ahead of their tasks: a thread takes ~60 ms to boot and load the minimizer,
+ * which can overlap the main thread's own set-up (sizing kernels, finding xz). They wait for
+ * their init message; run() hands them out. close() ends any that run() did not take.
+ */
+export class WorkerPool {
+  private early: Early[] = [];
+  constructor(size: number) {
+    const script = workerScript();
+    for (let i = 0; i < size; i++) {
+      const e: Early = { worker: new Worker(script), exited: false };
+      e.worker.once('exit', () => (e.exited = true));
+      e.worker.on('error', () => undefined); // seen again (as 'exit') by run(), or dropped
+      this.early.push(e);
+    }
+  }
+  /** A started worker that is still alive, if any is left. */
+  take(): Worker | undefined {
+    for (;;) {
+      const e = this.early.shift();
+      if (!e) return undefined;
+      if (!e.exited) return e.worker;
+    }
+  }
+  close(): void {
+    for (const e of this.early.splice(0)) void e.worker.terminate();
+  }
+  run(tasks: readonly PoolTask[], size: number, init: WorkerInit, onResult: (r: ResultMessage) => void, signal?: AbortSignal): Promise<void> {
+    try {
+      return runTasks(this, tasks, size, init, onResult, signal);
+    } finally {
+      // Workers beyond what the tasks need
+      this.close();
+    }
+  }
+}
+
+/** Starts `size` workers now, for a run() later. */
+export function startPool(size: number): WorkerPool {
+  return new WorkerPool(Math.max(1, size));
+}
+
 /**
  * Runs every task on `size` workers; `onResult` sees each result as it arrives. Resolves when
  * all tasks are done; rejects on abort or when a worker cannot start.
  */
 export function runPool(
+  tasks: readonly PoolTask[],
+  size: number,
+  init: WorkerInit,
+  onResult: (r: ResultMessage) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  return runTasks(undefined, tasks, size, init, onResult, signal);
+}
+
+function runTasks(
+  pool: WorkerPool | undefined,
   tasks: readonly PoolTask[],
   size: number,
   init: WorkerInit,
@@ -100,8 +159,9 @@ export function runPool(
     };
 
     const spawn = (): void => {
-      const w = new Worker(script, { workerData: init });
+      const w = pool?.take() ?? new Worker(script);
       live.add(w);
+      w.postMessage({ type: 'init', init });
       let exited = false;
       const died = (why: string): void => {
         if (exited) return;

@@ -5,31 +5,17 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
-import { closeXzPipes, extractKernelBtf } from './decompress.js';
+import { closeXzPipes, extractKernelBtf, prepareXzPipes } from './decompress.js';
 import { createMinimizer, type KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
-const init = workerData as WorkerInit;
 const port = parentPort!;
-const store = new ResultStore(init.storeRoot, init.storePersistent);
-
-// A collection after each large kernel returns the parse structures (typed arrays outside the
-// V8 heap, which V8 under-counts) promptly. Exposed through the documented V8 flag.
-const collect: (() => void) | undefined = (() => {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-const LARGE = 16 << 20;
+// Set by the init message: the pool starts workers before it knows their work (pool.ts).
+let init: WorkerInit;
+let store: ResultStore;
 
 function post(msg: WorkerMessage): void {
   port.postMessage(msg);
@@ -96,7 +82,7 @@ async function decideAndRun(m: KernelMinimizer, t: TaskMessage, input: Uint8Arra
     let btf = bytes;
     let member: string | undefined;
     if (t.format === 'btf.tar.xz') {
-      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, inputFd: file.fd });
+      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, inputFd: file.fd, reuseBuffer: true });
       btf = x.btf;
       const release = path.basename(t.path).slice(0, -'.btf.tar.xz'.length);
       if (x.member.replace(/^(\.\/)+/, '') !== `${release}.btf`) member = x.member;
@@ -106,11 +92,6 @@ async function decideAndRun(m: KernelMinimizer, t: TaskMessage, input: Uint8Arra
     t0 = performance.now();
     const out = await m.run(btf, t.label);
     ms.minimize = performance.now() - t0;
-    if (btf.length >= LARGE) {
-      // Drop the decompressed image now rather than at some later collection.
-      btf = new Uint8Array(0);
-      collect?.();
-    }
     await store.write(key, out);
     const res: ResultMessage = { type: 'result', id: t.id, status: 'minimized', sha256, key, size: out.length, hashedAt, ms };
     if (member !== undefined) res.member = member;
@@ -124,10 +105,20 @@ async function decideAndRun(m: KernelMinimizer, t: TaskMessage, input: Uint8Arra
 }
 
 async function main(): Promise<void> {
+  init = await new Promise<WorkerInit>((resolve) => {
+    const first = (msg: { type: string; init?: WorkerInit }): void => {
+      if (msg.type !== 'init' || !msg.init) return;
+      port.off('message', first);
+      resolve(msg.init);
+    };
+    port.on('message', first);
+  });
   if (init.protocol !== PROTOCOL) {
     post({ type: 'fatal', message: `pack worker protocol ${PROTOCOL} does not match the caller's ${init.protocol} (stale build?)` });
     return;
   }
+  store = new ResultStore(init.storeRoot, init.storePersistent);
+  if (init.decompressor === 'xz') prepareXzPipes();
   let minimizer: KernelMinimizer;
   try {
     minimizer = await createMinimizer(init.objects, { headerLen: init.headerLen, engine: init.engine });
