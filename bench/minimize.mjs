@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark: whole-process `node bin/btfgen minimize` vs `bpftool gen min_core_btf`, side by
+// Benchmark: whole-process `bin/btfgen minimize` (run as a user runs it, through the launcher) vs `bpftool gen min_core_btf`, side by
 // side, printed as ratios (btfgen / bpftool; lower is better). Each command runs alternately
 // under /usr/bin/time; the medians of wall-clock and CPU (user+sys) time are reported, the
 // latter being robust when other work shares the machine. Outputs are checked byte for byte.
@@ -57,7 +57,7 @@ function bpftoolArgs(input, out, objs) {
   return ['gen', 'min_core_btf', input, out, ...objs];
 }
 function btfgenArgs(input, out, objs) {
-  return [BIN, 'minimize', input, out, ...objs];
+  return ['minimize', input, out, ...objs];
 }
 
 /** Fixture objects bpftool minimizes successfully (alone) against `input`. */
@@ -76,7 +76,7 @@ function scenario(name, input, objs, goal) {
   const ourOut = join(tmp, `${name}.btfgen.btf`);
   // warm-up (page cache, loader) and correctness
   const w1 = timed('bpftool', bpftoolArgs(input, refOut, objs));
-  const w2 = timed(process.execPath, btfgenArgs(input, ourOut, objs));
+  const w2 = timed(BIN, btfgenArgs(input, ourOut, objs));
   if (!w1.ok) die(`${name}: bpftool failed: ${w1.stderr}`);
   if (!w2.ok) die(`${name}: btfgen failed: ${w2.stderr}`);
   const same = Buffer.compare(readFileSync(refOut), readFileSync(ourOut)) === 0;
@@ -84,7 +84,7 @@ function scenario(name, input, objs, goal) {
   const o = { wall: [], cpu: [] };
   for (let i = 0; i < RUNS; i++) {
     const x = timed('bpftool', bpftoolArgs(input, refOut, objs));
-    const y = timed(process.execPath, btfgenArgs(input, ourOut, objs));
+    const y = timed(BIN, btfgenArgs(input, ourOut, objs));
     b.wall.push(x.wall);
     b.cpu.push(x.cpu);
     o.wall.push(y.wall);
@@ -114,11 +114,20 @@ console.log(`bench/minimize: ${RUNS} alternating runs per command; load average 
 {
   const v = [];
   const n = [];
+  const bare = [];
+  const { NODE_EXTRA_CA_CERTS: extraCa, ...noCa } = process.env;
   for (let i = 0; i < RUNS; i++) {
-    v.push(timed(process.execPath, [BIN, '--version']).wall);
+    v.push(timed(BIN, ['--version']).wall);
     n.push(timed(process.execPath, ['-e', '0']).wall);
+    if (extraCa !== undefined) {
+      const r = spawnSync('/usr/bin/time', ['-f', '@@%e', process.execPath, '-e', '0'], { encoding: 'latin1', env: noCa });
+      bare.push(Number(/@@([\d.]+)/.exec(r.stderr)?.[1] ?? NaN));
+    }
   }
-  console.log(`node -e 0: ${median(n).toFixed(3)} s; node bin/btfgen --version: ${median(v).toFixed(3)} s`);
+  console.log(`node -e 0: ${median(n).toFixed(3)} s; bin/btfgen --version: ${median(v).toFixed(3)} s`);
+  if (extraCa !== undefined) {
+    console.log(`NODE_EXTRA_CA_CERTS is set (${extraCa}): node -e 0 without it: ${median(bare).toFixed(3)} s (bin/btfgen starts node without it)`);
+  }
 }
 
 if (existsSync(VMLINUX)) {

@@ -104,7 +104,7 @@ cd "$W/ex" && tar -czf "$W/ref.tar.gz" .
 }
 
 async function ours(cacheDir, out, extra = []) {
-  const r = await runMeasured(process.execPath, [BIN, 'pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
+  const r = await runMeasured(BIN, ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
     env: { ...process.env, HOME: work },
   });
   if (r.code !== 0) throw new Error(`btfgen pack failed: ${r.stderr}`);

@@ -48,3 +48,59 @@ describe('btfgen CLI', () => {
     expect(r.stderr).toMatch(/unknown command/);
   });
 });
+
+// bin/btfgen is also a shell script (see its first lines): run directly, it starts node without
+// NODE_EXTRA_CA_CERTS (node 20 parses that certificate bundle at start-up) and hands the
+// variable back to the process environment, so children get it as given.
+describe('bin/btfgen launcher', () => {
+  const nodeDir = path.dirname(process.execPath);
+  const missing = '/nonexistent/btfgen-test-ca.pem';
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: missing, PATH: `${nodeDir}:/usr/bin:/bin` };
+
+  it('node honours NODE_EXTRA_CA_CERTS when it runs the file itself (the control)', () => {
+    const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', env });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('Ignoring extra certs');
+  });
+
+  it('run directly, node starts without it', () => {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', env });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(VERSION);
+    expect(r.stderr).toBe('');
+  });
+
+  it('passes arguments through unchanged (spaces, empty, globs)', () => {
+    const r = spawnSync(bin, ['minimize', 'no such file', '', '*'], { encoding: 'utf8', env });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/no such file/);
+  });
+
+  it('child processes see the variable as it was given', async () => {
+    const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'btfgen-launcher-'));
+    try {
+      // a fake git that records its environment; fetch runs git first
+      const dump = path.join(dir, 'env.txt');
+      writeFileSync(path.join(dir, 'git'), `#!/bin/sh\nenv > '${dump}'\nexit 1\n`);
+      chmodSync(path.join(dir, 'git'), 0o755);
+      spawnSync(bin, ['fetch', '--repo', path.join(dir, 'nope'), '--cache', path.join(dir, 'cache')], {
+        encoding: 'utf8',
+        env: { ...env, PATH: `${dir}:${env.PATH}` },
+      });
+      const seen = readFileSync(dump, 'utf8');
+      expect(seen).toContain(`NODE_EXTRA_CA_CERTS=${missing}\n`);
+      expect(seen).not.toContain('BTFGEN_NODE_EXTRA_CA_CERTS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves the environment alone when the variable is not set', () => {
+    const { NODE_EXTRA_CA_CERTS: _, ...rest } = env;
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', env: rest });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
