@@ -1,5 +1,5 @@
-// Wall time and memory of a command and its whole process tree, from /proc (Linux): every
-// 20 ms the tree below the child is walked and VmRSS summed; the child's own VmHWM (its peak,
+// Wall time and memory of a command and its whole process tree, from /proc (Linux): unless
+// told not to, every 20 ms the tree below the child is walked and VmRSS summed; the child's own VmHWM (its peak,
 // worker threads included: they share the process) is read at each poll too.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -53,9 +53,12 @@ function tree(pid) {
  * fork() and exec() shows the parent's shared pages as its own RSS).
  */
 export function runMeasured(cmd, args, options = {}) {
+  // poll: false times the command alone (the /proc walks cost CPU that grows with the size of
+  // the process tree, so timed runs do not poll; memory comes from separate polled runs).
+  const { poll: polling = true, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -76,12 +79,12 @@ export function runMeasured(cmd, args, options = {}) {
       peakTreeKb = Math.max(peakTreeKb, sum);
       peakChildrenKb = Math.max(peakChildrenKb, kids);
     };
-    const timer = setInterval(poll, 20);
+    const timer = polling ? setInterval(poll, 20) : undefined;
     child.on('error', (e) => {
       clearInterval(timer);
       reject(e);
     });
-    child.on('exit', () => poll());
+    child.on('exit', () => polling && poll());
     child.on('close', (code) => {
       clearInterval(timer);
       resolve({ ms: performance.now() - t0, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb });

@@ -19,7 +19,7 @@
 // and concurrent packs sharing the cache at worst both compute the same entry.
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { readFileSync, type BigIntStats } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VERSION } from '../version.js';
@@ -99,6 +99,11 @@ export class ResultStore {
   }
   async read(key: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(this.resultPath(key)));
+  }
+  /** read(), synchronously: for the archive writer, which reads member after member (one
+   * small file each; a promise round trip per file cost more than the read). */
+  readSync(key: string): Uint8Array {
+    return new Uint8Array(readFileSync(this.resultPath(key)));
   }
   async write(key: string, data: Uint8Array): Promise<void> {
     await writeAtomic(this.resultPath(key), data);

@@ -315,6 +315,15 @@ let helperState: Helper | null | undefined;
 function xzHelper(): Helper | undefined {
   if (helperState !== undefined) return helperState ?? undefined;
   helperState = null;
+  const h = startHelper(() => {
+    if (helperState === h) helperState = undefined; // a later kernel starts a new one
+  });
+  if (h) helperState = h;
+  return h;
+}
+
+/** Starts a helper shell (HELPER_SCRIPT); `down` runs when it goes away. */
+function startHelper(down?: () => void): Helper | undefined {
   try {
     const child = spawn('sh', ['-c', HELPER_SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
     if (child.pid === undefined) return undefined;
@@ -326,16 +335,15 @@ function xzHelper(): Helper | undefined {
       h.lines.push(...parts);
       h.wake?.();
     });
-    const down = (): void => {
+    const gone = (): void => {
       h.dead = true;
-      if (helperState === h) helperState = undefined; // a later kernel starts a new one
+      down?.();
       h.wake?.();
     };
-    child.on('error', down);
-    child.on('close', down);
+    child.on('error', gone);
+    child.on('close', gone);
     child.stdin!.on('error', () => undefined);
     idle(h);
-    helperState = h;
     return h;
   } catch {
     return undefined;
@@ -437,16 +445,23 @@ const TMPFS_MAGIC = 0x01021994;
 let scratchFd: number | null = null;
 let scratchTried = false;
 
-function scratchFile(): number | undefined {
-  if (scratchTried) return scratchFd ?? undefined;
-  scratchTried = true;
-  if (process.platform !== 'linux' || process.env.BTFGEN_XZ_SCRATCH === '0') return undefined;
+/** True when scratch files can be made (Linux, /dev/shm a tmpfs). */
+export function scratchAvailable(): boolean {
+  if (process.platform !== 'linux' || process.env.BTFGEN_XZ_SCRATCH === '0') return false;
+  try {
+    return statfsSync('/dev/shm').type === TMPFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/** A new private scratch file on /dev/shm (its name already removed), or undefined. */
+function newScratchFd(): number | undefined {
+  if (!scratchAvailable()) return undefined;
   let dir: string | undefined;
   try {
-    if (statfsSync('/dev/shm').type !== TMPFS_MAGIC) return undefined;
     dir = mkdtempSync('/dev/shm/btfgen-xz-');
-    scratchFd = openSync(path.join(dir, 'tar'), fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-    return scratchFd;
+    return openSync(path.join(dir, 'tar'), fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL, 0o600);
   } catch {
     return undefined;
   } finally {
@@ -454,46 +469,130 @@ function scratchFile(): number | undefined {
   }
 }
 
-/** xz's output through the scratch file; undefined when anything went wrong (the caller retries through the FIFO). */
-let reusable: Uint8Array | undefined;
+function scratchFile(): number | undefined {
+  if (scratchTried) return scratchFd ?? undefined;
+  scratchTried = true;
+  scratchFd = newScratchFd() ?? null;
+  return scratchFd ?? undefined;
+}
 
-async function xzViaScratch(h: Helper, fd: number, inputFd: number, limit: number, reuse: boolean): Promise<Uint8Array | undefined> {
+/** Runs `xz -dc` of `inputFd` into scratch file `fd` through helper `h`: its exit status (-1: no status). */
+async function xzIntoScratch(h: Helper, fd: number, inputFd: number, limit: number): Promise<number> {
   busy(h);
   try {
     h.lines.length = 0;
     h.child.stdin!.write(`/proc/${process.pid}/fd/${inputFd}\n/proc/${process.pid}/fd/${fd}\n${Math.floor(limit / 512) + 1}\n`);
-    let status = -1;
     for (;;) {
       const line = await helperLine(h);
-      if (line === undefined) break;
-      if (line.startsWith(STATUS)) {
-        status = Number(line.slice(STATUS.length));
-        break;
-      }
+      if (line === undefined) return -1;
+      if (line.startsWith(STATUS)) return Number(line.slice(STATUS.length));
     }
-    if (status !== 0) return undefined;
+  } finally {
+    idle(h);
+  }
+}
+
+/** The scratch file's `size` bytes, read into `into` when it is large enough. */
+function readScratch(fd: number, size: number, into?: Uint8Array): Uint8Array | undefined {
+  const buf = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+  let n = 0;
+  while (n < size) {
+    const got = readSync(fd, buf, n, size - n, n);
+    if (got === 0) return undefined;
+    n += got;
+  }
+  return buf;
+}
+
+function truncateScratch(fd: number): void {
+  try {
+    ftruncateSync(fd, 0); // give the memory back now, not at the next kernel
+  } catch {
+    // nothing to give back
+  }
+}
+
+/** xz's output through the scratch file; undefined when anything went wrong (the caller retries through the FIFO). */
+let reusable: Uint8Array | undefined;
+
+async function xzViaScratch(h: Helper, fd: number, inputFd: number, limit: number, reuse: boolean): Promise<Uint8Array | undefined> {
+  try {
+    if ((await xzIntoScratch(h, fd, inputFd, limit)) !== 0) return undefined;
     const size = fstatSync(fd).size;
     if (size > limit) return undefined;
-    let buf: Uint8Array;
-    if (reuse) {
-      // Grown with headroom so that a slightly larger kernel does not reallocate.
-      if (!reusable || reusable.length < size) reusable = new Uint8Array(Math.min(limit, Math.ceil(size * 1.25)));
-      buf = reusable.subarray(0, size);
-    } else buf = new Uint8Array(size);
-    let n = 0;
-    while (n < size) {
-      const got = readSync(fd, buf, n, size - n, n);
-      if (got === 0) return undefined;
-      n += got;
-    }
-    return buf;
+    // Grown with headroom so that a slightly larger kernel does not reallocate.
+    if (reuse && (!reusable || reusable.length < size)) reusable = new Uint8Array(Math.min(limit, Math.ceil(size * 1.25)));
+    return readScratch(fd, size, reuse ? reusable : undefined);
   } finally {
-    try {
-      ftruncateSync(fd, 0); // give the memory back now, not at the next kernel
-    } catch {
-      // nothing to give back
+    truncateScratch(fd);
+  }
+}
+
+/**
+ * One decompression lane for pack's workers: a scratch file and a helper shell of its own, so
+ * that several `xz` can run at once for one thread while it minimizes what is already out
+ * (see worker.ts). decompress() runs xz into the scratch file; take() reads the result and
+ * frees the lane. Both give undefined on any trouble: the caller then goes through
+ * extractKernelBtf(), whose streaming path has the authoritative error message.
+ */
+export class XzLane {
+  private constructor(
+    private readonly fd: number,
+    private readonly helper: Helper,
+  ) {}
+
+  /** A lane, or undefined where scratch files or the helper shell are unavailable. */
+  static open(): XzLane | undefined {
+    const fd = newScratchFd();
+    if (fd === undefined) return undefined;
+    const h = startHelper();
+    if (!h) {
+      closeSync(fd);
+      return undefined;
     }
-    idle(h);
+    return new XzLane(fd, h);
+  }
+
+  /** xz's exit status in the last decompress() (-1: none came): 153 (SIGXFSZ) when the size limit stopped it. */
+  lastStatus = 0;
+
+  get alive(): boolean {
+    return !this.helper.dead;
+  }
+
+  /** `xz -dc` of the file open as `inputFd` (read from offset 0) into this lane: the output size. */
+  async decompress(inputFd: number, maxMemberSize: number = DEFAULT_MAX_MEMBER): Promise<number | undefined> {
+    const limit = maxMemberSize + (16 << 20);
+    const status = await xzIntoScratch(this.helper, this.fd, inputFd, limit);
+    this.lastStatus = status;
+    if (status !== 0) {
+      truncateScratch(this.fd);
+      return undefined;
+    }
+    const size = fstatSync(this.fd).size;
+    if (size > limit) {
+      truncateScratch(this.fd);
+      return undefined;
+    }
+    return size;
+  }
+
+  /** The decompressed tar (into `into` when large enough); the lane is free again after. */
+  take(size: number, into?: Uint8Array): Uint8Array | undefined {
+    try {
+      return readScratch(this.fd, size, into);
+    } finally {
+      truncateScratch(this.fd);
+    }
+  }
+
+  close(): void {
+    if (!this.helper.dead) this.helper.child.stdin!.end();
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
   }
 }
 

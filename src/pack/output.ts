@@ -103,6 +103,8 @@ export interface WriteArchiveOptions {
   signal?: AbortSignal;
 }
 
+const BLOCK = 1 << 18;
+
 /** Buffered sequential writer over a file handle. */
 class FileSink {
   private chunks: Uint8Array[] = [];
@@ -148,10 +150,25 @@ export async function writeArchive(output: string, members: readonly ArchiveMemb
       gz = new Gzip({ level: (options.level ?? 9) as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9, mtime: 0 });
       gz.ondata = (chunk) => sink.push(chunk);
     }
+    // The tar writer hands out small chunks (512-byte headers, padding); fflate's streaming
+    // deflate pays per push, so they are gathered into blocks of BLOCK bytes first.
+    let block = new Uint8Array(BLOCK);
+    let fill = 0;
+    const pushBlock = (final: boolean): void => {
+      if (gz) gz.push(block.subarray(0, fill), final);
+      else if (fill) sink.push(block.slice(0, fill));
+      block = new Uint8Array(BLOCK);
+      fill = 0;
+    };
     const tar = new TarStreamWriter(
       async (chunk) => {
-        if (gz) gz.push(chunk, false);
-        else sink.push(chunk.slice());
+        for (let off = 0; off < chunk.length; ) {
+          const n = Math.min(BLOCK - fill, chunk.length - off);
+          block.set(chunk.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === BLOCK) pushBlock(false);
+        }
         await sink.flushIfLarge();
       },
       { mtime: options.mtime },
@@ -161,7 +178,7 @@ export async function writeArchive(output: string, members: readonly ArchiveMemb
       await tar.addFile(m.name, await m.load());
     }
     await tar.finish();
-    if (gz) gz.push(new Uint8Array(0), true);
+    pushBlock(true);
     await sink.flush();
     await fh.sync().catch(() => undefined);
     await fh.close();

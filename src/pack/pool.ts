@@ -110,11 +110,12 @@ function runTasks(
   const script = workerScript();
   const n = Math.max(1, Math.min(size, tasks.length));
   // Two queues in the given order. A free worker takes a heavy task only while fewer than half
-  // the workers hold one, unless nothing light is left: peak memory is then about one heavy
-  // kernel per two workers, not one per worker, with no loss of parallelism.
+  // the jobs hold one, unless nothing light is left: peak memory is then about one heavy
+  // kernel per two jobs, not one per job, with no loss of parallelism.
   const heavyQ = tasks.filter((t) => t.heavy);
   const lightQ = tasks.filter((t) => !t.heavy);
-  const maxHeavy = Math.max(1, Math.floor(n / 2));
+  // Workers with decompression lanes hold several tasks: there are two lanes per job (index.ts).
+  const maxHeavy = Number(process.env.MH ?? 0) || Math.max(1, Math.floor(init.lanes > 1 ? (n * init.lanes) / 4 : n / 2));
   let heavyInFlight = 0;
   const handedTo = new Map<Worker, number>();
   const take = (w: Worker): PoolTask | undefined => {
@@ -137,7 +138,9 @@ function runTasks(
     let settled = false;
     let respawns = 0;
     const live = new Set<Worker>();
-    const current = new Map<Worker, PoolTask | undefined>();
+    // Tasks each worker holds, by id; and how many it may hold (from its ready message).
+    const current = new Map<Worker, Map<number, PoolTask>>();
+    const limit = new Map<Worker, number>();
 
     const finish = (err?: unknown): void => {
       if (settled) return;
@@ -154,27 +157,31 @@ function runTasks(
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const release = (w: Worker): void => {
-      if (current.get(w)?.heavy) heavyInFlight--;
-      current.set(w, undefined);
+    const release = (w: Worker, id: number): void => {
+      const held = current.get(w);
+      const t = held?.get(id);
+      if (!t) return;
+      if (t.heavy) heavyInFlight--;
+      held!.delete(id);
     };
     const feed = (w: Worker): void => {
       if (settled) return;
-      const t = take(w);
-      if (!t) {
-        current.set(w, undefined);
-        return;
+      const held = current.get(w)!;
+      while (held.size < (limit.get(w) ?? 1)) {
+        const t = take(w);
+        if (!t) return;
+        handed++;
+        if (t.heavy) heavyInFlight++;
+        held.set(t.id, t);
+        const msg: TaskMessage = { type: 'task', id: t.id, path: t.path, format: t.format, label: t.label };
+        w.postMessage(msg);
       }
-      handed++;
-      if (t.heavy) heavyInFlight++;
-      current.set(w, t);
-      const msg: TaskMessage = { type: 'task', id: t.id, path: t.path, format: t.format, label: t.label };
-      w.postMessage(msg);
     };
 
     const spawn = (): void => {
       const w = pool?.take() ?? new Worker(script);
       live.add(w);
+      current.set(w, new Map());
       w.postMessage({ type: 'init', init });
       let exited = false;
       const died = (why: string): void => {
@@ -182,10 +189,9 @@ function runTasks(
         exited = true;
         live.delete(w);
         if (settled) return;
-        const t = current.get(w);
-        release(w);
-        current.delete(w);
-        if (t) {
+        const held = [...(current.get(w)?.values() ?? [])];
+        for (const t of held) {
+          release(w, t.id);
           onResult({
             type: 'result',
             id: t.id,
@@ -196,6 +202,7 @@ function runTasks(
           });
           done++;
         }
+        current.delete(w);
         if (done === tasks.length) return finish();
         if (handed < tasks.length && respawns++ < tasks.length) spawn();
         else if (live.size === 0) finish(new BtfgenError(`pack workers crashed: ${why}`));
@@ -205,9 +212,11 @@ function runTasks(
         if (msg.type === 'fatal') return finish(new BtfgenError(msg.message));
         if (msg.type === 'ready') {
           if (msg.protocol !== PROTOCOL) return finish(new BtfgenError('pack worker protocol mismatch (stale build?)'));
+          // One task more than its lanes, so that a lane never waits for this thread's reply.
+          limit.set(w, msg.capacity > 1 ? msg.capacity + 1 : 1);
           return feed(w);
         }
-        release(w);
+        release(w, msg.id);
         done++;
         onResult(msg);
         if (done === tasks.length) return finish();

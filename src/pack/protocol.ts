@@ -3,7 +3,7 @@ import type { Decompressor } from './decompress.js';
 import type { Engine, ObjectBytes } from './minimizer.js';
 
 /** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 export interface WorkerInit {
   protocol: number;
@@ -17,6 +17,8 @@ export interface WorkerInit {
   /** resultKeyPrefix(): everything but the kernel that decides a result. */
   keyPrefix: string;
   maxMemberSize: number;
+  /** Decompression lanes to run at once (xz into tmpfs scratch files; see worker.ts). */
+  lanes: number;
 }
 
 export interface TaskMessage {
@@ -64,4 +66,4 @@ export type ResultMessage =
       ms: TaskTimings;
     };
 
-export type WorkerMessage = { type: 'ready'; protocol: number } | { type: 'fatal'; message: string } | ResultMessage;
+export type WorkerMessage = { type: 'ready'; protocol: number; /** Tasks it can work on at once. */ capacity: number } | { type: 'fatal'; message: string } | ResultMessage;

@@ -1,21 +1,34 @@
 // A pack worker thread: parses the objects once, then for each kernel it is given reads the
 // file, hashes it, answers from the result cache when it can, else decompresses (in memory),
-// minimizes and stores the result. One kernel at a time per worker, so at most `--jobs`
-// decompressed kernels exist at once.
+// minimizes and stores the result.
+//
+// With decompression lanes (init.lanes > 1: `xz` into private tmpfs scratch files, see XzLane),
+// one thread keeps several `xz` running while it minimizes what is already out: on the demo
+// archive xz is ~85% of the CPU work, so one minimizing thread keeps two or more xz busy, and
+// one thread instead of one per core pays V8's cold start (module loading, interpreted code
+// before it is optimized) once. Without lanes, one kernel at a time.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
-import { closeXzPipes, extractKernelBtf, prepareXzPipes } from './decompress.js';
-import { createMinimizer, type KernelMinimizer } from './minimizer.js';
+import { closeXzPipes, extractKernelBtf, prepareXzPipes, XzLane } from './decompress.js';
+import type { KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+import { readKernelTar } from './tar-read.js';
 
 const port = parentPort!;
 // Set by the init message: the pool starts workers before it knows their work (pool.ts).
 let init: WorkerInit;
 let store: ResultStore;
+// Made at the first kernel that needs it (its xz is running meanwhile): the minimizer's
+// modules and the objects' parsing stay off the path to the first decompressions.
+let minimizer: Promise<KernelMinimizer> | undefined;
+function getMinimizer(): Promise<KernelMinimizer> {
+  minimizer ??= import('./minimizer.js').then((m) => m.createMinimizer(init.objects, { headerLen: init.headerLen, engine: init.engine }));
+  return minimizer;
+}
 
 function post(msg: WorkerMessage): void {
   port.postMessage(msg);
@@ -26,12 +39,32 @@ function messageOf(err: unknown): string {
   return String(err);
 }
 
-async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessage> {
-  const ms = { startedAt: performance.timeOrigin + performance.now(), read: 0, decompress: 0, minimize: 0 };
-  let t0 = performance.now();
-  let bytes: Uint8Array;
-  // The file stays open until the kernel is done: `xz` reads the very bytes hashed from it.
+type Timings = ResultMessage['ms'];
+
+/** A kernel past its cache lookup, waiting to be minimized. */
+interface Job {
+  t: TaskMessage;
+  ms: Timings;
+  /** Open until the kernel is done: `xz` reads the very bytes hashed from it. */
+  file: FileHandle;
+  bytes: Uint8Array;
+  sha256: string;
+  key: string;
+  hashedAt: number;
+  /** Where its tar was decompressed to (size undefined: that failed; see finish()). */
+  lane?: XzLane;
+  size?: number;
+}
+
+/**
+ * Reads and hashes the kernel file and looks the result up in the cache: a result message
+ * when that settles it, else the job.
+ */
+async function start(t: TaskMessage): Promise<ResultMessage | Job> {
+  const ms: Timings = { startedAt: performance.timeOrigin + performance.now(), read: 0, decompress: 0, minimize: 0 };
+  const t0 = performance.now();
   let file: FileHandle | undefined;
+  let bytes: Uint8Array;
   try {
     file = await open(t.path, 'r');
     bytes = await readAll(file);
@@ -39,11 +72,17 @@ async function runTask(m: KernelMinimizer, t: TaskMessage): Promise<ResultMessag
     await file?.close().catch(() => undefined);
     return { type: 'result', id: t.id, status: 'failed', message: `cannot read: ${messageOf(err)}`, cached: false, ms };
   }
-  try {
-    return await decideAndRun(m, t, bytes, file, ms, t0);
-  } finally {
+  const hashedAt = Date.now();
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const key = resultKey(init.keyPrefix, sha256);
+  ms.read = performance.now() - t0;
+  const hit = await store.lookup(key).catch(() => undefined);
+  if (hit) {
     await file.close().catch(() => undefined);
+    if (hit.status === 'ok') return { type: 'result', id: t.id, status: 'cached', sha256, key, size: hit.size, hashedAt, ms };
+    return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: hit.message, cached: true, ms };
   }
+  return { t, ms, file, bytes, sha256, key, hashedAt };
 }
 
 /** The whole file, read with positioned reads (the descriptor's offset stays at 0 for xz). */
@@ -64,32 +103,47 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
   return n === buf.length ? buf : buf.subarray(0, n);
 }
 
-async function decideAndRun(m: KernelMinimizer, t: TaskMessage, input: Uint8Array, file: FileHandle, ms: ResultMessage['ms'], t0: number): Promise<ResultMessage> {
-  let bytes = input;
-  const hashedAt = Date.now();
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const key = resultKey(init.keyPrefix, sha256);
-  ms.read = performance.now() - t0;
+// One buffer for the tar being minimized, reused from kernel to kernel: saves faulting in and
+// collecting a fresh one of up to tens of MB each time. Jobs are minimized one at a time.
+let reusable = new Uint8Array(0);
 
-  const hit = await store.lookup(key);
-  if (hit?.status === 'ok') return { type: 'result', id: t.id, status: 'cached', sha256, key, size: hit.size, hashedAt, ms };
-  if (hit?.status === 'failed') {
-    return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: hit.message, cached: true, ms };
-  }
-
+/** Decompresses (unless a lane did), minimizes and stores one job. */
+async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMessage> {
+  const { t, ms, sha256, key, hashedAt } = job;
   try {
-    t0 = performance.now();
-    let btf = bytes;
+    let t0 = performance.now();
+    let btf = job.bytes;
     let member: string | undefined;
     if (t.format === 'btf.tar.xz') {
-      const x = await extractKernelBtf(bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, inputFd: file.fd, reuseBuffer: true });
+      let tar: Uint8Array | undefined;
+      if (job.lane && job.size !== undefined) {
+        if (reusable.length < job.size) reusable = new Uint8Array(Math.ceil(job.size * 1.25));
+        tar = job.lane.take(job.size, reusable);
+      }
+      beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
+      let x: { btf: Uint8Array; member: string };
+      if (tar) {
+        const m = readKernelTar(tar, { label: t.label, maxMemberSize: init.maxMemberSize });
+        x = { btf: m.data, member: m.name };
+      } else {
+        // No lane, or it failed: the streaming path (which also words any error).
+        x = await extractKernelBtf(job.bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, inputFd: job.file.fd, reuseBuffer: true });
+      }
       btf = x.btf;
       const release = path.basename(t.path).slice(0, -'.btf.tar.xz'.length);
       if (x.member.replace(/^(\.\/)+/, '') !== `${release}.btf`) member = x.member;
-    }
-    bytes = new Uint8Array(0); // let the compressed copy go before minimizing
-    ms.decompress = performance.now() - t0;
+      ms.decompress += performance.now() - t0;
+    } else beforeMinimize?.();
+    job.bytes = new Uint8Array(0); // let the compressed copy go before minimizing
     t0 = performance.now();
+    let m: KernelMinimizer;
+    try {
+      m = await getMinimizer();
+    } catch (err) {
+      // objects the minimizer cannot use: every kernel would fail alike (pack checks them first)
+      post({ type: 'fatal', message: messageOf(err) });
+      throw err;
+    }
     const out = await m.run(btf, t.label);
     ms.minimize = performance.now() - t0;
     await store.write(key, out);
@@ -101,7 +155,104 @@ async function decideAndRun(m: KernelMinimizer, t: TaskMessage, input: Uint8Arra
     // Only failures that depend on the inputs alone are remembered; I/O trouble is retried.
     if (err instanceof BtfgenError) await store.writeFailure(key, message).catch(() => undefined);
     return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms };
+  } finally {
+    await job.file.close().catch(() => undefined);
   }
+}
+
+/**
+ * The pipeline: tasks wait for a free lane; a lane's xz runs while earlier kernels are
+ * minimized; decompressed kernels are minimized one at a time in the order they came out.
+ */
+class Pipeline {
+  private readonly waiting: TaskMessage[] = [];
+  private readonly ready: Job[] = [];
+  private draining = false;
+
+  constructor(private readonly free: XzLane[]) {}
+
+  add(t: TaskMessage): void {
+    this.waiting.push(t);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.waiting.length && this.free.length) {
+      const lane = this.free.pop()!;
+      const t = this.waiting.shift()!;
+      void this.decompress(t, lane);
+    }
+  }
+
+  private async decompress(t: TaskMessage, lane: XzLane): Promise<void> {
+    const r = await start(t);
+    if (!('t' in r)) {
+      this.release(lane);
+      post(r);
+      return;
+    }
+    if (t.format === 'btf.tar.xz') {
+      const t0 = performance.now();
+      r.lane = lane;
+      const size = lane.alive ? await lane.decompress(r.file.fd, init.maxMemberSize) : undefined;
+      if (size !== undefined) r.size = size;
+      r.ms.decompress = performance.now() - t0;
+    } else this.release(lane);
+    this.ready.push(r);
+    void this.drain();
+  }
+
+  private release(lane: XzLane): void {
+    if (lane.alive) this.free.push(lane);
+    else {
+      lane.close();
+      const fresh = XzLane.open();
+      if (fresh) lanes.push(fresh);
+      this.free.push(fresh ?? lane); // a dead lane makes finish() take the streaming path
+    }
+    this.pump();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.ready.length) {
+        const job = this.ready.shift()!;
+        const lane = job.lane;
+        post(await finish(job, lane ? () => this.release(lane) : undefined));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
+
+/** One kernel at a time (no lanes). */
+class Sequential {
+  private readonly queue: TaskMessage[] = [];
+  private busy = false;
+  add(t: TaskMessage): void {
+    this.queue.push(t);
+    void this.run();
+  }
+  private async run(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    while (this.queue.length) {
+      const r = await start(this.queue.shift()!);
+      post('t' in r ? await finish(r) : r);
+    }
+    this.busy = false;
+  }
+}
+
+let lanes: XzLane[] = [];
+
+function closeAll(): void {
+  for (const l of lanes) l.close();
+  lanes = [];
+  closeXzPipes();
 }
 
 async function main(): Promise<void> {
@@ -118,39 +269,34 @@ async function main(): Promise<void> {
     return;
   }
   store = new ResultStore(init.storeRoot, init.storePersistent);
-  if (init.decompressor === 'xz') prepareXzPipes();
-  let minimizer: KernelMinimizer;
-  try {
-    minimizer = await createMinimizer(init.objects, { headerLen: init.headerLen, engine: init.engine });
-  } catch (err) {
-    post({ type: 'fatal', message: messageOf(err) });
-    return;
-  }
-  // Tasks arrive one at a time (the pool sends the next after each result); a queue keeps
-  // this correct should it ever send more.
-  const queue: TaskMessage[] = [];
-  let busy = false;
-  const pump = async (): Promise<void> => {
-    if (busy) return;
-    busy = true;
-    while (queue.length) {
-      const t = queue.shift()!;
-      post(await runTask(minimizer, t));
+  if (init.decompressor === 'xz') {
+    for (let i = 0; i < init.lanes; i++) {
+      const l = XzLane.open();
+      if (!l) break;
+      lanes.push(l);
     }
-    busy = false;
-  };
+    if (lanes.length < 2) {
+      // one lane gains nothing over the sequential path
+      for (const l of lanes) l.close();
+      lanes = [];
+      prepareXzPipes();
+    }
+  }
+  const runner = lanes.length ? new Pipeline([...lanes]) : new Sequential();
   port.on('message', (msg: TaskMessage | { type: 'close' }) => {
     if (msg.type === 'close') {
-      closeXzPipes();
-      void minimizer.close().finally(() => port.close());
+      closeAll();
+      void (minimizer ?? Promise.resolve(undefined))
+        .then((m) => m?.close())
+        .catch(() => undefined)
+        .finally(() => port.close());
       return;
     }
-    queue.push(msg);
-    void pump();
+    runner.add(msg);
   });
-  post({ type: 'ready', protocol: PROTOCOL });
+  post({ type: 'ready', protocol: PROTOCOL, capacity: Math.max(1, lanes.length) });
 }
 
 // Also when the thread is ended otherwise (terminate(): an abort): its descriptors would stay.
-process.on('exit', closeXzPipes);
+process.on('exit', closeAll);
 void main();

@@ -265,7 +265,7 @@ describe('filters', () => {
 });
 
 describe('determinism', () => {
-  it('identical bytes across runs, --jobs, cache on/off and decompressors', async () => {
+  it('identical bytes across runs, --jobs, cache on/off, decompressors and xz lanes', async () => {
     const root = tempDir();
     const outs: Buffer[] = [];
     const variants: Partial<PackApi.PackOptions>[] = [
@@ -274,10 +274,20 @@ describe('determinism', () => {
       { jobs: 2 },
       { jobs: 2, useCache: false },
       { jobs: 2, useCache: false, decompressor: 'lzma' },
+      // 2 threads with 8 xz lanes each (mixed raw and .tar.xz kernels go through the lanes)
+      { jobs: 8, useCache: false },
+      // no tmpfs scratch files: one kernel at a time per thread, xz through a FIFO
+      { jobs: 2, useCache: false, noScratch: true } as Partial<PackApi.PackOptions>,
     ];
     for (const [i, v] of variants.entries()) {
-      const r = await pack({ objects: FIX_OBJECTS, output: join(root, `o${i}.tar.gz`), archive: FIX, ...base(root), ...v });
-      outs.push(readFileSync(r.output));
+      const { noScratch, ...opts } = v as Partial<PackApi.PackOptions> & { noScratch?: boolean };
+      if (noScratch) process.env.BTFGEN_XZ_SCRATCH = '0';
+      try {
+        const r = await pack({ objects: FIX_OBJECTS, output: join(root, `o${i}.tar.gz`), archive: FIX, ...base(root), ...opts });
+        outs.push(readFileSync(r.output));
+      } finally {
+        delete process.env.BTFGEN_XZ_SCRATCH;
+      }
     }
     for (const o of outs.slice(1)) expect(o.equals(outs[0]!)).toBe(true);
     // an independent cache directory gives the same bytes as well

@@ -1,12 +1,12 @@
 // The output tar writer (deterministic ustar) and the inner-tar reader of .btf.tar.xz files,
 // including hostile members. GNU tar is the independent check where it is installed.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTar, checkUstarName, splitUstarName, TarStreamWriter, ustarHeader } from '../../src/pack/tar-write.js';
 import { KernelTarReader, readKernelTar } from '../../src/pack/tar-read.js';
-import { extractKernelBtf, xzUncompressedSize } from '../../src/pack/decompress.js';
+import { extractKernelBtf, scratchAvailable, XzLane, xzUncompressedSize } from '../../src/pack/decompress.js';
 import { ArchiveError } from '../../src/errors.js';
 import { cleanupTemps, rawTar, readTar, tempDir, xz } from './helpers.js';
 
@@ -213,5 +213,74 @@ describe('.btf.tar.xz in memory', () => {
     symlinkSync('/etc/hostname', join(dir, 'link.btf'));
     execFileSync('tar', ['-cJf', join(dir, 'b.tar.xz'), '-C', dir, 'link.btf']);
     await expect(extractKernelBtf(readFileSync(join(dir, 'b.tar.xz')), 'xz', { label: 'b' })).rejects.toThrow(/symbolic link/);
+  });
+});
+
+// The paths pack's workers take: xz reading the kernel file's descriptor and writing into a
+// private tmpfs scratch file (XzLane; extractKernelBtf with inputFd), with the streaming FIFO
+// path behind them for anything that goes wrong.
+describe('xz into scratch files (pack workers)', () => {
+  const payload = btfBytes(300_000, 5);
+  const onDisk = (bytes: Uint8Array): { fd: number; bytes: Uint8Array } => {
+    const f = join(tempDir(), 'k.btf.tar.xz');
+    writeFileSync(f, bytes);
+    return { fd: openSync(f, 'r'), bytes: new Uint8Array(readFileSync(f)) };
+  };
+  const fds: number[] = [];
+  afterAll(() => {
+    for (const fd of fds) closeSync(fd);
+  });
+  const file = (bytes: Uint8Array) => {
+    const r = onDisk(bytes);
+    fds.push(r.fd);
+    return r;
+  };
+
+  it.skipIf(!scratchAvailable())('extractKernelBtf with the file descriptor: same bytes, same errors as without', async () => {
+    const good = file(xz(rawTar([{ name: './6.1.0.btf', data: payload }])));
+    const r = await extractKernelBtf(good.bytes, 'xz', { label: 'k', inputFd: good.fd });
+    expect(Buffer.from(r.btf).equals(Buffer.from(payload))).toBe(true);
+    const reused = await extractKernelBtf(good.bytes, 'xz', { label: 'k', inputFd: good.fd, reuseBuffer: true });
+    expect(Buffer.from(reused.btf).equals(Buffer.from(payload))).toBe(true);
+    const bad = Buffer.from(good.bytes);
+    bad[bad.length >> 1] ^= 0xff;
+    const corrupt = file(bad);
+    await expect(extractKernelBtf(corrupt.bytes, 'xz', { label: 'k', inputFd: corrupt.fd })).rejects.toThrow(/^k: xz: .*(corrupt|Unexpected end)/i);
+    const bomb = file(xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
+    await expect(extractKernelBtf(bomb.bytes, 'xz', { label: 'bomb', inputFd: bomb.fd, maxMemberSize: 1 << 20 })).rejects.toThrow(
+      /bomb: decompressed tar is larger than the 1048576-byte limit/,
+    );
+  });
+
+  it.skipIf(!scratchAvailable())('XzLane: several at once, each with its own output; a bomb is stopped at the limit', async () => {
+    const inputs = [1, 2, 3, 4].map((seed) => {
+      const data = btfBytes(100_000 * seed, seed);
+      const tar = rawTar([{ name: `${seed}.btf`, data }]);
+      return { tar, ...file(xz(tar)) };
+    });
+    const lanes = inputs.map(() => XzLane.open()!);
+    try {
+      expect(lanes.every((l) => l && l.alive)).toBe(true);
+      const sizes = await Promise.all(lanes.map((l, i) => l.decompress(inputs[i]!.fd)));
+      sizes.forEach((s, i) => expect(s).toBe(inputs[i]!.tar.length));
+      const into = new Uint8Array(1 << 20);
+      lanes.forEach((l, i) => {
+        const out = l.take(sizes[i]!, into);
+        expect(Buffer.from(out!).equals(Buffer.from(inputs[i]!.tar))).toBe(true);
+      });
+      // 40 MB of zeros under a 1 MB member limit: ulimit -f stops xz (limit + 16 MB of slack)
+      const bomb = file(xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
+      expect(await lanes[0]!.decompress(bomb.fd, 1 << 20)).toBeUndefined();
+      expect(lanes[0]!.lastStatus).toBe(128 + 25); // killed by SIGXFSZ, not left to fill tmpfs
+      const bad = Buffer.from(inputs[1]!.bytes);
+      bad[bad.length >> 1] ^= 0xff;
+      expect(await lanes[0]!.decompress(file(bad).fd)).toBeUndefined();
+      expect(lanes[0]!.lastStatus).toBe(1); // xz: compressed data is corrupt
+      // the lane works again after both
+      const again = await lanes[0]!.decompress(inputs[2]!.fd);
+      expect(Buffer.from(lanes[0]!.take(again!)!).equals(Buffer.from(inputs[2]!.tar))).toBe(true);
+    } finally {
+      for (const l of lanes) l?.close();
+    }
   });
 });
