@@ -19,7 +19,7 @@
 // Both pipelines get the same object list. btfgen minimizes for each distinct object once
 // (an exact repeat adds nothing to the union), so the distinct count is printed too.
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,24 +134,34 @@ function members(tgz) {
   return out;
 }
 
+// Each variant runs in a child process (BTFGEN_XZ_SCRATCH is read once per process).
 async function decompressors() {
-  const { extractKernelBtf } = await import(path.join(ROOT, 'dist/pack/decompress.js'));
-  const res = {};
-  // xz-fifo: pack's own path (xz forked by a helper shell, reading the open file, output read
-  // from a FIFO); xz: through execa (the path without a file descriptor).
-  for (const d of ['xz-fifo', 'xz', 'lzma', 'xz-fifo', 'xz', 'lzma']) {
+  const script = `
+    import { closeSync, openSync, readFileSync } from 'node:fs';
+    const { extractKernelBtf } = await import(${JSON.stringify(path.join(ROOT, 'dist/pack/decompress.js'))});
+    const [mode, list] = process.argv.slice(1);
+    const kernels = readFileSync(list, 'utf8').trim().split('\\n');
     const t0 = performance.now();
     let bytes = 0;
     for (const k of kernels) {
-      const fd = d === 'xz-fifo' ? openSync(k, 'r') : undefined;
+      const fd = mode === 'execa' || mode === 'lzma' ? undefined : openSync(k, 'r');
       try {
-        bytes += (await extractKernelBtf(readFileSync(k), d === 'lzma' ? 'lzma' : 'xz', { label: k, ...(fd !== undefined ? { inputFd: fd } : {}) })).btf.length;
+        bytes += (await extractKernelBtf(readFileSync(k), mode === 'lzma' ? 'lzma' : 'xz', { label: k, reuseBuffer: true, ...(fd !== undefined ? { inputFd: fd } : {}) })).btf.length;
       } finally {
         if (fd !== undefined) closeSync(fd);
       }
     }
-    (res[d] ??= []).push(performance.now() - t0);
-    res.bytes = bytes;
+    console.log(JSON.stringify({ ms: performance.now() - t0, bytes }));
+  `;
+  const list = path.join(work, 'kernels.txt');
+  writeFileSync(list, kernels.join('\n') + '\n');
+  const res = {};
+  for (const mode of ['scratch', 'fifo', 'execa', 'lzma', 'scratch', 'fifo', 'execa', 'lzma']) {
+    const env = { ...process.env, BTFGEN_XZ_SCRATCH: mode === 'scratch' ? '1' : '0' };
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, mode, list], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = JSON.parse(out.trim().split('\n').pop());
+    (res[mode] ??= []).push(r.ms);
+    res.bytes = r.bytes;
   }
   return res;
 }
@@ -183,6 +193,7 @@ for (let run = 0; run < RUNS; run++) {
     const c = await ours(memCache, path.join(work, 'mem.tar.gz'), true);
     mem.cold = c.peakChildrenKb;
     mem.coldMain = c.peakMainKb;
+    mem.coldShmem = c.peakShmemKb;
     mem.warm = (await ours(memCache, path.join(work, 'mem-warm.tar.gz'), true)).peakMainKb;
     rmSync(memCache, { recursive: true, force: true });
   }
@@ -205,7 +216,7 @@ console.log('');
 console.log(`${'pipeline'.padEnd(34)} ${'time'.padStart(9)}  ${'vs ref'.padStart(8)}  ${'vs floor'.padStart(7)}  ${'peak RSS'.padStart(16)}`);
 line(`floor (xz -dc, ${CPUS} jobs, nothing else)`, m.floor, '-', '');
 line('reference (tar -xJf, bpftool, tar)', m.reference, `${mb(mem.reference)} tree`, '');
-line('btfgen pack, cold cache', m.cold, `${mb(mem.coldMain)} (+xz ${mb(mem.cold)})`, '');
+line('btfgen pack, cold cache', m.cold, `${mb(mem.coldMain)} (+xz ${mb(mem.cold)})`, mem.coldShmem ? `+${mb(mem.coldShmem)} of tmpfs scratch files` : "");
 line('btfgen pack, warm re-run', m.warm, mb(mem.warm), `warm/cold ${(m.warm / m.cold).toFixed(3)}x`);
 console.log('');
 console.log(`check: ${check}`);
@@ -215,8 +226,9 @@ if (argv.includes('--decompressors')) {
   const d = await decompressors();
   console.log('');
   console.log(`decompressors, one thread, every kernel in turn (${(d.bytes / 1e6).toFixed(0)} MB of BTF out):`);
-  console.log(`  xz command, FIFO (pack's path):  ${d['xz-fifo'].map(fmt).join(', ')}`);
-  console.log(`  xz command via execa:            ${d.xz.map(fmt).join(', ')}`);
-  console.log(`  @napi-rs/lzma xz.decompress:     ${d.lzma.map(fmt).join(', ')}`);
+  console.log(`  xz command into a tmpfs scratch file (pack's path): ${d.scratch.map(fmt).join(', ')}`);
+  console.log(`  xz command into a FIFO (no tmpfs):                  ${d.fifo.map(fmt).join(', ')}`);
+  console.log(`  xz command via execa (no file descriptor):          ${d.execa.map(fmt).join(', ')}`);
+  console.log(`  @napi-rs/lzma xz.decompress (fallback):             ${d.lzma.map(fmt).join(', ')}`);
 }
 console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -104,3 +104,32 @@ describe('bin/btfgen launcher', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+// The launcher picks dist/cli-bundle (scripts/bundle-cli.mjs) only while it is at least as new
+// as dist/cli/index.js: a plain `tsc` after a bundle must never leave stale code running.
+describe('bin/btfgen entry choice', () => {
+  it('uses the bundle when fresh, dist/cli otherwise', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, utimesSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'btfgen-entry-'));
+    try {
+      mkdirSync(path.join(dir, 'bin'));
+      mkdirSync(path.join(dir, 'dist/cli'), { recursive: true });
+      copyFileSync(bin, path.join(dir, 'bin/btfgen'));
+      writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+      writeFileSync(path.join(dir, 'dist/cli/index.js'), "export function main() { console.log('dist'); }\n");
+      const which = () => spawnSync(process.execPath, [path.join(dir, 'bin/btfgen')], { encoding: 'utf8' }).stdout.trim();
+      expect(which()).toBe('dist'); // no bundle
+      mkdirSync(path.join(dir, 'dist/cli-bundle'));
+      writeFileSync(path.join(dir, 'dist/cli-bundle/index.js'), "export function main() { console.log('bundle'); }\n");
+      const at = (f: string, s: number) => utimesSync(path.join(dir, f), s, s);
+      at('dist/cli/index.js', 1_000_000);
+      at('dist/cli-bundle/index.js', 2_000_000);
+      expect(which()).toBe('bundle');
+      at('dist/cli/index.js', 3_000_000); // tsc ran after the bundle
+      expect(which()).toBe('dist');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,6 +13,15 @@ function statusKb(pid, field) {
   }
 }
 
+/** System-wide shared memory (tmpfs pages: pack's xz scratch files live there), in kB. */
+function shmemKb() {
+  try {
+    return Number(/^Shmem:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 function children(pid) {
   const out = [];
   let tasks = [];
@@ -46,7 +55,8 @@ function tree(pid) {
 }
 
 /**
- * Runs `cmd args` and resolves with { ms, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb }.
+ * Runs `cmd args` and resolves with { ms, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb, peakShmemKb }.
+ * peakShmemKb: the largest growth of the system's tmpfs memory (Shmem) seen at a poll.
  * peakMainKb: the child's VmHWM; peakTreeKb: the largest sum of VmRSS over the process tree
  * seen at a poll (children such as xz or bpftool included); peakChildrenKb: the same over the
  * descendants only, leaving out those that still run the parent's program (a fork between
@@ -66,7 +76,10 @@ export function runMeasured(cmd, args, options = {}) {
     let peakMainKb = 0;
     let peakTreeKb = 0;
     let peakChildrenKb = 0;
+    const shmemBase = polling ? shmemKb() : 0;
+    let peakShmemKb = 0;
     const poll = () => {
+      peakShmemKb = Math.max(peakShmemKb, shmemKb() - shmemBase);
       peakMainKb = Math.max(peakMainKb, statusKb(child.pid, 'VmHWM'));
       const rootComm = comm(child.pid);
       let sum = 0;
@@ -87,7 +100,7 @@ export function runMeasured(cmd, args, options = {}) {
     child.on('exit', () => polling && poll());
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ ms: performance.now() - t0, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb });
+      resolve({ ms: performance.now() - t0, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb, peakShmemKb });
     });
   });
 }

@@ -9,16 +9,15 @@ import { BtfgenError } from '../errors.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 /**
- * The compiled worker script. From dist/ it sits next to this module; when this module runs
+ * The compiled worker script. From dist/pack it sits next to this module; from the CLI bundle
+ * (dist/cli-bundle, scripts/bundle-cli.mjs) it is ../pack/worker.js; when this module runs
  * from TypeScript sources (vitest), the built dist/pack/worker.js is used.
  */
 export function workerScript(): URL {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = path.join(path.dirname(here), 'worker.js');
-  if (existsSync(sibling)) return pathToFileURL(sibling);
-  const dist = path.resolve(path.dirname(here), '../../dist/pack/worker.js');
-  if (existsSync(dist)) return pathToFileURL(dist);
-  throw new BtfgenError(`pack worker script not found (${sibling}); run 'npm run build'`);
+  const dir = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(dir, 'worker.js'), path.join(dir, '../pack/worker.js'), path.resolve(dir, '../../dist/pack/worker.js')];
+  for (const c of candidates) if (existsSync(c)) return pathToFileURL(c);
+  throw new BtfgenError(`pack worker script not found (${candidates[0]}); run 'npm run build'`);
 }
 
 export interface PoolTask extends Omit<TaskMessage, 'type'> {
