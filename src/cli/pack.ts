@@ -160,7 +160,7 @@ export function register(program: Command): void {
     .option('--cache <dir>', 'btfhub cache directory holding btfhub-archive/ (default: $BTFHUB_CACHE, else ~/.cache/eunomia/btfhub)')
     .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
     .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
-    .option('-j, --jobs <n>', 'worker threads (default: number of CPUs)')
+    .option('-j, --jobs <n>', 'parallel jobs (default: number of CPUs): with xz and a tmpfs /dev/shm, 2 x N xz run at once for one minimizing thread per 4 jobs; else N worker threads')
     .option('--json <file>', 'also pack this JSON file as ./package.json (eunomia package)')
     .addOption(new Option('--layout <layout>', 'member paths: btfhub (./btfhub-archive/<ID>/...) or bcc (./<ID>/...)').choices(['btfhub', 'bcc']).default('btfhub'))
     .addOption(new Option('--format <format>', 'tar.gz, or an uncompressed tar (eunomia ecli)').choices(['tar.gz', 'tar']).default('tar.gz'))

@@ -1,6 +1,7 @@
-// A small worker-thread pool for pack: N workers, one task in flight per worker, tasks handed
-// out in the order given. A worker that dies fails the kernel it held (that kernel is reported,
-// never packed) and is replaced; an init failure fails the whole run.
+// A small worker-thread pool for pack: N workers, each holding as many tasks as it says it can
+// work on at once (one, or its xz lanes plus one), tasks handed out in the order given (small
+// ones first to a fresh worker). A worker that dies fails the kernels it held (they are
+// reported, never packed) and is replaced; an init failure fails the whole run.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
