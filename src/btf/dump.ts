@@ -258,38 +258,28 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         }
         break;
       case Kind.ENUM:
+      case Kind.ENUM64: {
         if (from === 0) {
           out.b(kflag ? S.encSigned : S.encUnsigned);
           out.u(sot);
           out.b(S.vlen);
           out.u(vlen);
         }
-        for (let i = from, p = w + 3 + from * 2; i < vlen; i++, p += 2) {
+        // ENUM: (name, val32) pairs; ENUM64: (name, lo32, hi32) triples
+        const wide = kind === Kind.ENUM64;
+        const stride = wide ? 3 : 2;
+        for (let i = from, p = w + 3 + from * stride; i < vlen; i++, p += stride) {
           out.ensure(8);
           out.b(S.memberStart);
           name(words[p]!);
           out.b(S.val);
-          if (kflag) out.d(words[p + 1]! | 0);
+          if (wide) enum64(out, words[p + 1]!, words[p + 2]!, kflag);
+          else if (kflag) out.d(words[p + 1]! | 0);
           else out.u(words[p + 1]!);
           if (out.pos >= chunkSize && i + 1 < vlen) return i + 1;
         }
         break;
-      case Kind.ENUM64:
-        if (from === 0) {
-          out.b(kflag ? S.encSigned : S.encUnsigned);
-          out.u(sot);
-          out.b(S.vlen);
-          out.u(vlen);
-        }
-        for (let i = from, p = w + 3 + from * 3; i < vlen; i++, p += 3) {
-          out.ensure(8);
-          out.b(S.memberStart);
-          name(words[p]!);
-          out.b(S.val);
-          enum64(out, words[p + 1]!, words[p + 2]!, kflag);
-          if (out.pos >= chunkSize && i + 1 < vlen) return i + 1;
-        }
-        break;
+      }
       case Kind.FWD:
         out.b(kflag ? S.fwdUnion : S.fwdStruct);
         break;

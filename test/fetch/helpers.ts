@@ -6,9 +6,10 @@ import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SHARED_DATA } from '../helpers/data.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DATA = path.resolve(ROOT, '../shared/data');
+export const DATA = SHARED_DATA; // one place resolves ../shared/data (and BTFGEN_SHARED_DATA)
 export const DEMO = path.join(DATA, 'btfhub-archive-demo');
 export const EXTRA = path.join(DATA, 'btfhub-archive-extra');
 export const HAVE_DATA = existsSync(DEMO) && existsSync(EXTRA);
