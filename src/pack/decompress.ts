@@ -7,7 +7,7 @@
 // ~0.26 s; @napi-rs/lzma (lzma-rs, pure Rust, in process) in ~0.50 s. `xz` is the default; @napi-rs/lzma is the
 // fallback when `xz` is not installed, or on request (`--decompressor lzma`).
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants as fsc, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsc, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveError } from '../errors.js';
@@ -18,19 +18,28 @@ export type DecompressorChoice = Decompressor | 'auto';
 
 let xzAvailable: Promise<boolean> | undefined;
 
-/** True when an `xz` command runs (checked once per process). */
+/**
+ * True when an executable `xz` is on PATH (checked once per process). A PATH lookup, not a
+ * run of `xz --version`: that spawn cost ~10 ms on pack's critical path, before any kernel
+ * starts. An `xz` that is found but does not run fails each kernel with "could not run xz".
+ */
 export function hasXzCommand(): Promise<boolean> {
-  // Plain spawn, not execa: this runs on pack's critical path, before any kernel starts.
-  xzAvailable ??= new Promise<boolean>((resolve) => {
-    try {
-      const child = spawn('xz', ['--version'], { stdio: 'ignore', timeout: 10_000 });
-      child.on('error', () => resolve(false));
-      child.on('close', (code) => resolve(code === 0));
-    } catch {
-      resolve(false);
-    }
-  });
+  xzAvailable ??= Promise.resolve(onPath('xz'));
   return xzAvailable;
+}
+
+function onPath(cmd: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const f = path.join(dir, cmd);
+    try {
+      accessSync(f, fsc.X_OK);
+      if (statSync(f).isFile()) return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
 }
 
 // execa is loaded on first use: a warm pack (every kernel cached) never spawns anything.

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { describeFilter, listKernelsWith, parseKernelFilter, type KernelEntry } from '../archive/index.js';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
@@ -238,7 +238,7 @@ async function loadObjects(objects: readonly PackObject[], cwd: string): Promise
       const p = path.resolve(cwd, o);
       let bytes: Uint8Array;
       try {
-        bytes = new Uint8Array(await readFile(p));
+        bytes = new Uint8Array(readFileSync(p)); // a few small files: sync beats a promise each
       } catch (err) {
         throw new UsageError(`${o}: cannot read BPF object (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       }
@@ -406,7 +406,12 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (statIndex) {
-        const st = await stat(it.entry.path, { bigint: true }).catch(() => undefined);
+        let st: BigIntStats | undefined;
+        try {
+          st = statSync(it.entry.path, { bigint: true });
+        } catch {
+          st = undefined;
+        }
         if (st) {
           it.st = st;
           const sha = statIndex.get(it.entry.path, st);
