@@ -141,6 +141,10 @@ function runTasks(
     // Tasks each worker holds, by id; and how many it may hold (from its ready message).
     const current = new Map<Worker, Map<number, PoolTask>>();
     const limit = new Map<Worker, number>();
+    // Kernels a crashed worker held besides the culprit, retried one at a time (see died()).
+    const suspects: PoolTask[] = [];
+    const crashed = new Set<number>();
+    const isolating = new Set<Worker>();
 
     const finish = (err?: unknown): void => {
       if (settled) return;
@@ -167,6 +171,16 @@ function runTasks(
     const feed = (w: Worker): void => {
       if (settled) return;
       const held = current.get(w)!;
+      if (isolating.has(w)) return;
+      if (suspects.length && held.size === 0) {
+        const t = suspects.shift()!;
+        isolating.add(w);
+        handed++;
+        if (t.heavy) heavyInFlight++;
+        held.set(t.id, t);
+        w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label } satisfies TaskMessage);
+        return;
+      }
       while (held.size < (limit.get(w) ?? 1)) {
         const t = take(w);
         if (!t) return;
@@ -190,8 +204,18 @@ function runTasks(
         live.delete(w);
         if (settled) return;
         const held = [...(current.get(w)?.values() ?? [])];
+        isolating.delete(w);
         for (const t of held) {
           release(w, t.id);
+          // A worker holds several kernels at once (its xz lanes): all but the culprit are
+          // innocent. Each goes back for one more try, alone on a worker; a kernel that was
+          // alone when its worker died, or dies a second time, fails.
+          if (held.length > 1 && !crashed.has(t.id)) {
+            crashed.add(t.id);
+            suspects.push(t);
+            handed--;
+            continue;
+          }
           onResult({
             type: 'result',
             id: t.id,
@@ -204,6 +228,7 @@ function runTasks(
         }
         current.delete(w);
         if (done === tasks.length) return finish();
+        for (const other of live) if (current.get(other)?.size === 0) feed(other);
         if (handed < tasks.length && respawns++ < tasks.length) spawn();
         else if (live.size === 0) finish(new BtfgenError(`pack workers crashed: ${why}`));
       };
@@ -217,6 +242,7 @@ function runTasks(
           return feed(w);
         }
         release(w, msg.id);
+        isolating.delete(w);
         done++;
         onResult(msg);
         if (done === tasks.length) return finish();

@@ -107,9 +107,13 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
 // collecting a fresh one of up to tens of MB each time. Jobs are minimized one at a time.
 let reusable = new Uint8Array(0);
 
+const CRASH_ON = process.env.BTFGEN_TEST_WORKER_EXIT_ON;
+
 /** Decompresses (unless a lane did), minimizes and stores one job. */
 async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMessage> {
   const { t, ms, sha256, key, hashedAt } = job;
+  // Test hook (test/pack): a worker that dies on this kernel, with others in its lanes.
+  if (CRASH_ON && t.label.includes(CRASH_ON)) process.exit(70);
   try {
     let t0 = performance.now();
     let btf = job.bytes;

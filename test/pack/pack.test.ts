@@ -335,6 +335,29 @@ describe('failure policy', () => {
     if (!noBpftool) await expectParity(r, FIX, objects);
   });
 
+  it('a worker that dies fails only the kernel it died on: the others it held are retried alone', async () => {
+    const root = tempDir();
+    const normal = await pack({ objects: FIX_OBJECTS, output: join(root, 'n.tar.gz'), archive: FIX, jobs: 2, useCache: false, ...base(root) });
+    expect(normal.counts.failed).toBe(0);
+    // worker.ts's test hook: exit the worker thread when it reaches this kernel, with the other
+    // kernels of this small archive in its xz lanes
+    process.env.BTFGEN_TEST_WORKER_EXIT_ON = 'reloc-1.0';
+    let r: PackApi.PackResult;
+    try {
+      r = await pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: FIX, jobs: 2, skipFailed: true, useCache: false, ...base(root) });
+      const err = await pack({ objects: FIX_OBJECTS, output: join(root, 'x.tar.gz'), archive: FIX, jobs: 2, useCache: false, ...base(root) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PackError);
+      expect((err as InstanceType<typeof PackError>).failures.map((f) => f.kernel)).toEqual(['fixture/1/x86_64/reloc-1.0.btf']);
+    } finally {
+      delete process.env.BTFGEN_TEST_WORKER_EXIT_ON;
+    }
+    expect(r.counts).toMatchObject({ total: 5, packed: 4, failed: 1 });
+    expect(r.failures.map((f) => f.kernel)).toEqual(['fixture/1/x86_64/reloc-1.0.btf']);
+    expect(r.failures[0]!.message).toMatch(/worker crashed: exited with code 70/);
+    const expected = readTarGz(join(root, 'n.tar.gz')).filter((e) => !e.name.includes('reloc-1.0'));
+    expect(readTarGz(join(root, 'o.tar.gz'))).toEqual(expected);
+  });
+
   it.skipIf(!!missing(data.demoArchive) || !!noBpftool)('a real kernel/object combination bpftool rejects (manifest archiveExceptions) fails the same way', async () => {
     const failing = archiveFailingObjects();
     expect(failing.length).toBeGreaterThan(0);
