@@ -165,8 +165,11 @@ export interface PackResult {
   objects: { given: number; distinct: number };
   warnings: string[];
   elapsedMs: number;
-  /** Time the workers spent per step, summed over kernels (milliseconds). */
-  work: { readMs: number; decompressMs: number; minimizeMs: number };
+  /**
+   * Time the workers spent per step, summed over kernels (milliseconds), and the number of
+   * minimizing threads that ran (0 when every kernel came from the cache).
+   */
+  work: { readMs: number; decompressMs: number; minimizeMs: number; threads: number };
 }
 
 /** Some kernels failed (default policy): nothing was written. */
@@ -381,7 +384,7 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
   }
 
   const counts = { total: items.length, packed: 0, minimized: 0, cached: 0, failed: 0 };
-  const work = { readMs: 0, decompressMs: 0, minimizeMs: 0 };
+  const work = { readMs: 0, decompressMs: 0, minimizeMs: 0, threads: 0 };
   let done = 0;
   const progress = (phase: PackProgress['phase'], kernel?: string): void => {
     if (!options.onProgress) return;
@@ -489,7 +492,8 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
         if (statIndex && r.sha256 && r.hashedAt !== undefined && it.st) statIndex.set(it.entry.path, it.st, r.sha256, r.hashedAt);
         progress('minimize', it.entry.relPath);
       };
-      await pool.run(tasks, plan.workers, init, onResult, signal);
+      // With lanes, more minimizing threads are added (up to jobs) if minimizing turns out dear.
+      work.threads = await pool.run(tasks, plan.workers, init, onResult, signal, plan.lanes > 1 ? jobs : plan.workers);
     }
     if (statIndex) await statIndex.save().catch(() => undefined);
     checkAbort();

@@ -69,9 +69,10 @@ export class WorkerPool {
   close(): void {
     for (const e of this.early.splice(0)) void e.worker.terminate();
   }
-  run(tasks: readonly PoolTask[], size: number, init: WorkerInit, onResult: (r: ResultMessage) => void, signal?: AbortSignal): Promise<void> {
+  /** Runs the tasks (see runPool); resolves with the number of workers that were started. */
+  run(tasks: readonly PoolTask[], size: number, init: WorkerInit, onResult: (r: ResultMessage) => void, signal?: AbortSignal, maxSize = size): Promise<number> {
     try {
-      return runTasks(this, tasks, size, init, onResult, signal);
+      return runTasks(this, tasks, size, init, onResult, signal, maxSize);
     } finally {
       // Workers beyond what the tasks need
       this.close();
@@ -85,8 +86,9 @@ export function startPool(size: number): WorkerPool {
 }
 
 /**
- * Runs every task on `size` workers; `onResult` sees each result as it arrives. Resolves when
- * all tasks are done; rejects on abort or when a worker cannot start.
+ * Runs every task on `size` workers (growing to `maxSize` when minimizing falls behind the
+ * decompressions); `onResult` sees each result as it arrives. Resolves with the number of
+ * workers started when all tasks are done; rejects on abort or when a worker cannot start.
  */
 export function runPool(
   tasks: readonly PoolTask[],
@@ -94,8 +96,19 @@ export function runPool(
   init: WorkerInit,
   onResult: (r: ResultMessage) => void,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<number> {
   return runTasks(undefined, tasks, size, init, onResult, signal);
+}
+
+/**
+ * Minimizing threads that `cores` cores need when minimizing a kernel costs `minimizeMs` and
+ * decompressing it `xzCpuMs` of CPU: the threads must keep up with the decompressions,
+ * W >= cores * M / (M + X). At least 1.
+ */
+export function minimizersNeeded(cores: number, minimizeMs: number, xzCpuMs: number): number {
+  const total = minimizeMs + xzCpuMs;
+  if (!(total > 0)) return 1;
+  return Math.max(1, Math.ceil((cores * minimizeMs) / total - 1e-9));
 }
 
 function runTasks(
@@ -105,8 +118,9 @@ function runTasks(
   init: WorkerInit,
   onResult: (r: ResultMessage) => void,
   signal?: AbortSignal,
-): Promise<void> {
-  if (tasks.length === 0) return Promise.resolve();
+  maxSize = size,
+): Promise<number> {
+  if (tasks.length === 0) return Promise.resolve(0);
   const script = workerScript();
   const n = Math.max(1, Math.min(size, tasks.length));
   // Two queues in the given order. A free worker takes a heavy task only while fewer than half
@@ -132,7 +146,8 @@ function runTasks(
     if (heavyQ.length && (heavyInFlight < maxHeavy || lightQ.length === 0)) return heavyQ.shift();
     return lightQ.shift() ?? heavyQ.shift();
   };
-  return new Promise<void>((resolve, reject) => {
+  let started = 0;
+  return new Promise<number>((resolve, reject) => {
     let handed = 0;
     let done = 0;
     let settled = false;
@@ -145,6 +160,9 @@ function runTasks(
     const suspects: PoolTask[] = [];
     const crashed = new Set<number>();
     const isolating = new Set<Worker>();
+    let sumMinimize = 0;
+    let sumXz = 0;
+    let samples = 0;
 
     const finish = (err?: unknown): void => {
       if (settled) return;
@@ -155,7 +173,7 @@ function runTasks(
         else w.postMessage({ type: 'close' });
       }
       if (err) reject(err);
-      else resolve();
+      else resolve(started);
     };
     const onAbort = (): void => finish(new AbortError());
     if (signal?.aborted) return onAbort();
@@ -194,6 +212,7 @@ function runTasks(
 
     const spawn = (): void => {
       const w = pool?.take() ?? new Worker(script);
+      started++;
       live.add(w);
       current.set(w, new Map());
       w.postMessage({ type: 'init', init });
@@ -245,6 +264,20 @@ function runTasks(
         isolating.delete(w);
         done++;
         onResult(msg);
+        if (msg.status === 'minimized') {
+          sumMinimize += msg.ms.minimize;
+          sumXz += msg.ms.decompress;
+          samples++;
+          // Workers with lanes (one thread per several jobs) can fall behind when the objects
+          // make minimizing dear: add threads, up to maxSize, while the measured share of
+          // minimizing says they are needed. A lane's xz shares the cores with the other lanes,
+          // so its wall time overstates its CPU time by lanes/cores.
+          if (live.size < maxSize && handed < tasks.length && samples >= 8) {
+            const lanes = Math.max(1, live.size * init.lanes);
+            const xzCpu = sumXz * Math.min(1, maxSize / lanes);
+            if (minimizersNeeded(maxSize, sumMinimize, xzCpu) > live.size) spawn();
+          }
+        }
         if (done === tasks.length) return finish();
         feed(w);
       });

@@ -17,6 +17,8 @@ assertDistFresh();
 const api = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;
 const mini = (await import(pathToFileURL(join(DIST, 'minimize/index.js')).href)) as typeof MinimizeApi;
 const { pack, PackError } = api;
+const { minimizersNeeded } = (await import(pathToFileURL(join(DIST, 'pack/pool.js')).href)) as typeof import('../../src/pack/pool.js');
+const { scratchAvailable } = (await import(pathToFileURL(join(DIST, 'pack/decompress.js')).href)) as typeof import('../../src/pack/decompress.js');
 
 afterAll(cleanupTemps);
 
@@ -515,3 +517,33 @@ describe('abort', () => {
   });
 });
 
+
+describe('minimizing threads', () => {
+  it('minimizersNeeded: threads to keep up with the decompressions on N cores', () => {
+    expect(minimizersNeeded(2, 1.1, 6.1)).toBe(1); // the demo archive: xz dominates
+    expect(minimizersNeeded(8, 1.1, 6.1)).toBe(2);
+    expect(minimizersNeeded(2, 5, 5)).toBe(1); // one thread exactly keeps up
+    expect(minimizersNeeded(2, 9, 1)).toBe(2);
+    expect(minimizersNeeded(4, 0, 0)).toBe(1);
+  });
+
+  it('one thread per 4 jobs for an xz archive, more when minimizing turns out dear', async () => {
+    const root = tempDir();
+    // Sixteen tiny .btf.tar.xz kernels: decompressing each is cheap next to minimizing it.
+    const arch = join(root, 'a');
+    const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
+    buildArchive(
+      arch,
+      Array.from({ length: 16 }, (_, i) => ({ rel: `fixture/${i}/x86_64/deep-${i}.btf.tar.xz`, data: xz(rawTar([{ name: `deep-${i}.btf`, data: deep }])) })),
+    );
+    const r = await pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: arch, jobs: 2, useCache: false, ...base(root) });
+    expect(r.counts.packed).toBe(16);
+    // with xz lanes it starts with one thread and grows to jobs; without, one per job from the start
+    expect(r.work.threads).toBe(2);
+    expect(scratchAvailable() || r.work.threads === 2).toBe(true);
+    // the same bytes as with one thread per job from the start (no lanes)
+    const plain = await pack({ objects: FIX_OBJECTS, output: join(root, 'p.tar.gz'), archive: arch, jobs: 1, useCache: false, ...base(root) });
+    expect(plain.work.threads).toBe(1);
+    expect(readFileSync(join(root, 'p.tar.gz')).equals(readFileSync(join(root, 'o.tar.gz')))).toBe(true);
+  });
+});
