@@ -129,7 +129,7 @@ function runTasks(
   const heavyQ = tasks.filter((t) => t.heavy);
   const lightQ = tasks.filter((t) => !t.heavy);
   // Workers with decompression lanes hold several tasks: there are two lanes per job (index.ts).
-  const maxHeavy = Number(process.env.MH ?? 0) || Math.max(1, Math.floor(init.lanes > 1 ? (n * init.lanes) / 4 : n / 2));
+  const maxHeavy = Math.max(1, Math.floor(init.lanes > 1 ? (n * init.lanes) / 4 : n / 2));
   let heavyInFlight = 0;
   const handedTo = new Map<Worker, number>();
   const take = (w: Worker): PoolTask | undefined => {
