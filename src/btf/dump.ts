@@ -122,6 +122,14 @@ class Out {
 }
 
 /** ENUM64 value as `%lldLL` (signed) or `%lluULL` (unsigned). */
+/** The head of a kind with members: `<label>=<size or type> vlen=<n>`, printed once. */
+function withVlen(out: Out, label: Uint8Array, sot: number, vlen: number): void {
+  out.b(label);
+  out.u(sot);
+  out.b(S.vlen);
+  out.u(vlen);
+}
+
 function enum64(out: Out, lo: number, hi: number, signed: boolean): void {
   if (!signed) {
     if (hi < 0x200000) out.u(hi * 4294967296 + lo);
@@ -233,12 +241,7 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         break;
       case Kind.STRUCT:
       case Kind.UNION:
-        if (from === 0) {
-          out.b(S.size);
-          out.u(sot);
-          out.b(S.vlen);
-          out.u(vlen);
-        }
+        if (from === 0) withVlen(out, S.size, sot, vlen);
         for (let i = from, p = w + 3 + from * 3; i < vlen; i++, p += 3) {
           const off = words[p + 2]!;
           out.ensure(8);
@@ -259,12 +262,7 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         break;
       case Kind.ENUM:
       case Kind.ENUM64: {
-        if (from === 0) {
-          out.b(kflag ? S.encSigned : S.encUnsigned);
-          out.u(sot);
-          out.b(S.vlen);
-          out.u(vlen);
-        }
+        if (from === 0) withVlen(out, kflag ? S.encSigned : S.encUnsigned, sot, vlen);
         // ENUM: (name, val32) pairs; ENUM64: (name, lo32, hi32) triples
         const wide = kind === Kind.ENUM64;
         const stride = wide ? 3 : 2;
@@ -291,12 +289,7 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         out.b(LINKAGE[vlen & 0xffff] ?? LINKAGE_UNKNOWN);
         break;
       case Kind.FUNC_PROTO:
-        if (from === 0) {
-          out.b(S.retTypeId);
-          out.u(sot);
-          out.b(S.vlen);
-          out.u(vlen);
-        }
+        if (from === 0) withVlen(out, S.retTypeId, sot, vlen);
         for (let i = from, p = w + 3 + from * 2; i < vlen; i++, p += 2) {
           out.ensure(8);
           out.b(S.memberStart);
@@ -313,12 +306,7 @@ export function* dumpBtfChunks(btf: Btf, options: DumpOptions = {}): Generator<U
         out.b(LINKAGE[words[w + 3]!] ?? LINKAGE_UNKNOWN);
         break;
       case Kind.DATASEC:
-        if (from === 0) {
-          out.b(S.size);
-          out.u(sot);
-          out.b(S.vlen);
-          out.u(vlen);
-        }
+        if (from === 0) withVlen(out, S.size, sot, vlen);
         for (let i = from, p = w + 3 + from * 3; i < vlen; i++, p += 3) {
           const vt = words[p]!;
           out.ensure(80);

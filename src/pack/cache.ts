@@ -97,12 +97,9 @@ export class ResultStore {
     }
     return undefined;
   }
-  async read(key: string): Promise<Uint8Array> {
-    return new Uint8Array(await readFile(this.resultPath(key)));
-  }
-  /** read(), synchronously: for the archive writer, which reads member after member (one
-   * small file each; a promise round trip per file cost more than the read). */
-  readSync(key: string): Uint8Array {
+  /** A stored result. Synchronous: the archive writer reads member after member, one small
+   * file each, where a promise round trip per file cost more than the read. */
+  read(key: string): Uint8Array {
     return new Uint8Array(readFileSync(this.resultPath(key)));
   }
   async write(key: string, data: Uint8Array): Promise<void> {

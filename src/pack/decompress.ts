@@ -110,10 +110,10 @@ export async function extractKernelBtf(
   }
   if (decompressor === 'xz' && options.inputFd !== undefined) {
     const maxMember = options.maxMemberSize ?? DEFAULT_MAX_MEMBER;
-    const scratch = scratchFile();
-    if (scratch !== undefined) {
-      const h = xzHelper();
-      const tar = h ? await xzViaScratch(h, scratch, options.inputFd, limit, options.reuseBuffer === true) : undefined;
+    const lane = defaultLane();
+    if (lane) {
+      const size = await lane.decompress(options.inputFd, maxMember);
+      const tar = size === undefined ? undefined : lane.take(size, options.reuseBuffer ? reusableBuffer(size) : undefined);
       // Any trouble (corrupt data, over the limit, tmpfs full) is decided by the FIFO path
       // below, which streams and so gives the authoritative message.
       if (tar) {
@@ -204,7 +204,8 @@ function fifoAnchor(): number | undefined {
  * kernel (forking the helper is cheapest while the thread is small).
  */
 export function prepareXzPipes(): void {
-  if (scratchFile() === undefined) fifoAnchor();
+  if (defaultLane()) return;
+  fifoAnchor();
   xzHelper();
 }
 
@@ -216,23 +217,10 @@ export function closeXzPipes(): void {
   const h = helperState;
   helperState = undefined;
   if (h && !h.dead) h.child.stdin!.end();
-  if (scratchFd !== null) {
-    try {
-      closeSync(scratchFd);
-    } catch {
-      // already closed
-    }
-  }
-  scratchFd = null;
-  scratchTried = false;
+  laneState?.close();
+  laneState = undefined;
   reusable = undefined;
-  if (anchorFd !== null) {
-    try {
-      closeSync(anchorFd);
-    } catch {
-      // already closed
-    }
-  }
+  if (anchorFd !== null) closeQuietly(anchorFd);
   anchorFd = null;
   anchorTried = false;
 }
@@ -309,7 +297,7 @@ function drainFifo(rd: number, declared: number | undefined, limit: number): { d
 const STATUS = '@btfgen-xz-status ';
 const PID = '@btfgen-xz-pid ';
 // A request is three lines: input path, output path, and a file size limit for xz in 512-byte
-// blocks (\`ulimit -f\`; it bounds what xz may write into the scratch file, see xzViaScratch).
+// blocks (`ulimit -f`; it bounds what xz may write into a scratch file, see XzLane).
 const HELPER_SCRIPT = `while IFS= read -r in && IFS= read -r out && IFS= read -r lim; do { ( ulimit -f "$lim" && exec xz -dc <"$in" 2>&1 >&3 3>&- ) & echo "${PID}$!"; wait $!; echo "${STATUS}$?"; } 3>"$out" || echo "${STATUS}255"; done`;
 
 interface Helper {
@@ -444,15 +432,13 @@ async function xzViaHelper(h: Helper, anchor: number, inputFd: number, declared:
 
 // The fastest way out of xz is not a pipe at all. Writing into a pipe costs xz and us a context
 // switch per 64 KiB and the kernel two copies with locking: measured over the demo archive's
-// 85 kernels, \`xz -dc | cat\` takes 1.5 CPU-s more than \`xz -dc >/dev/null\` (6.9 vs 5.7 s),
-// a file on tmpfs written and read back 0.6 s more. So where /dev/shm is a tmpfs, each thread
+// 85 kernels, `xz -dc | cat` takes 1.5 CPU-s more than `xz -dc >/dev/null` (6.9 vs 5.7 s),
+// a file on tmpfs written and read back 0.6 s more. So where /dev/shm is a tmpfs, each XzLane
 // keeps one scratch file there: created private (0600, O_EXCL), its name removed at once, so
 // it lives in memory only and only while the descriptor is open; xz writes into it through
 // /proc/<pid>/fd, we read it in one call and truncate it. A file size limit (ulimit -f) stops a
 // hostile stream at the member limit, as the FIFO path does. Nothing reaches a disk.
 const TMPFS_MAGIC = 0x01021994;
-let scratchFd: number | null = null;
-let scratchTried = false;
 
 /** True when scratch files can be made (Linux, /dev/shm a tmpfs). */
 export function scratchAvailable(): boolean {
@@ -476,13 +462,6 @@ function newScratchFd(): number | undefined {
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function scratchFile(): number | undefined {
-  if (scratchTried) return scratchFd ?? undefined;
-  scratchTried = true;
-  scratchFd = newScratchFd() ?? null;
-  return scratchFd ?? undefined;
 }
 
 /** Runs `xz -dc` of `inputFd` into scratch file `fd` through helper `h`: its exit status (-1: no status). */
@@ -521,19 +500,35 @@ function truncateScratch(fd: number): void {
   }
 }
 
-/** xz's output through the scratch file; undefined when anything went wrong (the caller retries through the FIFO). */
 let reusable: Uint8Array | undefined;
 
-async function xzViaScratch(h: Helper, fd: number, inputFd: number, limit: number, reuse: boolean): Promise<Uint8Array | undefined> {
+/**
+ * A buffer of at least `size` bytes that this thread reuses from kernel to kernel (saves
+ * faulting in and collecting a fresh one of up to tens of MB each time): what the previous
+ * call handed out is overwritten.
+ */
+export function reusableBuffer(size: number): Uint8Array {
+  // Grown with headroom so that a slightly larger kernel does not reallocate.
+  if (!reusable || reusable.length < size) reusable = new Uint8Array(Math.ceil(size * 1.25));
+  return reusable;
+}
+
+/** This thread's lane for extractKernelBtf() (made again when its helper has gone). */
+let laneState: XzLane | null | undefined;
+function defaultLane(): XzLane | undefined {
+  if (laneState && !laneState.alive) {
+    laneState.close();
+    laneState = undefined;
+  }
+  laneState ??= XzLane.open() ?? null;
+  return laneState ?? undefined;
+}
+
+function closeQuietly(fd: number): void {
   try {
-    if ((await xzIntoScratch(h, fd, inputFd, limit)) !== 0) return undefined;
-    const size = fstatSync(fd).size;
-    if (size > limit) return undefined;
-    // Grown with headroom so that a slightly larger kernel does not reallocate.
-    if (reuse && (!reusable || reusable.length < size)) reusable = new Uint8Array(Math.min(limit, Math.ceil(size * 1.25)));
-    return readScratch(fd, size, reuse ? reusable : undefined);
-  } finally {
-    truncateScratch(fd);
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }
 
@@ -597,11 +592,7 @@ export class XzLane {
 
   close(): void {
     if (!this.helper.dead) this.helper.child.stdin!.end();
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
+    closeQuietly(this.fd);
   }
 }
 

@@ -192,9 +192,8 @@ const HEAVY_BYTES = 16 << 20;
  * time on btfhub archives) fed by one minimizing thread per 4 jobs; otherwise (raw .btf kernels,
  * @napi-rs/lzma, no tmpfs) one thread per job, a kernel at a time each.
  */
-function threadPlan(jobs: number, tasks: readonly PoolTask[], xz: boolean): { workers: number; lanes: number } {
-  const compressed = tasks.filter((t) => t.format === 'btf.tar.xz').length;
-  if (!xz || jobs < 2 || compressed * 2 < tasks.length || !scratchAvailable()) return { workers: jobs, lanes: 1 };
+function threadPlan(jobs: number, mostlyXz: boolean, xz: boolean): { workers: number; lanes: number } {
+  if (!xz || jobs < 2 || !mostlyXz || !scratchAvailable()) return { workers: jobs, lanes: 1 };
   const workers = Math.ceil(jobs / LANES_PER_WORKER);
   // Twice as many lanes as the jobs it stands for: a lane whose xz has finished stays taken
   // until the thread, busy minimizing, reads it out (measured with 2 jobs: 2 lanes 4.5 s,
@@ -287,7 +286,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   const jobs = options.jobs ?? defaultJobs();
   if (Number.isInteger(jobs) && jobs >= 1) {
     try {
-      early = startPool(options.decompressor !== 'lzma' && scratchAvailable() ? Math.ceil(jobs / LANES_PER_WORKER) : jobs);
+      // planned as for an archive of .btf.tar.xz (btfhub's); run() adds workers if need be
+      early = startPool(threadPlan(jobs, true, options.decompressor !== 'lzma').workers);
     } catch {
       early = undefined; // no built worker script: decided (and reported) if a kernel needs one
     }
@@ -445,7 +445,8 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
     let decompressor: Decompressor | undefined;
     if (tasks.length) {
       // The workers boot (~60 ms each) while this thread sizes the kernels and finds xz.
-      let plan = threadPlan(jobs, tasks, options.decompressor !== 'lzma');
+      const mostlyXz = tasks.filter((t) => t.format === 'btf.tar.xz').length * 2 >= tasks.length;
+      let plan = threadPlan(jobs, mostlyXz, options.decompressor !== 'lzma');
       pool = early ?? startPool(Math.min(plan.workers, tasks.length));
       const xz = resolveDecompressor(options.decompressor ?? 'auto');
       const sizes = new Map<number, number>();
@@ -455,7 +456,7 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
         t.heavy = size >= HEAVY_BYTES;
       }
       decompressor = await xz;
-      if (decompressor !== 'xz') plan = threadPlan(jobs, tasks, false);
+      if (decompressor !== 'xz') plan = threadPlan(jobs, mostlyXz, false);
       tasks.sort((a, b) => sizes.get(b.id)! - sizes.get(a.id)! || a.id - b.id);
       const init: WorkerInit = {
         protocol: PROTOCOL,
@@ -521,7 +522,7 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
     const archiveMembers: (ArchiveMember & { key?: string })[] = ok.map((it) => ({
       name: it.name,
       key: it.key!,
-      load: async () => store.readSync(it.key!),
+      load: async () => store.read(it.key!),
     }));
     if (jsonBytes) {
       const j = jsonBytes;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
-import { closeXzPipes, extractKernelBtf, prepareXzPipes, XzLane } from './decompress.js';
+import { closeXzPipes, extractKernelBtf, prepareXzPipes, reusableBuffer, XzLane } from './decompress.js';
 import type { KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
@@ -103,9 +103,6 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
   return n === buf.length ? buf : buf.subarray(0, n);
 }
 
-// One buffer for the tar being minimized, reused from kernel to kernel: saves faulting in and
-// collecting a fresh one of up to tens of MB each time. Jobs are minimized one at a time.
-let reusable = new Uint8Array(0);
 
 const CRASH_ON = process.env.BTFGEN_TEST_WORKER_EXIT_ON;
 
@@ -121,8 +118,8 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     if (t.format === 'btf.tar.xz') {
       let tar: Uint8Array | undefined;
       if (job.lane && job.size !== undefined) {
-        if (reusable.length < job.size) reusable = new Uint8Array(Math.ceil(job.size * 1.25));
-        tar = job.lane.take(job.size, reusable);
+        // one tar at a time is minimized: the thread's reusable buffer holds it
+        tar = job.lane.take(job.size, reusableBuffer(job.size));
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
       let x: { btf: Uint8Array; member: string };
