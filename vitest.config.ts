@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
+    // lets each worker's event loop turn between tests (see the file)
+    setupFiles: ['test/helpers/yield.ts'],
     hookTimeout: 300_000,
     // Two cores on CI: differential suites spawn bpftool; keep parallelism modest.
     pool: 'forks',
