@@ -186,27 +186,24 @@ function runTasks(
       if (t.heavy) heavyInFlight--;
       held!.delete(id);
     };
+    const hand = (w: Worker, held: Map<number, PoolTask>, t: PoolTask): void => {
+      handed++;
+      if (t.heavy) heavyInFlight++;
+      held.set(t.id, t);
+      w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label } satisfies TaskMessage);
+    };
     const feed = (w: Worker): void => {
-      if (settled) return;
+      if (settled || isolating.has(w)) return;
       const held = current.get(w)!;
-      if (isolating.has(w)) return;
       if (suspects.length && held.size === 0) {
-        const t = suspects.shift()!;
         isolating.add(w);
-        handed++;
-        if (t.heavy) heavyInFlight++;
-        held.set(t.id, t);
-        w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label } satisfies TaskMessage);
+        hand(w, held, suspects.shift()!);
         return;
       }
       while (held.size < (limit.get(w) ?? 1)) {
         const t = take(w);
         if (!t) return;
-        handed++;
-        if (t.heavy) heavyInFlight++;
-        held.set(t.id, t);
-        const msg: TaskMessage = { type: 'task', id: t.id, path: t.path, format: t.format, label: t.label };
-        w.postMessage(msg);
+        hand(w, held, t);
       }
     };
 
