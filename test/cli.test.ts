@@ -106,7 +106,8 @@ describe('bin/btfgen launcher', () => {
 });
 
 // The launcher picks dist/cli-bundle (scripts/bundle-cli.mjs) only while it is at least as new
-// as dist/cli/index.js: a plain `tsc` after a bundle must never leave stale code running.
+// as dist/cli/index.js: a plain `tsc` after a bundle must never leave stale code running. It
+// uses the bundle's code cache only when the cache is tagged for that bundle.
 describe('bin/btfgen entry choice', () => {
   it('uses the bundle when fresh, dist/cli otherwise', async () => {
     const { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, utimesSync, rmSync } = await import('node:fs');
@@ -116,18 +117,62 @@ describe('bin/btfgen entry choice', () => {
       mkdirSync(path.join(dir, 'bin'));
       mkdirSync(path.join(dir, 'dist/cli'), { recursive: true });
       copyFileSync(bin, path.join(dir, 'bin/btfgen'));
+      copyFileSync(path.join(root, 'bin/package.json'), path.join(dir, 'bin/package.json'));
       writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
       writeFileSync(path.join(dir, 'dist/cli/index.js'), "export function main() { console.log('dist'); }\n");
       const which = () => spawnSync(process.execPath, [path.join(dir, 'bin/btfgen')], { encoding: 'utf8' }).stdout.trim();
       expect(which()).toBe('dist'); // no bundle
       mkdirSync(path.join(dir, 'dist/cli-bundle'));
-      writeFileSync(path.join(dir, 'dist/cli-bundle/index.js'), "export function main() { console.log('bundle'); }\n");
+      writeFileSync(path.join(dir, 'dist/cli-bundle/index.cjs'), "exports.main = async () => { console.log('bundle'); };\n");
       const at = (f: string, s: number) => utimesSync(path.join(dir, f), s, s);
       at('dist/cli/index.js', 1_000_000);
-      at('dist/cli-bundle/index.js', 2_000_000);
+      at('dist/cli-bundle/index.cjs', 2_000_000);
       expect(which()).toBe('bundle');
       at('dist/cli/index.js', 3_000_000); // tsc ran after the bundle
       expect(which()).toBe('dist');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const traced = (env: Record<string, string> = {}) =>
+    spawnSync(bin, ['--version'], { encoding: 'utf8', env: { ...process.env, BTFGEN_TRACE_LOAD: '1', ...env } });
+
+  it('the built bundle loads with its code cache accepted', () => {
+    const r = traced();
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(VERSION);
+    expect(r.stderr).toMatch(/cli-bundle\/index\.cjs \(code cache: accepted\)/);
+  });
+
+  it('a cache made for another bundle is not used', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readFileSync: read, rmSync, symlinkSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'btfgen-cache-'));
+    try {
+      mkdirSync(path.join(dir, 'bin'));
+      mkdirSync(path.join(dir, 'dist/cli'), { recursive: true });
+      mkdirSync(path.join(dir, 'dist/cli-bundle'));
+      copyFileSync(bin, path.join(dir, 'bin/btfgen'));
+      copyFileSync(path.join(root, 'bin/package.json'), path.join(dir, 'bin/package.json'));
+      writeFileSync(path.join(dir, 'dist/cli/index.js'), '');
+      writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+      symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+      const real = path.join(root, 'dist/cli-bundle/index.cjs');
+      const source = read(real, 'utf8');
+      const cache = read(`${real}.cache`);
+      // same text with one byte changed in its tag: same length, so V8 alone would take the cache
+      const other = source.replace(/^(\/\/ btfgen-bundle )(.)/, (_, a: string, c: string) => a + (c === '0' ? '1' : '0'));
+      expect(other.length).toBe(source.length);
+      writeFileSync(path.join(dir, 'dist/cli-bundle/index.cjs'), other);
+      writeFileSync(path.join(dir, 'dist/cli-bundle/index.cjs.cache'), cache);
+      const r = spawnSync(path.join(dir, 'bin/btfgen'), ['--version'], { encoding: 'utf8', env: { ...process.env, BTFGEN_TRACE_LOAD: '1' } });
+      expect(r.stdout.trim()).toBe(VERSION);
+      expect(r.stderr).toMatch(/code cache: none/);
+      // the matching cache is taken
+      writeFileSync(path.join(dir, 'dist/cli-bundle/index.cjs'), source);
+      const ok = spawnSync(path.join(dir, 'bin/btfgen'), ['--version'], { encoding: 'utf8', env: { ...process.env, BTFGEN_TRACE_LOAD: '1' } });
+      expect(ok.stderr).toMatch(/code cache: accepted/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

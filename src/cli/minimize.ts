@@ -1,5 +1,7 @@
 // `btfgen minimize INPUT OUTPUT OBJECT...`: bpftool gen min_core_btf (minimize_btf() in gen.c).
 // Heavy modules (the BTF engine, xz) are imported lazily so `btfgen --version` stays fast.
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import nodePath from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { BtfgenError } from '../errors.js';
@@ -54,8 +56,7 @@ function fileError(message: string, errno: number): BtfgenError {
 
 const ERRNO: Record<string, number> = { ENOENT: 2, EACCES: 13, EISDIR: 21, ENOTDIR: 20, EPERM: 1, ENOSPC: 28, EROFS: 30 };
 
-async function readBytes(path: string, what: string): Promise<Uint8Array> {
-  const { readFileSync } = await import('node:fs');
+function readBytes(path: string, what: string): Uint8Array {
   try {
     const b = readFileSync(path);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -74,10 +75,10 @@ export async function runMinimize(input: string, output: string, objects: string
   // 1. INPUT (btfgen_new_info), with an optional base for split BTF.
   let base;
   if (opts.base) {
-    const baseBytes = await readBytes(opts.base, 'base BTF');
+    const baseBytes = readBytes(opts.base, 'base BTF');
     base = api.prepareTarget(await unpackKernelBtf(baseBytes, opts.base), { name: opts.base }).btf;
   }
-  const inputBytes = await unpackKernelBtf(await readBytes(input, 'BTF file'), input);
+  const inputBytes = await unpackKernelBtf(readBytes(input, 'BTF file'), input);
   const target = api.prepareTarget(inputBytes, { name: input, ...(base ? { base } : {}) });
 
   // 2. Objects: parse each once. bpftool stops at the first object that fails, after recording
@@ -85,7 +86,7 @@ export async function runMinimize(input: string, output: string, objects: string
   const prepared: ({ ok: true; obj: ReturnType<typeof api.prepareObject> } | { ok: false; err: unknown })[] = [];
   for (const path of objects) {
     try {
-      prepared.push({ ok: true, obj: api.prepareObject(await readBytes(path, 'BPF object'), path) });
+      prepared.push({ ok: true, obj: api.prepareObject(readBytes(path, 'BPF object'), path) });
     } catch (err) {
       prepared.push({ ok: false, err });
     }
@@ -100,21 +101,19 @@ export async function runMinimize(input: string, output: string, objects: string
     m.add(p.obj);
   }
   const bytes = m.emit(opts.headerLen);
-  await writeAtomic(output, bytes);
+  writeAtomic(output, bytes);
 }
 
 /** Writes `bytes` to a temporary file next to `path`, then renames it over `path`. */
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const fs = await import('node:fs');
-  const nodePath = await import('node:path');
+function writeAtomic(path: string, bytes: Uint8Array): void {
   const dir = nodePath.dirname(path);
   const tmp = nodePath.join(dir, `.${nodePath.basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   try {
-    fs.writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' });
-    fs.renameSync(tmp, path);
+    writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' });
+    renameSync(tmp, path);
   } catch (e) {
     try {
-      fs.unlinkSync(tmp);
+      unlinkSync(tmp);
     } catch {
       /* not created */
     }

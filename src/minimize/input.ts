@@ -2,6 +2,7 @@
 // `.btf.tar.xz` (one `<release>.btf` member, sometimes under a path prefix). Pure: bytes in,
 // bytes out; xz decoding uses @napi-rs/lzma, loaded only when an xz input shows up.
 import { BtfError } from '../errors.js';
+import { importExternal } from '../external.js';
 
 const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 
@@ -109,7 +110,7 @@ function parsePaxPath(data: Uint8Array): string | undefined {
 export async function unpackKernelBtf(bytes: Uint8Array, name = 'input'): Promise<Uint8Array> {
   let b = bytes;
   if (isXz(b)) {
-    const { xz } = await import('@napi-rs/lzma');
+    const { xz } = await importExternal<typeof import('@napi-rs/lzma')>('@napi-rs/lzma');
     try {
       const d = xz.decompressSync(b);
       b = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);

@@ -11,6 +11,7 @@ import { accessSync, closeSync, constants as fsc, fstatSync, ftruncateSync, mkdt
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveError } from '../errors.js';
+import { importExternal } from '../external.js';
 import { DEFAULT_MAX_MEMBER, readKernelTar, type TarReadOptions } from './tar-read.js';
 
 export type Decompressor = 'xz' | 'lzma';
@@ -46,7 +47,7 @@ function onPath(cmd: string): boolean {
 type ExecaModule = typeof import('execa');
 let execaModule: Promise<ExecaModule> | undefined;
 function loadExeca(): Promise<ExecaModule> {
-  execaModule ??= import('execa');
+  execaModule ??= importExternal<ExecaModule>('execa');
   return execaModule;
 }
 
@@ -61,7 +62,7 @@ export async function resolveDecompressor(choice: DecompressorChoice = 'auto'): 
 type LzmaModule = { xz: { decompress(input: Uint8Array): Promise<Uint8Array> } };
 let lzmaModule: Promise<LzmaModule> | undefined;
 function loadLzma(): Promise<LzmaModule> {
-  lzmaModule ??= import('@napi-rs/lzma') as Promise<LzmaModule>;
+  lzmaModule ??= importExternal<LzmaModule>('@napi-rs/lzma');
   return lzmaModule;
 }
 

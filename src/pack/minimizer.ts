@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RelocationError } from '../errors.js';
+import { importExternal } from '../external.js';
 import { minimize, prepareObject, prepareTarget, type PreparedObject } from '../minimize/index.js';
 
 /** `noop` returns an empty BTF without looking at the kernel: benchmarks the pipeline alone. */
@@ -66,7 +67,7 @@ class BpftoolMinimizer implements KernelMinimizer {
     const output = path.join(this.dir, `k${n}.min.btf`);
     await writeFile(input, kernel);
     try {
-      const { execa } = await import('execa');
+      const { execa } = await importExternal<typeof import('execa')>('execa');
       const r = await execa('bpftool', ['gen', 'min_core_btf', input, output, ...this.objectPaths], { reject: false });
       if (r.exitCode !== 0) {
         const msg = `${r.stderr}`.trim().split('\n').filter(Boolean).join('; ') || `bpftool exited with ${r.exitCode}`;
