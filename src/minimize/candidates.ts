@@ -80,6 +80,57 @@ function layers(btf: Btf): Btf[] {
   return out;
 }
 
+/**
+ * The hot loop of CandidateIndex.scan(): writes to `out` the indexes (within the layer) of the
+ * types whose kind is in `mask` and whose name may have a wanted essential name (its first two
+ * bytes have a slot in `prefixSlot`, and for one of the slot's shapes (L, byte L-1, byte L/2)
+ * the name has those bytes and its byte at L ends it or is '_'); split types named by a base
+ * string always pass. Returns how many.
+ */
+function prefilter(
+  words: Uint32Array,
+  offs: Uint32Array,
+  n: number,
+  mask: number,
+  raw: Uint8Array,
+  strStart: number,
+  strLen: number,
+  startStr: number,
+  prefixSlot: Int32Array,
+  shapes: Int32Array,
+  out: Int32Array,
+): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const w = offs[i]!;
+    const kind = (words[w + 1]! >>> 24) & 0x7f;
+    if (kind > 31 || ((mask >>> kind) & 1) === 0) continue;
+    const nameOff = words[w]!;
+    if (nameOff === 0) continue;
+    if (nameOff < startStr) {
+      out[m++] = i;
+      continue;
+    }
+    const rel = nameOff - startStr;
+    if (rel >= strLen) continue; // invalid offset: libbpf's name is NULL, never a candidate
+    const s = strStart + rel;
+    const b0 = raw[s]!;
+    if (b0 === 0) continue; // empty name: skipped by bpf_core_add_cands
+    const slot = prefixSlot[(b0 << 8) | raw[s + 1]!]!;
+    if (slot < 0) continue;
+    const end = slot + 1 + 3 * shapes[slot]!;
+    for (let k = slot + 1; k < end; k += 3) {
+      const len = shapes[k]!;
+      const c = raw[s + len];
+      if ((c === 0 || c === 0x5f) && raw[s + len - 1] === shapes[k + 1] && raw[s + (len >> 1)] === shapes[k + 2]) {
+        out[m++] = i;
+        break;
+      }
+    }
+  }
+  return m;
+}
+
 const EMPTY = new Int32Array(0);
 
 interface Wanted {
@@ -150,23 +201,24 @@ export class CandidateIndex {
     return Array.from(l);
   }
 
-  /** One pass over the types of the wanted kinds collecting the IDs of every wanted key. */
+  /**
+   * One pass over the types of the wanted kinds collecting the IDs of every wanted key: a tight
+   * prefilter over the type table (prefilter(), small so V8 optimizes it within a one-shot
+   * run), then the few survivors hashed and compared.
+   */
   private scan(keys: string[]): Map<string, number[]> {
     // per kind class: FNV-1a hash of the essential name -> wanted entries (bytes verified on a hit)
     const byClass = new Map<number, Map<number, Wanted[]>>();
-    // First two bytes of the wanted names -> their lengths L. A target name can only have a
-    // wanted essential name if its first two bytes match and its byte at L ends the name (NUL)
-    // or starts a flavor suffix ('_'): most names are rejected on three byte reads, unhashed.
-    const prefixSlot = new Int32Array(65536);
-    const lenLists: number[][] = [];
-    const addLen = (key: number, len: number) => {
-      let slot = prefixSlot[key]!;
-      if (slot === 0) {
-        lenLists.push([]);
-        slot = prefixSlot[key] = lenLists.length;
-      }
-      const l = lenLists[slot - 1]!;
-      if (!l.includes(len)) l.push(len);
+    // First two bytes of the wanted names -> their shapes (length L, byte L-1, byte L/2). A
+    // target name can only have a wanted essential name if its first two bytes match, its bytes
+    // at L-1 and L/2 are those of a wanted name of that length and its byte at L ends the name
+    // (NUL) or starts a flavor suffix ('_'): most names are rejected on a few byte reads.
+    const shapes = new Map<number, Set<number>>();
+    const addShape = (key: number, bytes: Uint8Array) => {
+      let l = shapes.get(key);
+      if (!l) shapes.set(key, (l = new Set()));
+      const n = bytes.length;
+      l.add(n * 65536 + bytes[n - 1]! * 256 + bytes[n >> 1]!);
     };
     let mask = 0;
     const slow = new Set<string>();
@@ -178,8 +230,8 @@ export class CandidateIndex {
       mask |= 1 << cls;
       if (cls === Kind.ENUM) mask |= 1 << Kind.ENUM64;
       const bytes = latin1Bytes(name);
-      if (bytes.length >= 2) addLen((bytes[0]! << 8) | bytes[1]!, bytes.length);
-      else for (let c = 0; c < 256; c++) addLen((bytes[0]! << 8) | c, 1);
+      if (bytes.length >= 2) addShape((bytes[0]! << 8) | bytes[1]!, bytes);
+      else for (let c = 0; c < 256; c++) addShape((bytes[0]! << 8) | c, bytes);
       const h = fnv1a(bytes, 0, bytes.length);
       let m = byClass.get(cls);
       if (!m) byClass.set(cls, (m = new Map()));
@@ -194,6 +246,15 @@ export class CandidateIndex {
       l.push(id);
     };
     if (mask === 0) return out;
+    // prefix -> index into `flat` of [count, (L, byte L-1, byte L/2)...]
+    const prefixSlot = new Int32Array(65536).fill(-1);
+    const flat: number[] = [];
+    for (const [key, set] of shapes) {
+      prefixSlot[key] = flat.length;
+      flat.push(set.size);
+      for (const v of set) flat.push(v >>> 16, (v >>> 8) & 0xff, v & 0xff);
+    }
+    const flatShapes = Int32Array.from(flat);
 
     for (const layer of layers(this.target)) {
       const raw = layer.raw;
@@ -203,36 +264,20 @@ export class CandidateIndex {
       const words = layer.words;
       const offs = layer.offsets;
       const startStr = layer.startStrOff;
-      const n = layer.count;
-      for (let i = 0; i < n; i++) {
+      const survivors = new Int32Array(layer.count);
+      const nSurv = prefilter(words, offs, layer.count, mask, raw, strStart, strLen, startStr, prefixSlot, flatShapes, survivors);
+      for (let j = 0; j < nSurv; j++) {
+        const i = survivors[j]!;
         const w = offs[i]!;
         const kind = (words[w + 1]! >>> 24) & 0x7f;
-        if (kind > 31 || ((mask >>> kind) & 1) === 0) continue;
         const nameOff = words[w]!;
-        if (nameOff === 0) continue;
         const id = layer.startId + i;
         if (nameOff < startStr) {
           // a split type named by a base string: resolve it the slow way (rare)
           this.slowCheck(id, kind, nameOff, slow, push);
           continue;
         }
-        const rel = nameOff - startStr;
-        if (rel >= strLen) continue; // invalid offset: libbpf's name is NULL, never a candidate
-        const s = strStart + rel;
-        const b0 = raw[s]!;
-        if (b0 === 0) continue; // empty name: skipped by bpf_core_add_cands
-        const slot = prefixSlot[(b0 << 8) | raw[s + 1]!]!;
-        if (slot === 0) continue;
-        const lens = lenLists[slot - 1]!;
-        let maybe = false;
-        for (let k = 0; k < lens.length; k++) {
-          const c = raw[s + lens[k]!];
-          if (c === 0 || c === 0x5f) {
-            maybe = true;
-            break;
-          }
-        }
-        if (!maybe) continue;
+        const s = strStart + (nameOff - startStr);
         // hash the name up to its NUL, noting runs of 3+ underscores (possible flavor)
         let h = 0x811c9dc5;
         let run = 0;

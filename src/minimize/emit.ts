@@ -17,9 +17,7 @@ export function emitBtf(src: Btf, marks: Marks, headerLen: HeaderLen = 24): Uint
   const b = new BtfBuilder();
   const n = src.typeCount;
   const ids = new Uint32Array(n);
-  const types = marks.types;
-  for (let i = 1; i < n; i++) {
-    if (!types[i]) continue;
+  for (const i of marks.markedIds()) {
     const kind = src.kind(i);
     let newId: number;
     if (kind === Kind.STRUCT || kind === Kind.UNION) {

@@ -33,8 +33,8 @@ export class Marks {
   readonly members = new Map<number, Uint8Array>();
   private readonly memoType: Uint8Array;
   private readonly memoMatch: Uint8Array;
-  /** Number of distinct marked types. */
-  count = 0;
+  /** The marked type IDs in marking order (emit sorts them: a 100k-type scan for a few hundred marks costs more). */
+  private readonly list: number[] = [];
 
   constructor(readonly btf: Btf) {
     this.types = new Uint8Array(btf.typeCount);
@@ -45,8 +45,18 @@ export class Marks {
   private mark(id: number): void {
     if (!this.types[id]) {
       this.types[id] = 1;
-      this.count++;
+      this.list.push(id);
     }
+  }
+
+  /** Number of distinct marked types. */
+  get count(): number {
+    return this.list.length;
+  }
+
+  /** The marked type IDs, ascending. */
+  markedIds(): Int32Array {
+    return Int32Array.from(this.list).sort();
   }
 
   /** btfgen_mark_member(). */
