@@ -123,7 +123,11 @@ describe('bin/btfgen entry choice', () => {
       const which = () => spawnSync(process.execPath, [path.join(dir, 'bin/btfgen')], { encoding: 'utf8' }).stdout.trim();
       expect(which()).toBe('dist'); // no bundle
       mkdirSync(path.join(dir, 'dist/cli-bundle'));
-      writeFileSync(path.join(dir, 'dist/cli-bundle/index.cjs'), "exports.main = async () => { console.log('bundle'); };\n");
+      // the bundle reaches ES-module-only packages through the launcher's import() (src/external.ts)
+      writeFileSync(
+        path.join(dir, 'dist/cli-bundle/index.cjs'),
+        "exports.main = async () => { const p = await globalThis.__btfgenImport('node:path'); console.log(typeof p.join === 'function' ? 'bundle' : 'no import'); };\n",
+      );
       const at = (f: string, s: number) => utimesSync(path.join(dir, f), s, s);
       at('dist/cli/index.js', 1_000_000);
       at('dist/cli-bundle/index.cjs', 2_000_000);
