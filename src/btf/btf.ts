@@ -292,6 +292,26 @@ export class Btf {
     return this.base ? this.base.extra(id, idx) : 0;
   }
 
+  /**
+   * C's `*(__u32 *)(t + 1)` for any kind, as libbpf's btf_int_encoding() evaluates it where it
+   * does not check the kind first (bpf_core_calc_field_relo's FIELD_SIGNED): the word after
+   * the 12-byte head, which for a kind without data there is the next record's first word, or,
+   * after the last type, the first bytes that follow the type section in the blob (libbpf
+   * keeps the whole blob in one allocation; a big-endian blob's type section is swapped in
+   * place, what follows it is not). 0 past the end of the blob.
+   */
+  wordAfterHead(id: number): number {
+    if (id < this.startId) return this.base ? this.base.wordAfterHead(id) : 0;
+    const i = id - this.startId;
+    if (i >= this.count) throw new BtfError(`type ID ${id} out of range (max ${this.typeCount - 1})`);
+    const w = this.offsets[i]! + 3;
+    if (w < this.words.length) return this.words[w]!;
+    const at = this.header.hdrLen + this.header.typeOff + w * 4;
+    const r = this.raw;
+    if (at + 4 > r.length) return 0;
+    return (r[at]! | (r[at + 1]! << 8) | (r[at + 2]! << 16) | (r[at + 3]! << 24)) >>> 0;
+  }
+
   nameOff(id: number): number {
     return this.head(id, 0);
   }

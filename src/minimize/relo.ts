@@ -133,9 +133,13 @@ function calcFieldRelo(kind: number, spec: CoreSpec | null, out: FieldOut, warn:
       break;
     case ReloKind.FIELD_SIGNED: {
       const k = btf.kind(fieldTypeId);
+      // libbpf 1.1 takes btf_int_encoding(mt) of any kind, not only INT: bits 24-27 of the word
+      // after the head (wordAfterHead). For a non-INT member type that is usually a name
+      // offset or type ID (< 2^24: unsigned), but for the last type of a BTF it is the start
+      // of the string section, which can make two candidates disagree (an ambiguity error).
       const signed =
         ((k === Kind.ENUM || k === Kind.ENUM64) && btf.kflag(fieldTypeId)) ||
-        (k === Kind.INT && (btf.intEncoding(fieldTypeId) & INT_SIGNED) !== 0);
+        ((btf.wordAfterHead(fieldTypeId) >>> 24) & 0x0f & INT_SIGNED) !== 0;
       out.val = signed ? 1 : 0;
       out.validate = true;
       break;

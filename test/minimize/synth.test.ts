@@ -216,3 +216,40 @@ describe('synthesized objects (Rust/Aya-like, legacy, malformed) vs bpftool 7.1'
     }
   });
 });
+
+// libbpf 1.1's FIELD_SIGNED takes btf_int_encoding() of the member type whatever its kind: for
+// a PTR that is the last type of the target, the "encoding" comes from the first bytes of the
+// string section ("\0foo": SIGNED), so the two candidates foo and foo___b disagree and bpftool
+// fails with an ambiguity; with any type after that PTR both give 0 and it succeeds. (Found by
+// random-diff.test.ts on synthesized targets.)
+describe('FIELD_SIGNED reads the word after a non-INT member type', () => {
+  const target = (tail: boolean) => {
+    const t = new TypeBuilder();
+    const p1 = t.ptr(0); // [1]
+    t.struct('foo', 8, [{ name: 'p', type: p1, bitOff: 0 }]); // [2]
+    t.struct('foo___b', 8, [{ name: 'p', type: 4, bitOff: 0 }]); // [3]
+    expect(t.ptr(0)).toBe(4); // foo___b's member type: the last type unless `tail`
+    if (tail) t.int('int', 4, true);
+    return t.bytes();
+  };
+  const object = () => {
+    const t = new TypeBuilder();
+    const foo = t.struct('foo', 8, [{ name: 'p', type: t.ptr(0), bitOff: 0 }]);
+    const sec = t.str('kprobe/synth');
+    const relos = [{ typeId: foo, accessStrOff: t.str('0:0'), kind: ReloKind.FIELD_SIGNED }];
+    return buildObject(t.bytes(), buildBtfExt([{ secNameOff: sec, records: relos }]));
+  };
+  for (const [tail, status] of [
+    [false, 234],
+    [true, 0],
+  ] as const) {
+    it(`${tail ? 'a type after the PTR: success' : 'PTR last: ambiguity'} (exit ${status}), as bpftool`, async () => {
+      const tpath = write(`signed-target-${tail}.btf`, target(tail));
+      const opath = write('signed.o', object());
+      const ours = await ourMinimize(tpath, [opath]);
+      expect(ours.status, ours.message).toBe(status);
+      if (status) expect(ours.message).toMatch(/ambiguity/);
+      if (HAVE_BPFTOOL) expect(compareOutcomes(ours, bpftoolMinimizeSync(tpath, [opath]))).toBeUndefined();
+    });
+  }
+});
