@@ -19,8 +19,11 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Registrar>]> = [
   ['btfgen', () => import('./legacy.js')],
 ];
 
-/** Builds the program; with `only`, registers just that command (the one being run). */
-export async function buildProgram(only?: string): Promise<Command> {
+/**
+ * Builds the program; with `only`, registers just that command (the one being run); with
+ * `only === null`, none (`btfgen --version` needs no command module).
+ */
+export async function buildProgram(only?: string | null): Promise<Command> {
   const program = new Command();
   program
     .name('btfgen')
@@ -33,7 +36,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     .configureHelp({ sortSubcommands: false })
     // Subcommands inherit this at creation: errors reach main() instead of process.exit().
     .exitOverride();
-  const wanted = COMMANDS.filter(([name]) => only === undefined || name === only);
+  const wanted = only === null ? [] : COMMANDS.filter(([name]) => only === undefined || name === only);
   const modules = await Promise.all(wanted.map(([, load]) => load()));
   for (const m of modules) m.register(program);
   // Every subcommand answers --version too.
@@ -41,9 +44,13 @@ export async function buildProgram(only?: string): Promise<Command> {
   return program;
 }
 
-/** The command a command line runs, when it names one directly (not `help X` or an option). */
-function commandOf(argv: string[]): string | undefined {
+/**
+ * The command a command line runs, when it names one directly (not `help X` or an option);
+ * null for a bare `--version`.
+ */
+function commandOf(argv: string[]): string | null | undefined {
   const first = argv[2];
+  if (argv.length === 3 && (first === '--version' || first === '-V')) return null;
   return first !== undefined && COMMANDS.some(([name]) => name === first) ? first : undefined;
 }
 
