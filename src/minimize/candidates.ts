@@ -299,7 +299,8 @@ export class CandidateIndex {
         }
         const cands = byClass.get(kindClass(kind))?.get(h >>> 0);
         if (!cands) continue;
-        for (const c of cands) {
+        for (let ci = 0; ci < cands.length; ci++) {
+          const c = cands[ci]!;
           if (c.bytes.length !== ess) continue;
           let eq = true;
           for (let k = 0; k < ess; k++) {
