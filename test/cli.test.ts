@@ -177,6 +177,12 @@ describe('bin/btfgen entry choice', () => {
       writeFileSync(path.join(dir, 'dist/cli-bundle/index.cjs'), source);
       const ok = spawnSync(path.join(dir, 'bin/btfgen'), ['--version'], { encoding: 'utf8', env: { ...process.env, BTFGEN_TRACE_LOAD: '1' } });
       expect(ok.stderr).toMatch(/code cache: accepted/);
+      // a truncated cache with the right tag: V8 rejects it, the bundle compiles from source
+      writeFileSync(path.join(dir, 'dist/cli-bundle/index.cjs.cache'), cache.subarray(0, cache.length >> 1));
+      const cut = spawnSync(path.join(dir, 'bin/btfgen'), ['--version'], { encoding: 'utf8', env: { ...process.env, BTFGEN_TRACE_LOAD: '1' } });
+      expect(cut.status).toBe(0);
+      expect(cut.stdout.trim()).toBe(VERSION);
+      expect(cut.stderr).toMatch(/code cache: rejected/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
