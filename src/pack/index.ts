@@ -252,6 +252,16 @@ async function loadObjects(objects: readonly PackObject[], cwd: string): Promise
   return out;
 }
 
+/** The objects whose bytes differ from every earlier one's, in order. */
+function firstOfEachContent(objects: readonly ObjectBytes[]): ObjectBytes[] {
+  const out: ObjectBytes[] = [];
+  for (const o of objects) {
+    const b = o.bytes;
+    if (!out.some((u) => u.bytes.length === b.length && Buffer.compare(u.bytes, b) === 0)) out.push(o);
+  }
+  return out;
+}
+
 function defaultJobs(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length || 1;
 }
@@ -329,9 +339,12 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
 
   // Objects: read, validated once here (an unusable object fails the pack, not each kernel).
   const given = await loadObjects(options.objects, cwd);
-  prepareObjects(given);
+  // A file given twice, or a byte-identical copy, is the same object: validate and fingerprint
+  // it once (the first occurrence speaks for it, in errors too).
+  const unique = firstOfEachContent(given);
+  prepareObjects(unique);
   // Exact repeats (same CO-RE content) add nothing to the union: minimize for each once.
-  const distinct = distinctObjects(given);
+  const distinct = distinctObjects(unique);
   const objects = distinct.objects;
   const fingerprint = combineFingerprints(distinct.fingerprints);
 

@@ -3,7 +3,7 @@
 // live with `bpftool gen min_core_btf` of the same kernel and with our minimize(); plus layouts,
 // --json, filters, determinism, failure policy, hostile archive entries and the cache.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,9 +127,12 @@ describe.skipIf(!!noBpftool)('parity with bpftool', () => {
 
   it('repeated objects are minimized for once; the output still equals bpftool with every repeat', async () => {
     const root = tempDir();
-    const objects = [FIX_OBJECTS[0]!, FIX_OBJECTS[1]!, FIX_OBJECTS[0]!, FIX_OBJECTS[2]!, FIX_OBJECTS[1]!];
+    // the same path twice, and a byte-identical copy under another name
+    const copy = join(root, 'copy-of-first.o');
+    copyFileSync(FIX_OBJECTS[0]!, copy);
+    const objects = [FIX_OBJECTS[0]!, FIX_OBJECTS[1]!, FIX_OBJECTS[0]!, FIX_OBJECTS[2]!, FIX_OBJECTS[1]!, copy];
     const r = await pack({ objects, output: join(root, 'rep.tar.gz'), archive: FIX, ...base(root) });
-    expect(r.objects).toEqual({ given: 5, distinct: 3 });
+    expect(r.objects).toEqual({ given: 6, distinct: 3 });
     const once = await pack({ objects: FIX_OBJECTS.slice(0, 3), output: join(root, 'once.tar.gz'), archive: FIX, ...base(root), useCache: false });
     expect(readFileSync(r.output).equals(readFileSync(once.output))).toBe(true);
     await expectParity(r, FIX, objects);
