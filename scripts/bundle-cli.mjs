@@ -6,7 +6,7 @@
 // Why: a one-shot `btfgen minimize` is ~0.1 s, and node 20's ES module loader spent ~16 ms of
 // it loading our code (resolving, reading and linking modules). bin/btfgen, a CommonJS module,
 // compiles this file with node:vm using the code cache (the bytecode of every function the
-// warm-up below ran), which takes ~2 ms.
+// warm-up below ran), which takes ~7 ms, half of it reading the cache.
 //
 // Other packages (execa, simple-git, tar, fflate, @napi-rs/lzma) stay external: they are not on
 // the minimize path, and some load native code. execa is ES-module-only: the bundle reaches it
