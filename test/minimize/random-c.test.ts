@@ -21,7 +21,7 @@
 // C program is shrunk line by line (recompiling each time) and saved with both outcomes, the
 // objects and a README under BTFGEN_RANDOMC_OUT/seed-S-obj-i/.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareObject } from '../../src/minimize/index.js';
@@ -38,11 +38,11 @@ import {
   NO_BPFTOOL,
   NO_CLANG,
   NO_DATA,
-  ourMinimize,
+  bpftoolMinimize,
+  ourMinimizeOrCrash,
   ourTarget,
   pool,
   tempDir,
-  tempFile,
   VMLINUX,
   type Outcome,
 } from './helpers/env.js';
@@ -64,8 +64,6 @@ const KEEP = process.env.BTFGEN_RANDOMC_KEEP;
 const BPFTOOL_TIMEOUT = 60_000;
 const CFLAGS = ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', '-w'];
 
-type RefOutcome = Outcome & { timeout?: boolean; signal?: string };
-
 function run(cmd: string, args: string[], timeout = 120_000): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout, killSignal: 'SIGKILL' });
@@ -74,33 +72,6 @@ function run(cmd: string, args: string[], timeout = 120_000): Promise<{ status: 
     p.on('error', reject);
     p.on('close', (status, signal) => resolve({ status, signal, stderr: err }));
   });
-}
-
-/** bpftool gen min_core_btf with a time limit; `signal` when bpftool itself crashed. */
-async function runBpftool(input: string, objs: string[]): Promise<RefOutcome> {
-  const out = tempFile('ref.btf');
-  const r = await run('bpftool', ['gen', 'min_core_btf', input, out, ...objs], BPFTOOL_TIMEOUT);
-  if (r.signal) {
-    rmSync(out, { force: true });
-    if (r.signal === 'SIGKILL') return { status: 137, message: 'killed (time limit)', timeout: true };
-    return { status: 128, message: `bpftool died of ${r.signal}: ${r.stderr.trim().split('\n').pop()}`, signal: r.signal };
-  }
-  const res: RefOutcome = { status: r.status ?? 128, message: r.stderr.trim() };
-  if (res.status === 0) {
-    const b = readFileSync(out);
-    res.bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  }
-  rmSync(out, { force: true });
-  return res;
-}
-
-/** Our side; an exception that is not a typed error is reported as status -1 (a crash). */
-async function runOurs(input: string, objs: string[]): Promise<Outcome> {
-  try {
-    return await ourMinimize(input, objs);
-  } catch (e) {
-    return { status: -1, message: `CRASH (not a typed error): ${(e as Error)?.stack ?? String(e)}` };
-  }
 }
 
 /** Archive kernels for this seed: two from the demo archive, one from the extra one, rarely the 44 MB CentOS. */
@@ -265,9 +236,9 @@ async function shrink(env: Env, m: Mismatch): Promise<{ drops: Set<number>[]; pa
     if (!c.obj || c.dropped.size !== cand.size) return false; // must compile as is
     const ps = [...best.paths];
     ps[oi] = c.obj;
-    const ref = await runBpftool(m.job.input, ps);
+    const ref = await bpftoolMinimize(m.job.input, ps, BPFTOOL_TIMEOUT);
     if (ref.timeout || ref.signal) return false;
-    const ours = await runOurs(m.job.input, ps);
+    const ours = await ourMinimizeOrCrash(m.job.input, ps);
     const diff = compareOutcomes(ours, ref);
     if (diff === undefined) return false;
     best = { ours, ref, diff, paths: ps };
@@ -395,13 +366,13 @@ describe.skipIf(!HAVE_BPFTOOL || !HAVE_CLANG || !HAVE_VMLINUX)('random clang-com
       await pool(jobs, 2, async (job) => {
         usedKernels.add(job.kernel);
         const paths = job.objs.map((o) => o.path);
-        const ref = await runBpftool(job.input, paths);
+        const ref = await bpftoolMinimize(job.input, paths, BPFTOOL_TIMEOUT);
         const what = `objects ${job.objs.map((o) => o.index).join(',')} on ${short(job.kernel)}`;
         if (ref.timeout) {
           timeouts.push(what);
           return;
         }
-        const ours = await runOurs(job.input, paths);
+        const ours = await ourMinimizeOrCrash(job.input, paths);
         if (ref.signal) {
           crashes.push(`${what}: ${ref.message}; ours: ${ours.status} ${ours.message}`);
           if (ours.status < 0) mismatches.push({ job, diff: `we crashed: ${ours.message}`, ours, ref });

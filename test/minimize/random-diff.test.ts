@@ -17,8 +17,7 @@
 //
 // On a mismatch the failing case is shrunk (records, then objects, greedily) and saved with a
 // README.txt naming seed, case, kernel, both outcomes and the bpftool command to rerun.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listArchiveKernels } from '../helpers/data.js';
@@ -32,7 +31,8 @@ import {
   kernelFile,
   NO_BPFTOOL,
   NO_DATA,
-  ourMinimize,
+  bpftoolMinimize,
+  ourMinimizeOrCrash,
   ourTarget,
   pool,
   tempFile,
@@ -58,46 +58,6 @@ const SYNTH_P = num(process.env.BTFGEN_RANDOM_SYNTH_P, 0.3);
 const OUT = process.env.BTFGEN_RANDOM_OUT ?? '/tmp/btfgen-random-diff';
 /** bpftool wall-clock limit per run (TYPE_MATCHES walks are not memoized in bpftool). */
 const BPFTOOL_TIMEOUT = 60_000;
-
-type RefOutcome = Outcome & { timeout?: boolean; signal?: string };
-
-/**
- * bpftool gen min_core_btf with a time limit. `timeout` when it was killed for taking too long,
- * `signal` when it died of a signal of its own (e.g. SIGFPE: libbpf 1.1 divides by a zero
- * bitfield container size in bpf_core_calc_field_relo; we report an error there instead).
- */
-function runBpftool(input: string, objs: string[]): Promise<RefOutcome> {
-  const out = tempFile('ref.btf');
-  return new Promise((resolve, reject) => {
-    const p = spawn('bpftool', ['gen', 'min_core_btf', input, out, ...objs], { stdio: ['ignore', 'ignore', 'pipe'], timeout: BPFTOOL_TIMEOUT, killSignal: 'SIGKILL' });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString('latin1')));
-    p.on('error', reject);
-    p.on('close', (code, signal) => {
-      if (signal) {
-        if (signal === 'SIGKILL') resolve({ status: 128 + 9, message: 'killed (time limit)', timeout: true });
-        else resolve({ status: 128, message: `bpftool died of ${signal}: ${err.trim().split('\n').pop()}`, signal });
-        return;
-      }
-      const status = code ?? 128;
-      const res: RefOutcome = { status, message: err.trim() };
-      if (status === 0) {
-        const b = readFileSync(out);
-        res.bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      }
-      rmSync(out, { force: true });
-      resolve(res);
-    });
-  });
-}
-
-async function runOurs(input: string, objs: string[]): Promise<Outcome> {
-  try {
-    return await ourMinimize(input, objs);
-  } catch (e) {
-    return { status: -1, message: `CRASH (not a typed error): ${(e as Error)?.stack ?? String(e)}` };
-  }
-}
 
 /** Archive kernels for this seed: two from the demo archive, one from the extra one. */
 function seedKernels(seed: number): string[] {
@@ -161,7 +121,7 @@ async function shrink(m: Mismatch): Promise<{ keep: (o: number, b: number, r: nu
     if (budget-- <= 0) return false;
     const paths = writeObjects(gen, keep, objKeep);
     if (!paths.length) return false;
-    const [ref, ours] = [await runBpftool(m.job.input, paths), await runOurs(m.job.input, paths)];
+    const [ref, ours] = [await bpftoolMinimize(m.job.input, paths, BPFTOOL_TIMEOUT), await ourMinimizeOrCrash(m.job.input, paths)];
     if (ref.timeout || ref.signal) return false;
     const diff = compareOutcomes(ours, ref);
     if (diff === undefined) return false;
@@ -271,12 +231,12 @@ describe.skipIf(!HAVE_BPFTOOL || !HAVE_VMLINUX)('random structured objects vs bp
       const crashes: string[] = [];
       const stats = { ok: 0, fail: 0 };
       await pool(jobs, 2, async (job) => {
-        const ref = await runBpftool(job.input, job.paths);
+        const ref = await bpftoolMinimize(job.input, job.paths, BPFTOOL_TIMEOUT);
         if (ref.timeout) {
           timeouts.push(`case ${job.index} on ${job.kernel}`);
           return;
         }
-        const ours = await runOurs(job.input, job.paths);
+        const ours = await ourMinimizeOrCrash(job.input, job.paths);
         if (ref.signal) {
           // bpftool crashed (undefined behaviour in libbpf 1.1): nothing to match; we must not crash
           crashes.push(`case ${job.index} on ${basename(job.kernel)}: ${ref.message}; ours: ${ours.status} ${ours.message}`);

@@ -135,18 +135,34 @@ export interface Outcome {
   status: number;
   bytes?: Uint8Array;
   message: string;
+  /** bpftool only: killed at the `timeoutMs` limit of bpftoolMinimize (nothing to compare). */
+  timeout?: boolean;
+  /** bpftool only: it died of this signal itself (libbpf 1.1 undefined behaviour, e.g. SIGFPE). */
+  signal?: string;
 }
 
-/** `bpftool gen min_core_btf INPUT OUT OBJ...` (async, so two can run at once). */
-export function bpftoolMinimize(input: string, objs: string[]): Promise<Outcome> {
+/**
+ * `bpftool gen min_core_btf INPUT OUT OBJ...` (async, so two can run at once). With `timeoutMs`
+ * it is killed at that limit (`timeout` set); a death by another signal sets `signal`.
+ */
+export function bpftoolMinimize(input: string, objs: string[], timeoutMs?: number): Promise<Outcome> {
   const out = tempFile('ref.btf');
   return new Promise((resolvePromise, reject) => {
-    const p = spawn('bpftool', ['gen', 'min_core_btf', input, out, ...objs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('bpftool', ['gen', 'min_core_btf', input, out, ...objs], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' as const } : {}),
+    });
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString('latin1')));
     p.on('error', reject);
     p.on('close', (code, signal) => {
-      const status = code ?? 128 + (signal ? 9 : 0);
+      if (signal) {
+        rmSync(out, { force: true });
+        if (timeoutMs && signal === 'SIGKILL') resolvePromise({ status: 128 + 9, message: 'killed (time limit)', timeout: true });
+        else resolvePromise({ status: 128 + 9, message: `bpftool died of ${signal}: ${err.trim().split('\n').pop()}`, signal });
+        return;
+      }
+      const status = code ?? 128;
       let bytes: Uint8Array | undefined;
       if (status === 0) {
         bytes = readBytes(out);
@@ -222,6 +238,15 @@ export async function ourMinimize(input: string, objs: string[], headerLen: 24 |
     return { status: 0, bytes: m.emit(headerLen), message: '' };
   } catch (e) {
     return statusOf(e);
+  }
+}
+
+/** ourMinimize(), with an exception that is not a typed error reported as status -1 (a crash). */
+export async function ourMinimizeOrCrash(input: string, objs: string[]): Promise<Outcome> {
+  try {
+    return await ourMinimize(input, objs);
+  } catch (e) {
+    return { status: -1, message: `CRASH (not a typed error): ${(e as Error)?.stack ?? String(e)}` };
   }
 }
 
