@@ -4,6 +4,7 @@
 // scan `for (i = targ_start_id; i < n; i++)` would build.
 import type { Btf } from '../btf/btf.js';
 import { Kind } from '../btf/kinds.js';
+import { latin1 } from './names.js';
 
 /** bpf_core_is_flavor_sep(): `X___Y` with X and Y not underscores, at byte `i`. */
 function isFlavorSep(s: string, i: number): boolean {
@@ -50,12 +51,6 @@ function fnv1a(b: Uint8Array, s: number, e: number): number {
   let h = 0x811c9dc5;
   for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   return h >>> 0;
-}
-
-function latin1Bytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
-  return b;
 }
 
 /** The kind a candidate must have, up to btf_kind_core_compat (ENUM64 counts as ENUM). */
@@ -229,7 +224,7 @@ export class CandidateIndex {
       if (cls < 0 || cls > 31) continue;
       mask |= 1 << cls;
       if (cls === Kind.ENUM) mask |= 1 << Kind.ENUM64;
-      const bytes = latin1Bytes(name);
+      const bytes = latin1(name);
       if (bytes.length >= 2) addShape((bytes[0]! << 8) | bytes[1]!, bytes);
       else for (let c = 0; c < 256; c++) addShape((bytes[0]! << 8) | c, bytes);
       const h = fnv1a(bytes, 0, bytes.length);
