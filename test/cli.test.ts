@@ -108,21 +108,28 @@ describe('bin/btfgen launcher', () => {
 // The launcher picks dist/cli-bundle (scripts/bundle-cli.mjs) only while it is at least as new
 // as dist/cli/index.js: a plain `tsc` after a bundle must never leave stale code running. It
 // uses the bundle's code cache only when the cache is tagged for that bundle.
+/** A copy of the launcher in a temp package with empty dist/cli and dist/cli-bundle dirs. */
+async function fakeInstall(prefix: string): Promise<string> {
+  const { mkdtempSync, mkdirSync, writeFileSync, copyFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  mkdirSync(path.join(dir, 'bin'));
+  mkdirSync(path.join(dir, 'dist/cli'), { recursive: true });
+  mkdirSync(path.join(dir, 'dist/cli-bundle'));
+  copyFileSync(bin, path.join(dir, 'bin/btfgen'));
+  copyFileSync(path.join(root, 'bin/package.json'), path.join(dir, 'bin/package.json'));
+  writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+  return dir;
+}
+
 describe('bin/btfgen entry choice', () => {
   it('uses the bundle when fresh, dist/cli otherwise', async () => {
-    const { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, utimesSync, rmSync } = await import('node:fs');
-    const os = await import('node:os');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'btfgen-entry-'));
+    const { writeFileSync, utimesSync, rmSync } = await import('node:fs');
+    const dir = await fakeInstall('btfgen-entry-');
     try {
-      mkdirSync(path.join(dir, 'bin'));
-      mkdirSync(path.join(dir, 'dist/cli'), { recursive: true });
-      copyFileSync(bin, path.join(dir, 'bin/btfgen'));
-      copyFileSync(path.join(root, 'bin/package.json'), path.join(dir, 'bin/package.json'));
-      writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
       writeFileSync(path.join(dir, 'dist/cli/index.js'), "export function main() { console.log('dist'); }\n");
       const which = () => spawnSync(process.execPath, [path.join(dir, 'bin/btfgen')], { encoding: 'utf8' }).stdout.trim();
       expect(which()).toBe('dist'); // no bundle
-      mkdirSync(path.join(dir, 'dist/cli-bundle'));
       // the bundle reaches ES-module-only packages through the launcher's import() (src/external.ts)
       writeFileSync(
         path.join(dir, 'dist/cli-bundle/index.cjs'),
@@ -150,17 +157,10 @@ describe('bin/btfgen entry choice', () => {
   });
 
   it('a cache made for another bundle is not used', async () => {
-    const { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readFileSync: read, rmSync, symlinkSync } = await import('node:fs');
-    const os = await import('node:os');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'btfgen-cache-'));
+    const { writeFileSync, readFileSync: read, rmSync, symlinkSync } = await import('node:fs');
+    const dir = await fakeInstall('btfgen-cache-');
     try {
-      mkdirSync(path.join(dir, 'bin'));
-      mkdirSync(path.join(dir, 'dist/cli'), { recursive: true });
-      mkdirSync(path.join(dir, 'dist/cli-bundle'));
-      copyFileSync(bin, path.join(dir, 'bin/btfgen'));
-      copyFileSync(path.join(root, 'bin/package.json'), path.join(dir, 'bin/package.json'));
       writeFileSync(path.join(dir, 'dist/cli/index.js'), '');
-      writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
       symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
       const real = path.join(root, 'dist/cli-bundle/index.cjs');
       const source = read(real, 'utf8');
