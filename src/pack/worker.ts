@@ -105,6 +105,9 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
 
 
 const CRASH_ON = process.env.BTFGEN_TEST_WORKER_EXIT_ON;
+// Test hook (test/pack): minimizing made dear by a fixed wait, so that the pool's thread growth
+// is tested on a decision that does not hang on how loaded the machine is.
+const MINIMIZE_DELAY_MS = Number(process.env.BTFGEN_TEST_MINIMIZE_DELAY_MS ?? 0);
 
 /** Decompresses (unless a lane did), minimizes and stores one job. */
 async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMessage> {
@@ -146,6 +149,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       throw err;
     }
     const out = await m.run(btf, t.label);
+    if (MINIMIZE_DELAY_MS > 0) await new Promise((r) => setTimeout(r, MINIMIZE_DELAY_MS));
     ms.minimize = performance.now() - t0;
     await store.write(key, out);
     const res: ResultMessage = { type: 'result', id: t.id, status: 'minimized', sha256, key, size: out.length, hashedAt, ms };
