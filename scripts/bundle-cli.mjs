@@ -15,7 +15,8 @@
 //
 // bin/btfgen uses the bundle only while it is newer than dist/cli/index.js, so a later plain
 // `tsc` (without this step) never runs stale code; it uses the cache only when the cache's tag
-// is the bundle's (the first line of index.cjs) and V8 accepts it (same node, same flags).
+// is the bundle's (the first line of index.cjs), its checksum holds, and V8 accepts it (same
+// node, same flags).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,4 +97,8 @@ try {
   process.exitCode = 0; // main() sets it for --help
   rmSync(tmp, { recursive: true, force: true });
 }
-writeFileSync(`${file}.cache`, Buffer.concat([Buffer.from(`${tag}\n`), script.createCachedData()]));
+// Header: the bundle's tag, then the sha1 of the V8 data (bin/btfgen checks both: V8 itself does
+// not checksum a code cache in release builds, and a damaged one aborts node).
+const data = script.createCachedData();
+const sum = createHash('sha1').update(data).digest('hex');
+writeFileSync(`${file}.cache`, Buffer.concat([Buffer.from(`${tag}\n${sum}\n`), data]));
