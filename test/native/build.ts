@@ -2,7 +2,7 @@
 // directory, and the test archives for the end-to-end tests. Shared by test/native and
 // test/runtime. Nothing is written inside the repository.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { machine, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,6 +39,32 @@ export function loaderToolsMissing(): string | undefined {
     return `no ${KERNEL_BTF} to build vmlinux.h and the test archive from`;
   }
   return undefined;
+}
+
+/** CFLAGS for the sanitized builds of native/: AddressSanitizer (with LeakSanitizer) and UBSan, every finding fatal. */
+export const SANITIZE_CFLAGS = '-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all';
+/** The environment a sanitized binary runs in: leaks and UB fail it with exit code 86. */
+export const SANITIZE_ENV = { ASAN_OPTIONS: 'detect_leaks=1:exitcode=86', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1:exitcode=86' };
+
+let sanitizersWhy: string | null | undefined;
+/** Why sanitized builds cannot be made and run here (no libasan/libubsan), or undefined. */
+export function sanitizersMissing(): string | undefined {
+  if (sanitizersWhy !== undefined) return sanitizersWhy ?? undefined;
+  const c = cToolsMissing();
+  if (c) return (sanitizersWhy = c);
+  const dir = mkdtempSync(join(tmpdir(), 'btfgen-san-'));
+  try {
+    const src = join(dir, 't.c');
+    writeFileSync(src, 'int main(void) { return 0; }\n');
+    const cc = spawnSync('cc', [...SANITIZE_CFLAGS.split(' '), src, '-o', join(dir, 't')], { encoding: 'utf8' });
+    if (cc.status !== 0) return (sanitizersWhy = `cc cannot build with ${SANITIZE_CFLAGS}: ${cc.stderr.trim().split('\n')[0]}`);
+    const run = spawnSync(join(dir, 't'), [], { encoding: 'utf8', env: { ...process.env, ...SANITIZE_ENV } });
+    if (run.status !== 0) return (sanitizersWhy = `a sanitized program does not run here: ${(run.stderr || String(run.status)).trim().split('\n')[0]}`);
+    sanitizersWhy = null;
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function make(args: string[]): void {

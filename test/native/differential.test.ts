@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractMember, type HostIdentity } from '../../src/runtime/index.js';
 import { concat, gzip, tarEnd, tarMember, type NameStyle } from '../runtime/helpers.js';
-import { cToolsMissing, make, NATIVE, tempDir } from './build.js';
+import { cToolsMissing, make, NATIVE, SANITIZE_CFLAGS, SANITIZE_ENV, sanitizersMissing, tempDir } from './build.js';
 
 const HOST: HostIdentity = { id: 'ol', versionId: '8.6', machine: 'aarch64', release: '5.4.17-2136.el8uek.aarch64' };
 const A = './btfhub-archive/ol';
@@ -83,14 +83,24 @@ function mutate(base: Uint8Array, rnd: () => number): Uint8Array {
 
 const cMissing = cToolsMissing();
 if (cMissing) console.warn(`skipping the differential reader test: ${cMissing}`);
+const sanMissing = cMissing ?? sanitizersMissing();
 
 describe.skipIf(cMissing !== undefined)('C and TypeScript archive readers agree', () => {
   let dir: string;
   let harness: string;
+  /** The same harness built with ASan, LSan and UBSan (undefined where they are missing). */
+  let sanitized: string | undefined;
+  /** The archives of the first test and the plain C reader's answers. */
+  let plain: { paths: string[]; out: string[] } | undefined;
   beforeAll(async () => {
     dir = await tempDir('btfgen-diff-readers-');
     make(['-C', NATIVE, `BUILD=${join(dir, 'build')}`, `LIB=${join(dir, 'build', 'lib.a')}`, join(dir, 'build', 'lookup_test')]);
     harness = join(dir, 'build', 'lookup_test');
+    if (!sanMissing) {
+      const b = join(dir, 'build-san');
+      make(['-C', NATIVE, `BUILD=${b}`, `LIB=${join(b, 'lib.a')}`, `CFLAGS=${SANITIZE_CFLAGS}`, join(b, 'lookup_test')]);
+      sanitized = join(b, 'lookup_test');
+    }
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -141,5 +151,20 @@ describe.skipIf(cMissing !== undefined)('C and TypeScript archive readers agree'
     expect([...outcomes.keys()].sort()).toEqual(
       expect.arrayContaining(['error EINVAL', 'error ENOENT', `ok ol/8.6/aarch64/${R}.btf`, `ok ol/8.6/arm64/${R}.btf`]),
     );
+    plain = { paths, out: cOut };
+  });
+
+  // The same archives through the C reader built with ASan, LSan and UBSan: no memory error,
+  // leak or undefined behaviour on any of them (exit 86 otherwise), and the same outcomes.
+  it.skipIf(sanMissing !== undefined)(`the C reader under ASan, LSan and UBSan, on the same archives${sanMissing ? ` (skipped: ${sanMissing})` : ''}`, () => {
+    expect(plain, 'the test above ran first').toBeDefined();
+    const { paths, out: cOut } = plain!;
+    const san = spawnSync(sanitized!, ['--lookup', HOST.id, HOST.versionId, HOST.machine, HOST.release, ...paths], {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, ...SANITIZE_ENV },
+    });
+    expect(san.status, san.stderr.slice(0, 4000)).toBe(0);
+    expect(san.stdout.trim().split('\n')).toEqual(cOut);
   });
 });
