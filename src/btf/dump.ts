@@ -121,7 +121,6 @@ class Out {
   }
 }
 
-/** ENUM64 value as `%lldLL` (signed) or `%lluULL` (unsigned). */
 /** The head of a kind with members: `<label>=<size or type> vlen=<n>`, printed once. */
 function withVlen(out: Out, label: Uint8Array, sot: number, vlen: number): void {
   out.b(label);
@@ -130,6 +129,7 @@ function withVlen(out: Out, label: Uint8Array, sot: number, vlen: number): void 
   out.u(vlen);
 }
 
+/** ENUM64 value as `%lldLL` (signed) or `%lluULL` (unsigned). */
 function enum64(out: Out, lo: number, hi: number, signed: boolean): void {
   if (!signed) {
     if (hi < 0x200000) out.u(hi * 4294967296 + lo);

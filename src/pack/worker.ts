@@ -103,7 +103,6 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
   return n === buf.length ? buf : buf.subarray(0, n);
 }
 
-
 const CRASH_ON = process.env.BTFGEN_TEST_WORKER_EXIT_ON;
 // Test hook (test/pack): minimizing made dear by a fixed wait, so that the pool's thread growth
 // is tested on a decision that does not hang on how loaded the machine is.
