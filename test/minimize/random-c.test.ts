@@ -30,6 +30,7 @@ import {
   ARCHIVE,
   ARCHIVE_EXTRA,
   compareOutcomes,
+  envNumber,
   HAVE_BPFTOOL,
   HAVE_CLANG,
   HAVE_DATA,
@@ -52,13 +53,12 @@ if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
 if (!HAVE_CLANG) console.warn(NO_CLANG);
 if (HAVE_BPFTOOL && HAVE_CLANG && !HAVE_DATA) console.warn(NO_DATA);
 
-const num = (v: string | undefined, d: number): number => (v === undefined || v === '' ? d : Number(v));
-const OBJECTS = num(process.env.BTFGEN_RANDOMC_OBJECTS, 60);
-const SEED = num(process.env.BTFGEN_RANDOMC_SEED, 0xc0de0001) >>> 0;
+const OBJECTS = envNumber('BTFGEN_RANDOMC_OBJECTS', 60);
+const SEED = envNumber('BTFGEN_RANDOMC_SEED', 0xc0de0001) >>> 0;
 const ONLY = process.env.BTFGEN_RANDOMC_ONLY;
 const VERBOSE = !!process.env.BTFGEN_RANDOMC_VERBOSE;
 const KERNELS = process.env.BTFGEN_RANDOMC_KERNELS;
-const ARCHIVE_P = num(process.env.BTFGEN_RANDOMC_ARCHIVE_P, 0.6);
+const ARCHIVE_P = envNumber('BTFGEN_RANDOMC_ARCHIVE_P', 0.6);
 const OUT = process.env.BTFGEN_RANDOMC_OUT ?? '/tmp/btfgen-random-c';
 const KEEP = process.env.BTFGEN_RANDOMC_KEEP;
 const BPFTOOL_TIMEOUT = 60_000;

@@ -25,6 +25,7 @@ import {
   ARCHIVE,
   ARCHIVE_EXTRA,
   compareOutcomes,
+  envNumber,
   HAVE_BPFTOOL,
   HAVE_DATA,
   HAVE_VMLINUX,
@@ -44,17 +45,16 @@ import { describeObject, describeTarget, generateCase, targetBytes, indexSource,
 if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
 if (HAVE_BPFTOOL && !HAVE_DATA) console.warn(NO_DATA);
 
-const num = (v: string | undefined, d: number): number => (v === undefined || v === '' ? d : Number(v));
-const CASES = num(process.env.BTFGEN_RANDOM_CASES, 300);
-const SEED = num(process.env.BTFGEN_RANDOM_SEED, 0x5eed0001) >>> 0;
+const CASES = envNumber('BTFGEN_RANDOM_CASES', 300);
+const SEED = envNumber('BTFGEN_RANDOM_SEED', 0x5eed0001) >>> 0;
 const ONLY = process.env.BTFGEN_RANDOM_ONLY;
 const VERBOSE = !!process.env.BTFGEN_RANDOM_VERBOSE;
 /** Comma-separated substrings of archive kernel paths to use instead of the seed's picks. */
 const KERNELS = process.env.BTFGEN_RANDOM_KERNELS;
 /** Probability that a case also runs against one of the archive kernels. */
-const ARCHIVE_P = num(process.env.BTFGEN_RANDOM_ARCHIVE_P, 0.35);
+const ARCHIVE_P = envNumber('BTFGEN_RANDOM_ARCHIVE_P', 0.35);
 /** Probability that a case also runs against a synthesized target BTF. */
-const SYNTH_P = num(process.env.BTFGEN_RANDOM_SYNTH_P, 0.3);
+const SYNTH_P = envNumber('BTFGEN_RANDOM_SYNTH_P', 0.3);
 const OUT = process.env.BTFGEN_RANDOM_OUT ?? '/tmp/btfgen-random-diff';
 /** bpftool wall-clock limit per run (TYPE_MATCHES walks are not memoized in bpftool). */
 const BPFTOOL_TIMEOUT = 60_000;

@@ -24,6 +24,12 @@ export const TARGETS = join(FIXTURES, 'targets');
 export const LOCAL_FIXTURES = join(REPO, 'test/minimize/fixtures-local');
 export const FULL = !!process.env.BTFGEN_FULL;
 
+/** A number from the environment variable `name` (decimal or 0x-hex), else `fallback`. */
+export function envNumber(name: string, fallback: number): number {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : Number(v);
+}
+
 function works(cmd: string, args: string[]): boolean {
   try {
     return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
