@@ -1,7 +1,8 @@
 // btfgen which: which BTF would this host (or a given one) get from an archive? Extracts it and
 // prints the matched key and, last, the extracted file's path (for shell loaders).
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { LookupError, UsageError } from '../errors.js';
 import {
   candidateKeys,
   detectHost,
@@ -45,6 +46,13 @@ export async function runWhich(opts: WhichOptions, out: (line: string) => void):
     host = await detectHost(overrides);
     result = await extractCoreBtf(archive, host, { extractTo: opts.extractTo });
   } else {
+    // A loader on a kernel with BTF never opens its archive, but `which` is asked about this
+    // archive: a name that is not there is an error even when the answer would not need it.
+    if (opts.archive !== '-') {
+      const st = statSync(opts.archive, { throwIfNoEntry: false });
+      if (!st) throw new LookupError(`which: archive ${opts.archive} not found (make it with \`btfgen pack\`)`);
+      if (!st.isFile()) throw new LookupError(`which: archive ${opts.archive} is not a file (an archive made by \`btfgen pack\`)`);
+    }
     result = await ensureCoreBtf(archive, { force: opts.force ? true : undefined, extractTo: opts.extractTo });
     if (result.source === 'archive') host = await detectHost();
   }
