@@ -1,7 +1,8 @@
 // btfgen as a consumer installs it: `npm pack`, the tarball installed into a fresh project
 // offline (from the tarball and npm's local cache, with our lock file's versions), then the
 // installed CLI, an ES module and a CommonJS script using the API, and tsc type-checking
-// TypeScript consumers of both module kinds against the shipped declarations.
+// TypeScript consumers of both module kinds (and the README's API block) against the shipped
+// declarations.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,10 +160,14 @@ export async function main(): Promise<number> {
 `;
     writeFileSync(join(app, 'consumer.ts'), `import { pack, VERSION, type PackResult } from 'btfgen';\nimport { ensureCoreBtf, extractCoreBtf, type CoreBtf, type HostIdentity } from 'btfgen/runtime';\n${use}`);
     writeFileSync(join(app, 'consumer-cjs.cts'), `import { pack, VERSION, type PackResult } from 'btfgen';\nimport { ensureCoreBtf, extractCoreBtf, type CoreBtf, type HostIdentity } from 'btfgen/runtime';\n${use}`);
+    // the README's "API at a glance" block, as written (an ES module with top-level await)
+    const api = /^## The API at a glance$[\s\S]*?^```ts\n([\s\S]*?)^```/m.exec(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'));
+    expect(api, "README.md: no ```ts block under '## The API at a glance'").not.toBeNull();
+    writeFileSync(join(app, 'readme-api.ts'), `${api![1]}export {};\n`);
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], strict: true, noEmit: true,
         types: ['node'], typeRoots: [join(REPO_ROOT, 'node_modules', '@types')], skipLibCheck: false },
-      files: ['consumer.ts', 'consumer-cjs.cts'],
+      files: ['consumer.ts', 'consumer-cjs.cts', 'readme-api.ts'],
     }));
     const r = sh(process.execPath, [tsc, '-p', 'tsconfig.json']);
     expect(r.status, r.what).toBe(0);
