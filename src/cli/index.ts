@@ -36,6 +36,11 @@ export async function buildProgram(only?: string | null): Promise<Command> {
     .configureHelp({ sortSubcommands: false })
     // Subcommands inherit this at creation: errors reach main() instead of process.exit().
     .exitOverride();
+  const wanted = only === null ? [] : COMMANDS.filter(([name]) => only === undefined || name === only);
+  const modules = await Promise.all(wanted.map(([, load]) => load()));
+  for (const m of modules) m.register(program);
+  // Every subcommand answers --version too.
+  for (const cmd of program.commands) cmd.version(VERSION, '-V, --version', 'print the btfgen version');
   // `btfgen version`, as `bpftool version` (bpftool's users type it): the same as --version.
   program
     .command('version')
@@ -43,11 +48,6 @@ export async function buildProgram(only?: string | null): Promise<Command> {
     .action(() => {
       process.stdout.write(`${VERSION}\n`);
     });
-  const wanted = only === null ? [] : COMMANDS.filter(([name]) => only === undefined || name === only);
-  const modules = await Promise.all(wanted.map(([, load]) => load()));
-  for (const m of modules) m.register(program);
-  // Every subcommand answers --version too.
-  for (const cmd of program.commands) if (cmd.name() !== 'version') cmd.version(VERSION, '-V, --version', 'print the btfgen version');
   return program;
 }
 
