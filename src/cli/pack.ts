@@ -132,11 +132,13 @@ async function preflight(options: PackOptions): Promise<void> {
  * so the next try can be right.
  */
 async function withArchiveContents(err: unknown, options: PackOptions): Promise<unknown> {
-  const filtered = (options.distros?.length ?? 0) + (options.arches?.length ?? 0) > 0;
-  if (!(err instanceof ArchiveError) || !filtered || !/^no kernels matching /.test(err.message)) return err;
+  const filter = { distros: options.distros ?? [], arches: options.arches ?? [] };
+  if (!(err instanceof ArchiveError) || filter.distros.length + filter.arches.length === 0) return err;
   let all;
   try {
-    all = await listKernels(resolvePackPaths(options).archive);
+    const archive = resolvePackPaths(options).archive;
+    if ((await listKernels(archive, filter)).length > 0) return err; // another archive problem
+    all = await listKernels(archive);
   } catch {
     return err;
   }
