@@ -79,22 +79,28 @@ export function addObjectHint(err: unknown): unknown {
 }
 
 /**
- * The objects (of `paths`) that have .BTF.ext but not one CO-RE relocation: they add no type
- * to a minimized BTF (bpftool succeeds with an empty one). Unreadable or malformed objects are
- * left to the command, which reports them.
+ * The objects that have .BTF.ext but not one CO-RE relocation record: they add no type to a
+ * minimized BTF (bpftool succeeds with an empty one). Only the ELF section table and .BTF.ext
+ * are read (a re-run of pack from its cache takes a few tens of ms; a full parse of every
+ * object would add to it). Objects that cannot be read this way are left to the command,
+ * which reports them.
  */
 export async function objectsWithoutCoreRelos(
   objects: ReadonlyArray<string | { name: string; bytes: Uint8Array }>,
   cwd = process.cwd(),
 ): Promise<string[]> {
-  const { prepareObject } = await import('../minimize/object.js');
+  const [{ parseElf }, { parseBtfExt }] = await Promise.all([import('../btf/elf.js'), import('../btf/ext.js')]);
   const out: string[] = [];
   for (const o of objects) {
     const name = typeof o === 'string' ? o : o.name;
     if (out.includes(name)) continue;
     try {
       const b = typeof o === 'string' ? readFileSync(nodePath.resolve(cwd, o)) : o.bytes;
-      if (prepareObject(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), name).relos.length === 0) out.push(name);
+      const elf = parseElf(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+      const sec = elf.section('.BTF.ext');
+      if (!sec || !elf.section('.BTF')) continue;
+      const ext = parseBtfExt(elf.data(sec));
+      if (ext.endian === 'little' && ext.coreRelo.sections.every((s) => s.records.length === 0)) out.push(name);
     } catch {
       /* reported by the command */
     }
