@@ -630,13 +630,25 @@ static void run_case(int line, char *text)
 }
 
 /* --lookup: one line per archive file, "ok <key> <size>" or "error <errno name>", for the
- * differential test against the TypeScript reader (test/native/differential.test.ts). */
+ * differential test against the TypeScript reader (test/native/differential.test.ts).
+ * --detect (argv[0..3] NULL): the host is this one as btfgen_detect_host() sees it (with
+ * BTFGEN_OS_RELEASE, BTFGEN_MACHINE, BTFGEN_RELEASE), and lines are "ok <key> <rule> <size>"
+ * or "error <errno name> <message>" (test/runtime/lookup-distros.test.ts). */
 static int lookup_files(int argc, char **argv)
 {
 	struct btfgen_host h;
-	int i;
+	int i, detect = argv[0] == NULL;
 
-	set_host(&h, argv);
+	if (detect) {
+		int err = btfgen_detect_host(&h);
+
+		if (err) {
+			fprintf(stderr, "btfgen_detect_host: %s\n", strerror(-err));
+			return 2;
+		}
+	} else {
+		set_host(&h, argv);
+	}
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 2;
@@ -644,6 +656,7 @@ static int lookup_files(int argc, char **argv)
 	for (i = 4; i < argc; i++) {
 		struct buf a = { 0 }, content = { 0 };
 		char key[BTFGEN_KEY_MAX], chunk[65536];
+		const char *rule = NULL;
 		FILE *f = fopen(argv[i], "rb");
 		size_t r;
 		int err;
@@ -655,9 +668,13 @@ static int lookup_files(int argc, char **argv)
 		while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
 			buf_add(&a, chunk, r);
 		fclose(f);
-		err = run_lookup(0, &h, &a, &content, key, sizeof(key), NULL);
-		if (err)
+		err = run_lookup(0, &h, &a, &content, key, sizeof(key), &rule);
+		if (err && detect)
+			printf("error %s %s\n", err == ENOENT ? "ENOENT" : strerror(err), last_msg);
+		else if (err)
 			printf("error %s\n", err == ENOENT ? "ENOENT" : err == EINVAL ? "EINVAL" : strerror(err));
+		else if (detect)
+			printf("ok %s %s %zu\n", key, rule, content.len);
 		else
 			printf("ok %s %zu\n", key, content.len);
 		free(a.p);
@@ -677,10 +694,23 @@ int main(int argc, char **argv)
 
 	if (argc >= 6 && !strcmp(argv[1], "--lookup"))
 		return lookup_files(argc - 2, argv + 2);
+	if (argc >= 3 && !strcmp(argv[1], "--detect")) {
+		char *none[4] = { NULL, NULL, NULL, NULL }, **args = calloc((size_t)argc + 4, sizeof(*args));
+		int r;
+
+		if (!args)
+			return 2;
+		memcpy(args, none, sizeof(none));
+		memcpy(args + 4, argv + 2, (size_t)(argc - 2) * sizeof(*args));
+		r = lookup_files(argc - 2 + 4, args);
+		free(args);
+		return r;
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s lookup-cases.tsv\n"
-				"       %s --lookup ID VERSION_ID MACHINE RELEASE ARCHIVE...\n",
-			argv[0], argv[0]);
+				"       %s --lookup ID VERSION_ID MACHINE RELEASE ARCHIVE...\n"
+				"       %s --detect ARCHIVE...\n",
+			argv[0], argv[0], argv[0]);
 		return 2;
 	}
 	{

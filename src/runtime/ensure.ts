@@ -33,7 +33,11 @@ export interface EnsureCoreBtfOptions extends DetectHostOptions, OutputTarget {
    * Default: environment BTFGEN_FORCE_ARCHIVE set to anything but "" or "0".
    */
   force?: boolean;
-  /** Environment to read BTF_FILE_PATH and BTFGEN_FORCE_ARCHIVE from (default process.env). */
+  /**
+   * Environment to read BTF_FILE_PATH and BTFGEN_FORCE_ARCHIVE from (default process.env), and
+   * the C helper's test hooks: BTFGEN_OS_RELEASE (an os-release file), BTFGEN_MACHINE and
+   * BTFGEN_RELEASE (uname -m / -r), used when set and not given as options.
+   */
   env?: Readonly<Record<string, string | undefined>>;
   /** The kernel BTF to check for (default {@link KERNEL_BTF_PATH}). */
   kernelBtfPath?: string;
@@ -124,7 +128,12 @@ export async function ensureCoreBtf(
   if (archive === null || archive === undefined) throw new NoArchiveError();
   let host: HostIdentity;
   try {
-    host = await detectHost(options);
+    host = await detectHost({
+      ...options,
+      osReleasePaths: options.osReleasePaths ?? (env.BTFGEN_OS_RELEASE ? [env.BTFGEN_OS_RELEASE] : undefined),
+      machine: options.machine ?? (env.BTFGEN_MACHINE || undefined),
+      release: options.release ?? (env.BTFGEN_RELEASE || undefined),
+    });
   } catch (err) {
     release(archive);
     throw err;
