@@ -3,8 +3,9 @@
  * btf_helpers.c - pick the host's minimized BTF out of a btfgen archive for libbpf's
  * bpf_object_open_opts.btf_custom_path. C99 + POSIX; depends on libbpf's header and zlib.
  *
- * The lookup rules are those of btfgen's TypeScript runtime (src/runtime/lookup.ts); one
- * table of cases (test/runtime/lookup-cases.tsv) tests both. The archive is never
+ * The lookup rules are those of btfgen's TypeScript runtime (src/runtime/lookup.ts and
+ * select.ts): the host's ID, then ID_LIKE, then the release rule; one table of cases
+ * (test/runtime/lookup-cases.tsv) tests both. The archive is never
  * decompressed whole: inflate output (64 KiB at a time) goes through a small streaming
  * ustar/pax/GNU reader, and only the matching member is written, straight to the temp file.
  */
