@@ -1,13 +1,14 @@
 // The lookup rules: which archive member a host gets. Pure functions, mirrored one for one by
 // native/btf_helpers.c (btfgen_candidate_keys, btfgen_member_key, btfgen_nearest,
-// release_candidate); the shared table test/runtime/lookup-cases.tsv tests both.
+// btfgen_release_candidate); select.ts applies them to an archive in one pass. The shared table
+// test/runtime/lookup-cases.tsv tests both runtimes.
 //
 // Order: (a) the host's ID with the four key rules (exact, arch alias, major version, both);
 // (b) the same four rules with each ID of os-release ID_LIKE, in its order (`id-like`); (c) the
 // release rule: any member whose arch (or its alias) and release are the host's, under any
 // ID/VERSION_ID, taken only when all such members are byte-identical (`release`).
 
-/** What identifies a kernel in a btfhub archive: os-release ID/VERSION_ID and uname -m/-r. */
+/** What identifies a kernel in a btfhub archive: os-release ID/VERSION_ID (and ID_LIKE) and uname -m/-r. */
 export interface HostIdentity {
   /** os-release `ID` (default `linux`). */
   id: string;
