@@ -2,10 +2,11 @@
 // kernel's own BTF, else the host's member of the archive (compat-contract §4).
 import { constants as fsConstants } from 'node:fs';
 import { access, unlink } from 'node:fs/promises';
-import { extractMember, type ArchiveSource, type OutputTarget } from './archive.js';
+import type { ArchiveSource, OutputTarget } from './archive.js';
 import { BtfFilePathError, NoArchiveError } from './errors.js';
 import { detectHost, type DetectHostOptions } from './host.js';
-import type { HostIdentity } from './lookup.js';
+import type { HostIdentity, MatchRule } from './lookup.js';
+import { extractHostBtf } from './select.js';
 
 /** Where libbpf finds the running kernel's BTF. */
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
@@ -20,6 +21,8 @@ export interface CoreBtf {
   source: CoreBtfSource;
   /** The archive member's key (`<ID>/<VERSION_ID>/<arch>/<release>.btf`), source `archive` only. */
   key?: string;
+  /** The lookup rule that found the member (`exact`, ..., `id-like`, `release`), source `archive` only. */
+  rule?: MatchRule;
   /** Removes the extracted file (source `archive`); a no-op otherwise. Idempotent. */
   cleanup(): Promise<void>;
 }
@@ -30,7 +33,11 @@ export interface EnsureCoreBtfOptions extends DetectHostOptions, OutputTarget {
    * Default: environment BTFGEN_FORCE_ARCHIVE set to anything but "" or "0".
    */
   force?: boolean;
-  /** Environment to read BTF_FILE_PATH and BTFGEN_FORCE_ARCHIVE from (default process.env). */
+  /**
+   * Environment to read BTF_FILE_PATH and BTFGEN_FORCE_ARCHIVE from (default process.env), and
+   * the C helper's test hooks: BTFGEN_OS_RELEASE (an os-release file), BTFGEN_MACHINE and
+   * BTFGEN_RELEASE (uname -m / -r), used when set and not given as options.
+   */
   env?: Readonly<Record<string, string | undefined>>;
   /** The kernel BTF to check for (default {@link KERNEL_BTF_PATH}). */
   kernelBtfPath?: string;
@@ -67,12 +74,13 @@ export async function extractCoreBtf(
   host: HostIdentity,
   target: OutputTarget = {},
 ): Promise<CoreBtf> {
-  const { path, key } = await extractMember(archive, host, target);
+  const { path, key, rule } = await extractHostBtf(archive, host, target);
   let removed = false;
   return {
     path,
     source: 'archive',
     key,
+    rule,
     async cleanup() {
       if (removed) return;
       removed = true;
@@ -89,10 +97,12 @@ export async function extractCoreBtf(
  * 2. else the kernel has BTF (/sys/kernel/btf/vmlinux): nothing to do, source `kernel`
  *    (skipped with `force` or BTFGEN_FORCE_ARCHIVE=1);
  * 3. else the host's member of `archive`, streamed to a fresh 0600 file under os.tmpdir()
- *    (lookup order: exact key, arm64<->aarch64, VERSION_ID's major version, both).
+ *    (lookup order: exact key, arm64<->aarch64, VERSION_ID's major version, both; the same
+ *    with each ID of os-release ID_LIKE; then a member with this arch and `uname -r` under
+ *    any ID, when all such members are byte-identical).
  * A stream passed as `archive` is consumed or, when not needed, destroyed.
  *
- * Errors: NoMatchingBtfError (code ENOENT), CorruptArchiveError (EINVAL), NoArchiveError
+ * Errors: NoMatchingBtfError (code ENOENT; AmbiguousBtfError when the release rule's members differ), CorruptArchiveError (EINVAL), NoArchiveError
  * (EOPNOTSUPP: no archive given and the kernel has no BTF), BtfFilePathError (ENOENT).
  */
 export async function ensureCoreBtf(
@@ -118,7 +128,12 @@ export async function ensureCoreBtf(
   if (archive === null || archive === undefined) throw new NoArchiveError();
   let host: HostIdentity;
   try {
-    host = await detectHost(options);
+    host = await detectHost({
+      ...options,
+      osReleasePaths: options.osReleasePaths ?? (env.BTFGEN_OS_RELEASE ? [env.BTFGEN_OS_RELEASE] : undefined),
+      machine: options.machine ?? (env.BTFGEN_MACHINE || undefined),
+      release: options.release ?? (env.BTFGEN_RELEASE || undefined),
+    });
   } catch (err) {
     release(archive);
     throw err;

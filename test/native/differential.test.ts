@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractMember, type HostIdentity } from '../../src/runtime/index.js';
+import { extractHostBtf, type HostIdentity } from '../../src/runtime/index.js';
 import { concat, gzip, tarEnd, tarMember, type NameStyle } from '../runtime/helpers.js';
 import { cToolsMissing, make, NATIVE, SANITIZE_CFLAGS, SANITIZE_ENV, sanitizersMissing, tempDir } from './build.js';
 
@@ -134,7 +134,7 @@ describe.skipIf(cMissing !== undefined)('C and TypeScript archive readers agree'
     for (let i = 0; i < archives.length; i++) {
       let ts: string;
       try {
-        const { path, key } = await extractMember(archives[i]!, HOST, { tmpdir: out });
+        const { path, key } = await extractHostBtf(archives[i]!, HOST, { tmpdir: out });
         const size = (await import('node:fs/promises').then((fs) => fs.stat(path))).size;
         await rm(path);
         ts = `ok ${key} ${size}`;
