@@ -3,6 +3,7 @@
 // backports included), its FUNC names (kprobe/fentry targets), `struct trace_event_raw_<event>`
 // (tracepoints declared with TRACE_EVENT) and `btf_trace_<event>` typedefs (every tracepoint,
 // Linux 5.5+). One pass over the types.
+import { Buffer } from 'node:buffer';
 import type { Btf } from '../../btf/btf.js';
 import { Kind } from '../../btf/kinds.js';
 
@@ -13,49 +14,78 @@ export interface EnumFacts {
   byValue: ReadonlyMap<number, string>;
 }
 
+/** The kernel's FUNC names, answered without decoding all of them. */
+export interface FuncIndex {
+  /** Number of FUNC entries (0: this BTF records no functions, attach points read unknown). */
+  readonly size: number;
+  has(name: string): boolean;
+  /** Every FUNC name (decodes them all: for tests and tools, not the check itself). */
+  names(): IterableIterator<string>;
+}
+
 export interface KernelFacts {
   /** undefined when this kernel's BTF has no (non-empty) enum of that name: "unknown". */
   progTypes: EnumFacts | undefined;
   attachTypes: EnumFacts | undefined;
   mapTypes: EnumFacts | undefined;
   helpers: EnumFacts | undefined;
-  /** FUNC names; empty when the BTF has no FUNC at all (then attach points read unknown). */
-  funcs: ReadonlySet<string>;
+  funcs: FuncIndex;
   /** <event> of every `struct trace_event_raw_<event>`. */
   tracepointStructs: ReadonlySet<string>;
   /** <event> of every `btf_trace_<event>` typedef; empty before Linux 5.5. */
   btfTraceTypedefs: ReadonlySet<string>;
 }
 
-const ENUMS = {
-  bpf_prog_type: 'progTypes',
-  bpf_attach_type: 'attachTypes',
-  bpf_map_type: 'mapTypes',
-  bpf_func_id: 'helpers',
-} as const;
-type EnumKey = (typeof ENUMS)[keyof typeof ENUMS];
+const ENUMS = new Map<string, EnumKey>([
+  ['bpf_prog_type', 'progTypes'],
+  ['bpf_attach_type', 'attachTypes'],
+  ['bpf_map_type', 'mapTypes'],
+  ['bpf_func_id', 'helpers'],
+]);
+type EnumKey = 'progTypes' | 'attachTypes' | 'mapTypes' | 'helpers';
 
 const TP_STRUCT = 'trace_event_raw_';
 const TP_TYPEDEF = 'btf_trace_';
+const latin1 = (s: string) => Buffer.from(s, 'latin1');
+const TP_STRUCT_B = latin1(TP_STRUCT);
+const TP_TYPEDEF_B = latin1(TP_TYPEDEF);
+const ENUM_NAMES_B = [...ENUMS.keys()].map(latin1);
 
+/**
+ * One pass over the types comparing name bytes in place: only the few names that matter are
+ * decoded (a kernel has ~40k FUNC and ~10k STRUCT names; decoding them all costs more than
+ * parsing the BTF).
+ */
 export function readKernelFacts(btf: Btf): KernelFacts {
   const enums: Partial<Record<EnumKey, { byName: Map<string, number>; byValue: Map<number, string> }>> = {};
-  const funcs = new Set<string>();
+  const funcOffs: number[] = [];
   const tracepointStructs = new Set<string>();
   const btfTraceTypedefs = new Set<string>();
+  // Names are compared in the string section's bytes (a base BTF's offsets are relative to it).
+  const strs = btf.stringSectionBytes();
+  const nameIs = (off: number, want: Uint8Array, prefixOnly: boolean): boolean => {
+    if (btf.base) {
+      const b = btf.validStr(off) ? btf.strBytes(off) : undefined;
+      if (!b || b.length < want.length || (!prefixOnly && b.length !== want.length)) return false;
+      for (let i = 0; i < want.length; i++) if (b[i] !== want[i]) return false;
+      return true;
+    }
+    if (off + want.length >= strs.length) return false;
+    for (let i = 0; i < want.length; i++) if (strs[off + i] !== want[i]) return false;
+    return prefixOnly || strs[off + want.length] === 0;
+  };
   for (let id = 1; id < btf.typeCount; id++) {
     const kind = btf.kind(id);
     if (kind === Kind.FUNC) {
-      funcs.add(btf.name(id));
+      funcOffs.push(btf.nameOff(id));
     } else if (kind === Kind.STRUCT) {
-      const name = btf.name(id);
-      if (name.startsWith(TP_STRUCT)) tracepointStructs.add(name.slice(TP_STRUCT.length));
+      if (nameIs(btf.nameOff(id), TP_STRUCT_B, true)) tracepointStructs.add(btf.name(id).slice(TP_STRUCT.length));
     } else if (kind === Kind.TYPEDEF) {
-      const name = btf.name(id);
-      if (name.startsWith(TP_TYPEDEF)) btfTraceTypedefs.add(name.slice(TP_TYPEDEF.length));
+      if (nameIs(btf.nameOff(id), TP_TYPEDEF_B, true)) btfTraceTypedefs.add(btf.name(id).slice(TP_TYPEDEF.length));
     } else if ((kind === Kind.ENUM || kind === Kind.ENUM64) && btf.vlen(id) > 0) {
-      const key = (ENUMS as Record<string, EnumKey>)[btf.name(id)];
-      if (!key) continue;
+      const off = btf.nameOff(id);
+      if (!ENUM_NAMES_B.some((n) => nameIs(off, n, false))) continue;
+      const key = ENUMS.get(btf.name(id))!;
       // A non-deduplicated BTF repeats the enum (one per compilation unit): take the union.
       const e = (enums[key] ??= { byName: new Map(), byValue: new Map() });
       for (let i = 0; i < btf.vlen(id); i++) {
@@ -74,8 +104,51 @@ export function readKernelFacts(btf: Btf): KernelFacts {
     attachTypes: enums.attachTypes,
     mapTypes: enums.mapTypes,
     helpers: enums.helpers,
-    funcs,
+    funcs: funcIndex(btf, funcOffs),
     tracepointStructs,
     btfTraceTypedefs,
+  };
+}
+
+/**
+ * FUNC lookup by name: find the name's occurrences in the string section ("\0name\0", a native
+ * search), then binary-search the sorted FUNC name offsets. Split BTF (never a kernel's vmlinux)
+ * falls back to decoding every FUNC name once.
+ */
+function funcIndex(btf: Btf, offs: number[]): FuncIndex {
+  const sorted = Uint32Array.from(offs).sort();
+  const cache = new Map<string, boolean>();
+  const names = function* () {
+    for (const o of offs) yield btf.str(o);
+  };
+  if (btf.base) {
+    const all = new Set(names());
+    return { size: offs.length, has: (n) => all.has(n), names: () => all.values() };
+  }
+  const strs = Buffer.from(btf.stringSectionBytes());
+  const contains = (off: number): boolean => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < sorted.length && sorted[lo] === off;
+  };
+  return {
+    size: offs.length,
+    names,
+    has(name) {
+      let hit = cache.get(name);
+      if (hit !== undefined) return hit;
+      hit = false;
+      if (name) {
+        const needle = Buffer.from(`\0${name}\0`, 'latin1');
+        for (let at = strs.indexOf(needle); at >= 0 && !hit; at = strs.indexOf(needle, at + 1)) hit = contains(at + 1);
+      }
+      cache.set(name, hit);
+      return hit;
+    },
   };
 }

@@ -58,7 +58,12 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
         expect([k.label, e, raw ? [...raw].sort() : undefined]).toEqual([k.label, e, k.ours[key] ? [...k.ours[key]!.byName].sort() : undefined]);
       }
       expect([k.label, k.ours.funcs.size]).toEqual([k.label, k.raw.funcs.size]);
-      expect([...k.ours.funcs].every((f) => k.raw.funcs.has(f))).toBe(true);
+      expect([...k.ours.funcs.names()].every((f) => k.raw.funcs.has(f))).toBe(true);
+      // has(): a sample of present names, and absent ones (a prefix, a suffix, a type name).
+      const sample = [...k.raw.funcs].filter((_, i) => i % 400 === 0);
+      for (const f of sample) expect([k.label, f, k.ours.funcs.has(f)]).toEqual([k.label, f, true]);
+      for (const f of [...sample.map((x) => x.slice(0, -1)), ...sample.map((x) => `${x}_`), 'task_struct', '', 'btfgen_nope'])
+        expect([k.label, f, k.ours.funcs.has(f)]).toEqual([k.label, f, k.raw.funcs.has(f)]);
       const tp = [...k.raw.structs].filter((s) => s.startsWith('trace_event_raw_')).map((s) => s.slice(16)).sort();
       expect([k.label, [...k.ours.tracepointStructs].sort()]).toEqual([k.label, tp]);
       const td = [...k.raw.typedefs].filter((s) => s.startsWith('btf_trace_')).map((s) => s.slice(10)).sort();

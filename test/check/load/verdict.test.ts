@@ -9,12 +9,16 @@ import { groupOutcomes, programVerdict } from '../../../src/check/load/verdict.j
 function en(pairs: [string, number][]) {
   return { byName: new Map(pairs), byValue: new Map(pairs.map(([n, v]) => [v, n] as [number, string])) };
 }
+function funcs(names: string[]): KernelFacts['funcs'] {
+  const set = new Set(names);
+  return { size: set.size, has: (n) => set.has(n), names: () => set.values() };
+}
 const kernel = (over: Partial<KernelFacts> = {}): KernelFacts => ({
   progTypes: en([['BPF_PROG_TYPE_KPROBE', 2], ['BPF_PROG_TYPE_XDP', 6]]),
   attachTypes: en([['BPF_CGROUP_INET_INGRESS', 0]]),
   mapTypes: en([['BPF_MAP_TYPE_HASH', 1]]),
   helpers: en([['BPF_FUNC_map_lookup_elem', 1]]),
-  funcs: new Set(['vfs_read']),
+  funcs: funcs(['vfs_read']),
   tracepointStructs: new Set(),
   btfTraceTypedefs: new Set(),
   ...over,
