@@ -15,6 +15,8 @@ export interface Reason {
   /** The kernel's own name for it: BPF_MAP_TYPE_RINGBUF, BPF_FUNC_ringbuf_output, vfs_read. */
   name: string;
   detail?: string;
+  /** core only: index into the object's relocations (the relocation check's reason). */
+  relocation?: number;
 }
 
 export interface ProgramVerdict {
