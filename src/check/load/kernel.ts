@@ -74,17 +74,24 @@ export function readKernelFacts(btf: Btf): KernelFacts {
     for (let i = 0; i < want.length; i++) if (strs[off + i] !== want[i]) return false;
     return prefixOnly || strs[off + want.length] === 0;
   };
-  for (let id = 1; id < btf.typeCount; id++) {
-    const kind = btf.kind(id);
+  // The record heads straight from the type section's words (name_off, info), this BTF's own
+  // types only: a kernel's vmlinux BTF is never split.
+  const words = btf.words;
+  const offsets = btf.offsets;
+  for (let i = 0; i < btf.count; i++) {
+    const w = offsets[i]!;
+    const off = words[w]!;
+    const info = words[w + 1]!;
+    const kind = (info >>> 24) & 0x7f;
     if (kind === Kind.FUNC) {
-      funcOffs.push(btf.nameOff(id));
+      funcOffs.push(off);
     } else if (kind === Kind.STRUCT) {
-      if (nameIs(btf.nameOff(id), TP_STRUCT_B, true)) tracepointStructs.add(btf.name(id).slice(TP_STRUCT.length));
+      if (nameIs(off, TP_STRUCT_B, true)) tracepointStructs.add(btf.str(off).slice(TP_STRUCT.length));
     } else if (kind === Kind.TYPEDEF) {
-      if (nameIs(btf.nameOff(id), TP_TYPEDEF_B, true)) btfTraceTypedefs.add(btf.name(id).slice(TP_TYPEDEF.length));
-    } else if ((kind === Kind.ENUM || kind === Kind.ENUM64) && btf.vlen(id) > 0) {
-      const off = btf.nameOff(id);
+      if (nameIs(off, TP_TYPEDEF_B, true)) btfTraceTypedefs.add(btf.str(off).slice(TP_TYPEDEF.length));
+    } else if ((kind === Kind.ENUM || kind === Kind.ENUM64) && (info & 0xffffff) > 0) {
       if (!ENUM_NAMES_B.some((n) => nameIs(off, n, false))) continue;
+      const id = btf.startId + i;
       const key = ENUMS.get(btf.name(id))!;
       // A non-deduplicated BTF repeats the enum (one per compilation unit): take the union.
       const e = (enums[key] ??= { byName: new Map(), byValue: new Map() });
