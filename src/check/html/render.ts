@@ -43,6 +43,7 @@ body>input{margin:0 .15em 0 .6em;vertical-align:middle}body>label{cursor:pointer
 table.matrix{border-collapse:collapse;margin-top:.6em}
 .matrix th,.matrix td{border:1px solid #d0d0d7;padding:.3em .55em;vertical-align:top;text-align:left}
 .matrix thead th{background:#f3f3f6;font-weight:600}.matrix thead small{font-weight:400;color:#555}
+.matrix thead ul{margin:.2em 0 0;padding-left:1.1em;font-weight:400}
 .matrix tr.obj th{background:#e9eef8;font-weight:600}
 .matrix th.prog small{color:#555;font-weight:400}
 td.ok{background:#e8f6ea;color:#185c25}td.fail{background:#fde8e8;color:#8a1414}
@@ -100,7 +101,10 @@ function matrix(r: CheckReport, c: Columns): string {
   const out: string[] = ['<h2>Programs &times; kernels</h2>', '<table class="matrix" id="matrix"><thead><tr><th>program</th>'];
   for (const g of c.groups) {
     const n = g.kernels.length;
-    out.push(`<th class="${c.cls(g)}" scope="col" data-group="${esc(g.key)}">${esc(g.key)}<br><small>${n} kernel${n === 1 ? '' : 's'}</small></th>`);
+    const releases = g.kernels.map((i) => `<li>${esc(r.kernels[i]!.release)}</li>`).join('');
+    out.push(
+      `<th class="${c.cls(g)}" scope="col" data-group="${esc(g.key)}">${esc(g.key)}<details class="kernels"><summary><small>${n} kernel${n === 1 ? '' : 's'}</small></summary><ul class="mono">${releases}</ul></details></th>`,
+    );
   }
   out.push('</tr></thead><tbody>');
   for (const o of r.objects) {
