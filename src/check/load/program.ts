@@ -31,6 +31,11 @@ export interface MapFacts {
   type: number | undefined;
   /** `.maps`: BTF-defined (__uint(type, N)); `maps`: legacy struct bpf_map_def. */
   source: '.maps' | 'maps';
+  /**
+   * Map-in-map: the type of the inner map definition (`__array(values, struct inner)`), which
+   * libbpf creates too. Absent for other maps.
+   */
+  innerType?: number | undefined;
 }
 
 export interface ProgramFacts {
@@ -286,7 +291,11 @@ function readMaps(elf: ElfFile, syms: Sym[], btf: Btf | undefined): MapFacts[] {
       for (let i = 0; i < btf.vlen(id); i++) {
         const v = btf.datasecVarType(id, i);
         if (btf.kind(v) !== Kind.VAR) continue;
-        maps.push({ name: btf.name(v), type: btfMapType(btf, btf.type(v)), source: '.maps' });
+        const def = btf.type(v);
+        const m: MapFacts = { name: btf.name(v), type: btfMapType(btf, def), source: '.maps' };
+        const inner = innerDef(btf, def);
+        if (inner !== undefined) m.innerType = btfMapType(btf, inner);
+        maps.push(m);
       }
     }
   }
@@ -304,6 +313,25 @@ function btfMapType(btf: Btf, id: number): number | undefined {
     const arr = btf.skipModsAndTypedefs(btf.type(ptr));
     if (btf.kind(arr) !== Kind.ARRAY) return undefined;
     return btf.arrayNelems(arr);
+  }
+  return undefined;
+}
+
+/**
+ * parse_btf_map_def()'s `values` member of a map-in-map: an array of pointers to the inner
+ * map's definition struct. Undefined for other maps (prog arrays point to FUNC_PROTOs).
+ */
+function innerDef(btf: Btf, id: number): number | undefined {
+  const st = btf.skipModsAndTypedefs(id);
+  if (btf.kind(st) !== Kind.STRUCT) return undefined;
+  for (let m = 0; m < btf.vlen(st); m++) {
+    if (btf.memberName(st, m) !== 'values') continue;
+    const arr = btf.skipModsAndTypedefs(btf.memberType(st, m));
+    if (btf.kind(arr) !== Kind.ARRAY) return undefined;
+    const ptr = btf.skipModsAndTypedefs(btf.arrayElem(arr));
+    if (btf.kind(ptr) !== Kind.PTR) return undefined;
+    const def = btf.skipModsAndTypedefs(btf.type(ptr));
+    return btf.kind(def) === Kind.STRUCT ? def : undefined;
   }
   return undefined;
 }

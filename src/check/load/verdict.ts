@@ -74,10 +74,12 @@ export function programVerdict(p: ProgramFacts, k: KernelFacts, options: Verdict
     note(enumCheck('helper', helperName(id), id, k.helpers, 'bpf_func_id'), has(k.helpers, id));
   }
   for (const m of p.maps) {
-    if (m.type === undefined) continue;
-    const r = enumCheck('map-type', mapTypeName(m.type), m.type, k.mapTypes, 'bpf_map_type');
-    r.detail = `map '${m.name}'${r.detail ? `: ${r.detail}` : ''}`;
-    note(r, has(k.mapTypes, m.type));
+    for (const [type, what] of [[m.type, `map '${m.name}'`], [m.innerType, `inner map of '${m.name}'`]] as const) {
+      if (type === undefined) continue;
+      const r = enumCheck('map-type', mapTypeName(type), type, k.mapTypes, 'bpf_map_type');
+      r.detail = `${what}${r.detail ? `: ${r.detail}` : ''}`;
+      note(r, has(k.mapTypes, type));
+    }
   }
   const ap = attachPoint(p, k);
   if (ap) note(ap.reason, ap.ok);

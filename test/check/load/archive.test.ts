@@ -45,7 +45,7 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
       const bytes = new Uint8Array(readFileSync(file));
       kernels.push({ label, file, ours: readKernelFacts(parseBtf(bytes)), raw: bpftoolFacts(file) });
     }
-    for (const fx of ['ringbuf', 'helpers', 'fentry', 'tracepoint', 'legacy']) {
+    for (const fx of ['ringbuf', 'helpers', 'fentry', 'tracepoint', 'legacy', 'mapinmap']) {
       const obj = compileFixture(fx);
       for (const p of readObjectFacts(new Uint8Array(readFileSync(obj)), obj).programs) programs.set(p.name, p);
     }
@@ -93,7 +93,10 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
       if (d.attachType && d.attachType !== 'BPF_XDP') put(`attach-type:${d.attachType}`, rawHas(r, 'bpf_attach_type', attachTypeValue(d.attachType)));
     }
     for (const h of p.helpers) put(`helper:${helperName(h)}`, rawHas(r, 'bpf_func_id', h));
-    for (const m of p.maps) put(`map-type:${mapTypeName(m.type!)}`, rawHas(r, 'bpf_map_type', m.type));
+    for (const m of p.maps) {
+      put(`map-type:${mapTypeName(m.type!)}`, rawHas(r, 'bpf_map_type', m.type));
+      if (m.innerType !== undefined) put(`map-type:${mapTypeName(m.innerType)}`, rawHas(r, 'bpf_map_type', m.innerType));
+    }
     const t = p.target;
     const funcs = r.funcs.size ? r.funcs : undefined;
     const typedefs = [...r.typedefs].some((n) => n.startsWith('btf_trace_'));
@@ -145,6 +148,8 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
       const fails = programVerdict(prog('rb_output'), k.ours).failures.some((r) => r.name === 'BPF_MAP_TYPE_RINGBUF');
       expect([k.label, fails]).toEqual([k.label, !has]);
     }
+    // A ring buffer as the inner map of a map-in-map fails the same way.
+    expect(programVerdict(prog('lookup_outer'), deb419.ours).failures).toContainEqual({ check: 'map-type', name: 'BPF_MAP_TYPE_RINGBUF', detail: "inner map of 'outer': not in this kernel's enum bpf_map_type" });
     // Where the kernel has it, the name is the kernel's own (Debian 5.10).
     const ok = programVerdict(prog('rb_output'), kernel('debian/10 5.10').ours);
     expect(ok.verdict).toBe('loads');

@@ -91,6 +91,22 @@ describe.skipIf(!READY)(READY ? 'program facts' : 'program facts: skipped (needs
     expect(prog(f, 'rb_output').target).toEqual({ kind: 'kprobe', name: 'do_nanosleep' });
   });
 
+  it('map-in-map: the inner definition\'s type, as bpftool dumps `values` -> PTR -> STRUCT -> type', () => {
+    const { obj, f } = facts('mapinmap');
+    const text = run('bpftool', ['btf', 'dump', 'file', obj, 'format', 'raw']);
+    const rec = (id: number) => new RegExp(`^\\[${id}\\] [^\\n]*(?:\\n\\t[^\\n]*)*`, 'm').exec(text)![0];
+    const outer = Number(/VAR 'outer' type_id=(\d+)/.exec(text)![1]);
+    const values = Number(/'values' type_id=(\d+)/.exec(rec(outer))![1]);
+    const ptr = Number(/ARRAY '\(anon\)' type_id=(\d+)/.exec(rec(values))![1]);
+    const inner = Number(/PTR '\(anon\)' type_id=(\d+)/.exec(rec(ptr))![1]);
+    const typePtr = Number(/'type' type_id=(\d+)/.exec(rec(inner))![1]);
+    const arr = Number(/PTR '\(anon\)' type_id=(\d+)/.exec(rec(typePtr))![1]);
+    const innerType = Number(/nr_elems=(\d+)/.exec(rec(arr))![1]);
+    expect(innerType).toBe(27); // the fixture's inner ring buffer
+    expect(f.maps).toEqual([{ name: 'outer', type: bpftoolMapTypes(obj).get('outer'), source: '.maps', innerType }]);
+    expect(prog(f, 'lookup_outer').maps).toEqual(f.maps);
+  });
+
   it('legacy maps: struct bpf_map_def type is the first u32 of the symbol (llvm-objdump -s)', () => {
     const { obj, f } = facts('legacy');
     const hex = run('llvm-objdump-19', ['-s', '-j', 'maps', obj]);
