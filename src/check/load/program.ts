@@ -41,8 +41,10 @@ export interface MapFacts {
 export interface ProgramFacts {
   /** The program's symbol name (what libbpf calls it: prog 'name'). */
   name: string;
-  /** Its ELF section ("kprobe/do_sys_open"). */
+  /** Its ELF section ("kprobe/do_sys_open"), as written (with a leading '?' if any). */
   section: string;
+  /** false for SEC("?...") programs: libbpf does not load them unless asked. */
+  autoload: boolean;
   /** libbpf 1.1's section definition, undefined when libbpf does not recognise the section. */
   secDef: SecDef | undefined;
   /** The attach target the section names, when it names one. */
@@ -177,12 +179,16 @@ function read(bytes: Uint8Array): ObjectFacts {
           if (code === BPF_LD_IMM64) i++; // the second half of a 16-byte instruction
         }
       }
-      const secDef = findSecDef(section);
+      // bpf_object__init_prog(): SEC("?abc") is SEC("abc") with autoload off.
+      const autoload = !section.startsWith('?');
+      const sec = autoload ? section : section.slice(1);
+      const secDef = findSecDef(sec);
       programs.push({
         name: f.name,
         section,
+        autoload,
         secDef,
-        target: attachTarget(section, secDef),
+        target: attachTarget(sec, secDef),
         helpers: [...helpers].sort((a, b) => a - b),
         maps: [...used.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       });

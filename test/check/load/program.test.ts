@@ -119,6 +119,13 @@ describe.skipIf(!READY)(READY ? 'program facts' : 'program facts: skipped (needs
     expect(prog(f, 'unknown_sec').secDef).toBeUndefined();
   });
 
+  it('SEC("?...") programs: autoload off, typed as the section without its "?"', () => {
+    const { f } = facts('tracepoint');
+    const p = prog(f, 'optional_switch');
+    expect([p.section, p.autoload, p.secDef?.progType, p.target]).toEqual(['?tp/sched/sched_switch', false, 'BPF_PROG_TYPE_TRACEPOINT', { kind: 'tracepoint', category: 'sched', name: 'sched_switch' }]);
+    expect(prog(f, 'raw_switch').autoload).toBe(true);
+  });
+
   it('rejects a non-ELF with a one-line error naming the file', () => {
     expect(() => readObjectFacts(new Uint8Array([1, 2, 3, 4, 5]), 'x.o')).toThrow(/^x\.o: not an ELF file/);
   });

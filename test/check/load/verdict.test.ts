@@ -26,6 +26,7 @@ const kernel = (over: Partial<KernelFacts> = {}): KernelFacts => ({
 const program = (section: string, over: Partial<ProgramFacts> = {}): ProgramFacts => ({
   name: 'p',
   section,
+  autoload: true,
   secDef: findSecDef(section),
   target: attachTarget(section),
   helpers: [1],
