@@ -131,8 +131,11 @@ function read(bytes: Uint8Array): ObjectFacts {
     funcsBySec.get(shndx)?.find((f) => f.value === insn * INSN);
 
   const programs: ProgramFacts[] = [];
+  // prog_is_subprog() in libbpf 1.1: a .text function is a subprogram unless it is the
+  // object's only function (nr_programs > 1).
+  const nrPrograms = [...funcsBySec.values()].reduce((n, l) => n + l.length, 0);
   for (const [shndx, funcs] of funcsBySec) {
-    if (text && shndx === text.index) continue; // subprograms (prog_is_subprog)
+    if (text && shndx === text.index && nrPrograms > 1) continue;
     const section = sections[shndx]!.name;
     for (const f of funcs) {
       const helpers = new Set<number>();
