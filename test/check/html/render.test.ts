@@ -80,7 +80,7 @@ describe.skipIf(!!why)(why ? `renderHtml: skipped (${why})` : 'renderHtml on a r
     expect(dom).toContain('BPF_MAP_TYPE_RINGBUF');
   });
 
-  it.skipIf(!CHROMIUM)('Chromium: a cell opens its reasons; unticking a distro hides its column; screenshot', () => {
+  it.skipIf(!CHROMIUM)(CHROMIUM ? 'Chromium: a cell opens its reasons; unticking a distro hides its column; screenshot' : 'Chromium interaction test skipped: no chromium (apt-get install chromium)', () => {
     // The test's copy drops the page's CSP so that this probe script may run: it clicks like a user.
     const probe = `<script>
       const r = {};
