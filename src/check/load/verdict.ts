@@ -40,6 +40,15 @@ export interface VerdictOptions {
   strict?: boolean;
 }
 
+/**
+ * Attach types libbpf 1.1 passes that a kernel may lack while still loading and attaching the
+ * program as intended: they are younger than their program type, and older kernels do not
+ * check expected_attach_type for it (bpf_prog_load_check_attach()). BPF_XDP (5.9): XDP is
+ * attached through netlink before it; BPF_SK_REUSEPORT_SELECT (5.14): plain sk_reuseport
+ * programs work since 4.19.
+ */
+const OPTIONAL_ATTACH_TYPES = new Set(['BPF_XDP', 'BPF_SK_REUSEPORT_SELECT']);
+
 /** The verdict for one program on one kernel. */
 export function programVerdict(p: ProgramFacts, k: KernelFacts, options: VerdictOptions = {}): ProgramVerdict {
   const failures: Reason[] = [...(options.core ?? [])];
@@ -55,10 +64,7 @@ export function programVerdict(p: ProgramFacts, k: KernelFacts, options: Verdict
     failures.push({ check: 'prog-type', name: p.section, detail: `libbpf 1.1 does not recognise section '${p.section}'` });
   } else {
     note(enumCheck('prog-type', d.progType, progTypeValue(d.progType), k.progTypes, 'bpf_prog_type'), has(k.progTypes, progTypeValue(d.progType)));
-    // BPF_XDP (Linux 5.9) is the one attach type a kernel may lack while still loading the
-    // program: before it, the kernel ignores XDP's expected_attach_type and libbpf attaches
-    // through netlink.
-    if (d.attachType && d.attachType !== 'BPF_XDP') {
+    if (d.attachType && !OPTIONAL_ATTACH_TYPES.has(d.attachType)) {
       const v = attachTypeValue(d.attachType);
       note(enumCheck('attach-type', d.attachType, v, k.attachTypes, 'bpf_attach_type'), has(k.attachTypes, v));
     }

@@ -90,7 +90,7 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
     if (!d) fails.push(`prog-type:${p.section}`);
     else {
       put(`prog-type:${d.progType}`, rawHas(r, 'bpf_prog_type', progTypeValue(d.progType)));
-      if (d.attachType && d.attachType !== 'BPF_XDP') put(`attach-type:${d.attachType}`, rawHas(r, 'bpf_attach_type', attachTypeValue(d.attachType)));
+      if (d.attachType && d.attachType !== 'BPF_XDP' && d.attachType !== 'BPF_SK_REUSEPORT_SELECT') put(`attach-type:${d.attachType}`, rawHas(r, 'bpf_attach_type', attachTypeValue(d.attachType)));
     }
     for (const h of p.helpers) put(`helper:${helperName(h)}`, rawHas(r, 'bpf_func_id', h));
     for (const m of p.maps) {

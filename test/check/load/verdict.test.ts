@@ -56,9 +56,12 @@ describe('programVerdict', () => {
     expect(v.verdict).toBe('fails');
     expect(v.failures).toEqual(core);
   });
-  it('xdp does not need BPF_XDP (ignored by kernels before 5.9); unknown sections get no attach-point check', () => {
+  it('xdp does not need BPF_XDP (5.9), sk_reuseport not BPF_SK_REUSEPORT_SELECT (5.14): older kernels ignore them', () => {
     expect(programVerdict(program('xdp'), kernel()).verdict).toBe('loads');
     expect(programVerdict(program('xdp/devmap'), kernel()).failures.map((r) => r.name)).toEqual(['BPF_XDP_DEVMAP']);
+    const reuseport = kernel({ progTypes: en([['BPF_PROG_TYPE_SK_REUSEPORT', 21]]) });
+    expect(programVerdict(program('sk_reuseport'), reuseport).verdict).toBe('loads');
+    expect(programVerdict(program('sk_reuseport/migrate'), reuseport).failures.map((r) => r.name)).toEqual(['BPF_SK_REUSEPORT_SELECT_OR_MIGRATE']);
   });
   it('groups identical outcomes, keeping kernel indices', () => {
     const vs = [kernel(), kernel({ helpers: undefined }), kernel()].map((k) => programVerdict(program('kprobe/vfs_read'), k));
