@@ -150,8 +150,8 @@ function read(bytes: Uint8Array): ObjectFacts {
         seen.add(key);
         const view = insns(sec);
         const relOf = rels.get(sec);
-        const first = fn.value / INSN;
-        const end = Math.min((fn.value + fn.size) / INSN, view.byteLength / INSN);
+        const first = Math.ceil(fn.value / INSN);
+        const end = Math.min(Math.floor((fn.value + fn.size) / INSN), Math.floor(view.byteLength / INSN));
         for (let i = first; i < end; i++) {
           const o = i * INSN;
           const code = view.getUint8(o);

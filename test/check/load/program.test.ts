@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readObjectFacts, type ObjectFacts } from '../../../src/check/load/program.js';
+import { BtfgenError } from '../../../src/errors.js';
 import { compileFixture, HAVE_BPFTOOL, HAVE_CLANG, HAVE_GCC, run } from './helpers.js';
 
 const HAVE_OBJDUMP = (() => {
@@ -124,6 +125,28 @@ describe.skipIf(!READY)(READY ? 'program facts' : 'program facts: skipped (needs
     const p = prog(f, 'optional_switch');
     expect([p.section, p.autoload, p.secDef?.progType, p.target]).toEqual(['?tp/sched/sched_switch', false, 'BPF_PROG_TYPE_TRACEPOINT', { kind: 'tracepoint', category: 'sched', name: 'sched_switch' }]);
     expect(prog(f, 'raw_switch').autoload).toBe(true);
+  });
+
+  it('damaged objects: a clear BtfgenError or facts, never a crash (truncations and flipped bytes)', () => {
+    const { obj } = facts('helpers');
+    const good = new Uint8Array(readFileSync(obj));
+    let errors = 0;
+    const attempt = (bytes: Uint8Array) => {
+      try {
+        readObjectFacts(bytes, 'x.o');
+      } catch (e) {
+        expect(e).toBeInstanceOf(BtfgenError);
+        expect((e as Error).message).toMatch(/^x\.o: /);
+        errors++;
+      }
+    };
+    for (let n = 0; n < good.length; n += 97) attempt(good.subarray(0, n));
+    for (let i = 0; i < good.length; i += 13) {
+      const bad = good.slice();
+      bad[i] = bad[i]! ^ 0xff;
+      attempt(bad);
+    }
+    expect(errors).toBeGreaterThan(0);
   });
 
   it('rejects a non-ELF with a one-line error naming the file', () => {
