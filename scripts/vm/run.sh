@@ -4,6 +4,7 @@
 #
 #   scripts/vm/run.sh [--suites "bullseye bookworm trixie"] [--out DIR] [--no-node]
 #                     [--timeout SECS] [--mem MB]
+#   scripts/vm/run.sh --check       only the prerequisites: "vm: ok" (exit 0) or "vm: SKIP: ..." (77)
 #
 # Stages:
 #   1. fetch-kernels.sh: each suite's linux-image-<release>-cloud-amd64 (isolated apt state,
@@ -34,6 +35,7 @@ out="$CACHE/last-run"
 with_node=1
 timeout_s=900
 mem=
+check=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --suites) suites=$2; shift 2 ;;
@@ -41,7 +43,8 @@ while [ $# -gt 0 ]; do
     --no-node) with_node=0; shift ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --check) check=1; shift ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "vm: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -61,7 +64,6 @@ for b in /bin/busybox /usr/bin/busybox; do
   if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then BUSYBOX=$b; break; fi
 done
 [ -n "$BUSYBOX" ] || skip "no statically linked busybox (Debian package busybox-static)"
-LIBDIR=$(cc -print-multiarch 2>/dev/null || true)
 for a in libbpf.a libelf.a libz.a; do
   [ -n "$(cc -print-file-name=$a | grep /)" ] && [ -f "$(cc -print-file-name=$a)" ] ||
     skip "static $a not found (libbpf-dev, libelf-dev, zlib1g-dev)"
@@ -69,6 +71,7 @@ done
 [ -f "$ROOT/dist/cli-bundle/index.cjs" ] || [ -f "$ROOT/dist/cli/index.js" ] ||
   skip "btfgen is not built (npm run build)"
 [ -f "$ROOT/dist/runtime/index.js" ] || with_node=0
+if [ $check = 1 ]; then echo "vm: ok"; exit 0; fi
 
 accel=${BTFGEN_VM_ACCEL:-}
 if [ -z "$accel" ]; then
