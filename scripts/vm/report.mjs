@@ -15,7 +15,8 @@
 //               exit), waySeconds {way: guest seconds}, node {way: {rc, source, key, seconds}},
 //               btf {way: {object: "kernel -" | "archive <path>" | "given <path>" | "err <N>"}},
 //               programs[]: {object, program, section, needsKernelBtf, packed,
-//                            outcomes: {way: "ok" | "err <N>" | "open err <N>" | "btf err <N>"}}
+//                            outcomes: {way: "ok" | "err <N>" | "open err <N>" | "btf err <N>"},
+//                            relos: {way: ["#<n> <kind> <libbpf's decision>", ...]}} (vmload.c)
 //   ways        kernel, forced, hidden[, node-forced, node-hidden]
 //
 // Hook for `btfgen check` part two (issue 17 item 3): kernels[].programs[].outcomes.hidden is
@@ -51,7 +52,7 @@ const notPackedSet = new Set(notPacked.map((n) => n.object));
 const suites = read(path.join(out, 'booted.txt')).split('\n').filter(Boolean);
 
 function parseRecords(text) {
-  const k = { kernelBtf: false, btfHidden: false, complete: false, bootSeconds: null, waySeconds: {}, node: {}, btf: {}, programs: new Map() };
+  const k = { kernelBtf: false, btfHidden: false, complete: false, bootSeconds: null, waySeconds: {}, node: {}, btf: {}, programs: new Map(), relos: new Map() };
   const wayStart = {};
   let way = null;
   let obj = null;
@@ -90,6 +91,10 @@ function parseRecords(text) {
       if (t[1] === 'err') record(k, obj, '*', '', way, `btf err ${t[2]}`);
     } else if (t[0] === 'open' && way && obj) {
       record(k, obj, '*', '', way, `open err ${t[2]}`);
+    } else if (t[0] === 'relo' && way && obj) {
+      const id = `${obj}\t${t[1]}`;
+      const r = k.relos.get(id) ?? k.relos.set(id, {}).get(id);
+      (r[way] ??= []).push(t.slice(2).join(' '));
     } else if (t[0] === 'prog' && way && obj) {
       record(k, obj, t[1], t[2], way, t.slice(3).join(' '));
     }
@@ -128,6 +133,7 @@ for (const suite of suites) {
   const release = read(path.join(kd, 'release')).trim();
   const k = parseRecords(read(path.join(out, suite, 'records.txt')));
   spreadObjectRows(k);
+  for (const [id, p] of k.programs) p.relos = k.relos.get(id) ?? {};
   const os = `debian/${OS[suite]}`;
   kernels.push({
     suite,
@@ -168,18 +174,20 @@ for (const k of kernels) {
   lines.push(`   way seconds: ${Object.entries(k.waySeconds).map(([w, s]) => `${w} ${s}`).join(', ')}`);
   for (const [w, n] of Object.entries(k.node)) lines.push(`   ${w}: ensureCoreBtf rc=${n.rc} ${n.source ?? ''} ${n.key ?? ''} in ${n.seconds} s`);
   const wid = Math.max(20, ...k.programs.map((p) => `${p.object}:${p.program}`.length));
-  lines.push(`   ${'object:program'.padEnd(wid)}  ${ways.map((w) => w.padEnd(12)).join('')}verdict`);
+  lines.push(`   ${'object:program'.padEnd(wid)}  ${ways.map((w) => w.padEnd(14)).join('')}relos  verdict`);
   let bad = 0;
   for (const p of k.programs) {
     const o = p.outcomes;
-    const ab = o.kernel !== undefined && o.kernel === o.forced;
+    const r = (w) => JSON.stringify(p.relos[w] ?? []);
+    const ab = o.kernel !== undefined && o.kernel === o.forced && r('forced') === r('kernel');
     const others = ways.filter((w) => w !== 'kernel' && w !== 'forced');
-    const rest = p.needsKernelBtf || others.every((w) => o[w] === o.kernel);
+    const rest = p.needsKernelBtf || others.every((w) => o[w] === o.kernel && r(w) === r('kernel'));
     const verdict = !p.packed ? 'not packed' : ab && rest ? 'same' : 'DIFF';
     if (verdict === 'DIFF') bad++;
-    lines.push(`   ${`${p.object}:${p.program}`.padEnd(wid)}  ${ways.map((w) => String(o[w] ?? '-').padEnd(12)).join('')}${verdict}`);
+    const nrelo = String((p.relos.kernel ?? []).length).padStart(5);
+    lines.push(`   ${`${p.object}:${p.program}`.padEnd(wid)}  ${ways.map((w) => String(o[w] ?? '-').padEnd(14)).join('')}${nrelo}  ${verdict}`);
   }
-  lines.push(`   ${k.programs.length} programs, ${bad} differing`);
+  lines.push(`   ${k.programs.length} programs, ${bad} differing (verdict "same": equal outcomes and equal CO-RE decisions)`);
 }
 if (notPacked.length) lines.push('', `not packed: ${notPacked.map((n) => `${n.object} (${n.reason})`).join('; ')}`);
 lines.push('', `results: ${file}`);

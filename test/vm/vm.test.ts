@@ -25,6 +25,8 @@ interface Program {
   needsKernelBtf: boolean;
   packed: boolean;
   outcomes: Record<string, string | undefined>;
+  /** libbpf's CO-RE decisions per way (vmload.c: target type IDs masked). */
+  relos: Record<string, string[] | undefined>;
 }
 interface NodeWay {
   rc: number;
@@ -111,6 +113,22 @@ describe.skipIf(missing !== undefined)(title, () => {
 
   const key = (p: Program): string => `${p.object}:${p.program}`;
 
+  /** Programs whose outcome or CO-RE decisions in `way` differ from the kernel-BTF way. */
+  function differing(programs: Program[], way: string): string[] {
+    const out: string[] = [];
+    for (const p of programs) {
+      if (p.outcomes[way] !== p.outcomes.kernel) out.push(`${key(p)}: kernel ${p.outcomes.kernel}, ${way} ${p.outcomes[way]}`);
+      const a = p.relos.kernel ?? [];
+      const b = p.relos[way] ?? [];
+      const i = a.findIndex((x, j) => x !== b[j]);
+      if (i >= 0 || a.length !== b.length) {
+        const at = i >= 0 ? i : Math.min(a.length, b.length);
+        out.push(`${key(p)}: CO-RE decision ${at}: kernel "${a[at] ?? '(none)'}", ${way} "${b[at] ?? '(none)'}"`);
+      }
+    }
+    return out;
+  }
+
   describe.each(SUITES)('%s', (suite) => {
     it('boots, runs every way to the end, and the tmpfs hides the kernel BTF', ({ skip }) => {
       const k = kernelOf(suite, skip);
@@ -124,6 +142,8 @@ describe.skipIf(missing !== undefined)(title, () => {
       // the kernel's own verdicts are not trivial: it accepts some programs and rejects others
       expect(k.programs.some((p) => p.outcomes.kernel === 'ok')).toBe(true);
       expect(k.programs.some((p) => p.outcomes.kernel !== 'ok')).toBe(true);
+      // and libbpf's CO-RE decisions were captured (prog.bpf.o relocates its field reads)
+      expect(k.programs.find((p) => p.object === 'prog.bpf.o')?.relos.kernel?.length ?? 0).toBeGreaterThan(0);
       for (const w of results!.ways) expect(Object.keys(k.btf[w] ?? {}).length, `way ${w}`).toBe(objects.size);
     });
 
@@ -135,20 +155,18 @@ describe.skipIf(missing !== undefined)(title, () => {
       }
     });
 
-    it('archive forced: every program of every packed object has the outcome it has with the kernel BTF', ({ skip }) => {
+    it('archive forced: every program of every packed object has the outcome and CO-RE decisions it has with the kernel BTF', ({ skip }) => {
       const k = kernelOf(suite, skip);
       const packed = k.programs.filter((p) => p.packed);
       expect(packed.length).toBeGreaterThan(40);
-      const diff = packed.filter((p) => p.outcomes.forced !== p.outcomes.kernel).map((p) => `${key(p)}: kernel ${p.outcomes.kernel}, forced ${p.outcomes.forced}`);
-      expect(diff).toEqual([]);
+      expect(differing(packed, 'forced')).toEqual([]);
     });
 
-    it('kernel BTF hidden: every program that needs no kernel BTF to attach loads exactly as with the kernel BTF', ({ skip }) => {
+    it('kernel BTF hidden: every program that needs no kernel BTF to attach loads, with the same CO-RE decisions, exactly as with the kernel BTF', ({ skip }) => {
       const k = kernelOf(suite, skip);
       const judged = k.programs.filter((p) => p.packed && !p.needsKernelBtf);
       expect(judged.length).toBeGreaterThan(40);
-      const diff = judged.filter((p) => p.outcomes.hidden !== p.outcomes.kernel).map((p) => `${key(p)}: kernel ${p.outcomes.kernel}, hidden ${p.outcomes.hidden}`);
-      expect(diff).toEqual([]);
+      expect(differing(judged, 'hidden')).toEqual([]);
     });
 
     it('Node runtime: ensureCoreBtf picks this kernel\'s member, and loads with it match the kernel BTF', ({ skip }) => {
@@ -161,8 +179,7 @@ describe.skipIf(missing !== undefined)(title, () => {
         expect(n.source, w).toBe('archive');
         expect(n.key, w).toBe(k.archiveKey);
         const judged = k.programs.filter((p) => p.packed && !p.needsKernelBtf);
-        const diff = judged.filter((p) => p.outcomes[w] !== p.outcomes.kernel).map((p) => `${key(p)}: kernel ${p.outcomes.kernel}, ${w} ${p.outcomes[w]}`);
-        expect(diff).toEqual([]);
+        expect(differing(judged, w)).toEqual([]);
       }
     });
   });
