@@ -12,7 +12,7 @@
 //               should pick: <ID>/<VERSION_ID>/x86_64/<release>.btf), kernelBtf (/sys/kernel/btf/
 //               vmlinux readable at boot), btfHidden (the tmpfs hid it), complete (init reached
 //               the end), bootSeconds (guest uptime when /init started), wallMs (qemu start to
-//               exit), waySeconds {way: guest seconds}, node {way: {rc, source, key, seconds}},
+//               exit), qemuExit, timedOut (killed by run.sh's --timeout), lastRecord, waySeconds {way: guest seconds}, node {way: {rc, source, key, seconds}},
 //               btf {way: {object: "kernel -" | "archive <path>" | "given <path>" | "err <N>"}},
 //               programs[]: {object, program, section, needsKernelBtf, packed,
 //                            outcomes: {way: "ok" | "err <N>" | "open err <N>" | "btf err <N>"},
@@ -149,6 +149,8 @@ for (const suite of suites) {
     guestSeconds: k.doneSeconds ?? null,
     wallMs: wall[suite]?.ms ?? null,
     qemuExit: wall[suite]?.rc ?? null,
+    timedOut: wall[suite]?.rc === 124 || wall[suite]?.rc === 137,
+    lastRecord: read(path.join(out, suite, 'records.txt')).trim().split('\n').pop() ?? '',
     waySeconds: k.waySeconds,
     node: k.node,
     btf: k.btf,
