@@ -15,7 +15,8 @@
 # cache and status; -o Dir::Etc::SourceList / Dir::State / Dir::Cache): the system's /etc/apt
 # is read, never written. The mirror is the one the system's apt sources use for Debian
 # (the first URI ending in /debian in /etc/apt/sources.list{,.d/*}), or $BTFGEN_VM_MIRROR.
-# A cached kernel younger than $BTFGEN_VM_MAX_AGE_DAYS (default 30) is used without network.
+# A cached kernel younger than $BTFGEN_VM_MAX_AGE_DAYS (default 30) is used without network; an
+# older one is refreshed, and still used (with a note) when the refresh fails.
 #
 # CACHE = $BTFGEN_VM_CACHE, else $XDG_CACHE_HOME/btfgen-vm, else ~/.cache/btfgen-vm.
 set -euo pipefail
@@ -62,11 +63,10 @@ fetch_suite() {
     -o "APT::Architecture=amd64" -o "APT::Architectures::=amd64" -o "Debug::NoLocking=1"
     -o "Acquire::Retries=2" -o "Acquire::http::Timeout=30")
   log "apt-get update ($suite, isolated state in $st)"
-  if ! apt-get -qq "${apt[@]}" update >"$st/update.log" 2>&1 || grep -qE '^(E|W): ' "$st/update.log"; then
-    if ! ls "$st/lists/"*_dists_"${suite}"_main_binary-amd64_Packages* >/dev/null 2>&1; then
-      echo "$suite SKIP apt-get update failed for $suite: $(grep -m1 -E '^(E|W):' "$st/update.log" | cut -c1-160)"
-      return 0
-    fi
+  if ! apt-get -qq "${apt[@]}" update >"$st/update.log" 2>&1 || grep -qE '^(E: |W: Failed to fetch)' "$st/update.log" ||
+     ! ls "$st/lists/"*_dists_"${suite}"_main_binary-amd64_Packages* >/dev/null 2>&1; then
+    echo "$suite SKIP apt-get update failed for $suite: $(grep -m1 -E '^(E|W):' "$st/update.log" | cut -c1-200)"
+    return 0
   fi
   # The metapackage names the suite's current kernel: linux-image-<release>-cloud-amd64.
   local pkg
@@ -111,10 +111,21 @@ fetch_suite() {
   echo "$suite $dir"
 }
 
+# fetch_suite, falling back to an expired cache entry when the suite cannot be fetched now.
+fetch_or_cached() {
+  local line dir="$CACHE/kernels/$1"
+  line=$(fetch_suite "$1" "$2")
+  if [[ "$line" == "$1 SKIP "* ]] && [ -s "$dir/vmlinuz" ] && [ -s "$dir/btf" ] && [ -s "$dir/release" ]; then
+    log "$1: refresh failed (${line#"$1 SKIP "}); using the cached $(cat "$dir/release")"
+    line="$1 $dir"
+  fi
+  echo "$line"
+}
+
 m=$(mirror)
 for s in "${suites[@]}"; do
   case "$s" in
-    bullseye|bookworm|trixie) fetch_suite "$s" "$m" ;;
+    bullseye|bookworm|trixie) fetch_or_cached "$s" "$m" ;;
     *) echo "fetch-kernels: unknown suite $s (bullseye, bookworm, trixie)" >&2; exit 2 ;;
   esac
 done
