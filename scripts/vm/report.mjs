@@ -8,6 +8,8 @@
 //   run         the run's settings and stage times (run.sh's run.json) + per-kernel wall times
 //   skipped     [{suite, reason}] kernels that could not be fetched
 //   notPacked   [{object, reason}] objects btfgen pack rejected for one of the kernels
+//   archive     {file, objects, members}: the packed min_core_btfs.tar.gz (kept with the run's
+//               output), the objects packed into it, and its members
 //   kernels[]   suite, os ("debian/12"), release, package, archiveKey (the member the helper
 //               should pick: <ID>/<VERSION_ID>/x86_64/<release>.btf), kernelBtf (/sys/kernel/btf/
 //               vmlinux readable at boot), btfHidden (the tmpfs hid it), complete (init reached
@@ -19,9 +21,10 @@
 //                            relos: {way: ["#<n> <kind> <libbpf's decision>", ...]}} (vmload.c)
 //   ways        kernel, forced, hidden[, node-forced, node-hidden]
 //
-// Hook for `btfgen check` part two (issue 17 item 3): kernels[].programs[].outcomes.hidden is
+// HOOK for `btfgen check` part two (issue 17 item 3): kernels[].programs[].outcomes.hidden is
 // what the real kernel did with the archive member kernels[].archiveKey and no kernel BTF,
-// program by program; a check verdict for (archiveKey, object, program) compares against it.
+// program by program; check's verdict for (archive.file, archiveKey, object, program) is to be
+// compared against it (test/vm/vm.test.ts has the placeholder).
 import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 
@@ -159,7 +162,13 @@ for (const suite of suites) {
 }
 
 const ways = ['kernel', 'forced', 'hidden', ...(run.withNode ? ['node-forced', 'node-hidden'] : [])];
-const results = { version: 1, generatedBy: 'scripts/vm/run.sh', run, ways, skipped, notPacked, kernels };
+const lines0 = (f) => read(f).split('\n').filter(Boolean);
+const archive = {
+  file: path.join(out, 'build', 'min_core_btfs.tar.gz'),
+  objects: lines0(path.join(out, 'packed.txt')),
+  members: lines0(path.join(out, 'archive-members.txt')),
+};
+const results = { version: 1, generatedBy: 'scripts/vm/run.sh', run, ways, skipped, notPacked, archive, kernels };
 const file = path.join(out, 'results.json');
 writeFileSync(`${file}.tmp`, JSON.stringify(results, null, 2) + '\n');
 renameSync(`${file}.tmp`, file);

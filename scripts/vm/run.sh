@@ -145,6 +145,7 @@ for _ in $(seq 1 ${#objs[@]}); do
 done
 [ -s "$B/min_core_btfs.tar.gz" ] || { cat "$out/pack.log" >&2; echo "vm: btfgen pack failed" >&2; exit 1; }
 tar -tzf "$B/min_core_btfs.tar.gz" > "$out/archive-members.txt"
+for o in "${packed[@]}"; do basename "$o"; done > "$out/packed.txt"
 pack_ms=$(( $(now_ms) - t0 ))
 
 # --- 3. the static loader ----------------------------------------------------------------

@@ -188,5 +188,10 @@ describe.skipIf(missing !== undefined)(title, () => {
         expect(differing(judged, w)).toEqual([]);
       }
     });
+
+    // HOOK (issue 17 item 3): once `btfgen check` part two exists, its per-program verdict for
+    // results.archive.file, member kernels[].archiveKey and each object of results.archive.objects
+    // is compared here with kernels[].programs[].outcomes.hidden (what this kernel did without BTF).
+    it.todo('btfgen check part two: its verdicts for this kernel match the VM with BTF hidden (waits for check part two)');
   });
 });
