@@ -10,7 +10,8 @@
 #   1. fetch-kernels.sh: each suite's linux-image-<release>-cloud-amd64 (isolated apt state,
 #      cached) and its vmlinux BTF (scripts/kernel-btf-from-deb.sh);
 #   2. an input archive in btfhub layout, debian/<11|12|13>/x86_64/<release>.btf.tar.xz, and
-#      `btfgen pack` of every fixture (test/fixtures/bpf/*.o, examples/prog.bpf.o) against it;
+#      `btfgen pack` of every fixture (test/fixtures/bpf/*.o, examples/prog.bpf.o,
+#      test/vm/bpf/*.o) against it;
 #   3. vmload (scripts/vm/vmload.c), linked STATICALLY with native/'s helper, libbpf, libelf,
 #      zlib and the packed archive embedded with `ld -r -b binary`;
 #   4. an initramfs: busybox-static, scripts/vm/init.sh as /init, vmload, the fixtures; plus,
@@ -119,7 +120,8 @@ for s in "${kernels[@]}"; do
   cp "$kd/btf" "$B/btf/$rel.btf"
   tar -C "$B/btf" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cJf "$d/$rel.btf.tar.xz" "$rel.btf"
 done
-objs=("$ROOT"/test/fixtures/bpf/*.o "$ROOT/examples/prog.bpf.o")
+# the fixtures, plus test/vm/bpf's: a tp_btf program, which needs the kernel's own BTF to attach
+objs=("$ROOT"/test/fixtures/bpf/*.o "$ROOT/examples/prog.bpf.o" "$ROOT"/test/vm/bpf/*.o)
 btfgen() { node "$ROOT/bin/btfgen" "$@"; }
 # An object that `btfgen pack` (like bpftool gen min_core_btf) rejects for one of these kernels
 # cannot be in the archive: leave out each object its error names and pack again (listed in

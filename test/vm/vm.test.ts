@@ -148,6 +148,8 @@ describe.skipIf(missing !== undefined)(title, () => {
       // the kernel's own verdicts are not trivial: it accepts some programs and rejects others
       expect(k.programs.some((p) => p.outcomes.kernel === 'ok')).toBe(true);
       expect(k.programs.some((p) => p.outcomes.kernel !== 'ok')).toBe(true);
+      // test/vm/bpf/vm_tp_btf.o's tp_btf program is classified as needing the kernel's BTF
+      expect(k.programs.filter((p) => p.needsKernelBtf).map(key)).toContain('vm_tp_btf.o:on_switch');
       // and libbpf's CO-RE decisions were captured (prog.bpf.o relocates its field reads)
       expect(k.programs.find((p) => p.object === 'prog.bpf.o')?.relos.kernel?.length ?? 0).toBeGreaterThan(0);
       for (const w of results!.ways) expect(Object.keys(k.btf[w] ?? {}).length, `way ${w}`).toBe(objects.size);
