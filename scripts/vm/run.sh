@@ -196,12 +196,14 @@ for s in "${kernels[@]}"; do
   kd="$CACHE/kernels/$s"
   mkdir -p "$out/$s"
   # no_timer_check: under TCG on a busy host the kernel's IO-APIC timer check can miss ticks and
-  # panic ("IO-APIC + timer doesn't work"); a boot that never reached /init is tried once more.
+  # panic ("IO-APIC + timer doesn't work"); a boot that never reached /init is tried once more
+  # (with TCG if KVM was used: a /dev/kvm that exists may still not work).
+  a=$accel
   for attempt in 1 2; do
-    log "booting $s ($(cat "$kd/release"), $accel, ${mem} MB, attempt $attempt)"
+    log "booting $s ($(cat "$kd/release"), $a, ${mem} MB, attempt $attempt)"
     t0=$(now_ms)
     rc=0
-    timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu max -smp 1 -m "$mem" \
+    timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 -accel "$a" -cpu max -smp 1 -m "$mem" \
       -nographic -monitor none -no-reboot \
       -kernel "$kd/vmlinuz" -initrd "$B/initramfs.cpio" \
       -append "console=ttyS0 panic=-1 no_timer_check quiet loglevel=4 rdinit=/init btfgen.os=${osver[$s]}" \
@@ -209,7 +211,9 @@ for s in "${kernels[@]}"; do
       </dev/null >"$out/$s/qemu.log" 2>&1 || rc=$?
     grep -q '^vm begin' "$out/$s/records.txt" && break
     cp "$out/$s/console.log" "$out/$s/console.attempt$attempt.log"
-    log "$s: no record from /init (console.attempt$attempt.log: $(grep -m1 -E 'panic|Panic' "$out/$s/console.log" | cut -c1-120))"
+    why=$( (grep -m1 -E 'panic|Panic' "$out/$s/console.log"; head -1 "$out/$s/qemu.log") | head -1 | cut -c1-160)
+    log "$s: no record from /init, qemu rc $rc (console.attempt$attempt.log): $why"
+    a=tcg
   done
   printf '%s\t%s\t%s\n' "$s" "$(( $(now_ms) - t0 ))" "$rc" >> "$out/boot-times.tsv"
   [ $rc = 0 ] || log "$s: qemu exited with $rc (timeout 124)"
