@@ -11,6 +11,8 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  bpftool clang-19 llvm-19 libbpf-dev libelf-dev zlib1g-dev xz-utils git make gcc libc6-dev pkg-config ca-certificates chromium \
+  bpftool clang-19 llvm-19 libbpf-dev libelf-dev zlib1g-dev xz-utils git make gcc libc6-dev pkg-config ca-certificates \
+  chromium \
+  qemu-system-x86 busybox-static cpio \
   >/dev/null
 echo "install-test-deps: $(bpftool version | head -1), $(clang-19 --version | head -1)"
