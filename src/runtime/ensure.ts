@@ -1,8 +1,9 @@
 // ensureCoreBtf: what a loader calls before opening its BPF object. BTF_FILE_PATH, else the
 // kernel's own BTF, else the host's member of the archive (compat-contract §4).
 import { constants as fsConstants } from 'node:fs';
-import { access, unlink } from 'node:fs/promises';
-import { extractMember, type ArchiveSource, type OutputTarget } from './archive.js';
+import { access, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { extractMember, type ArchiveSource, type ExtractedMember, type OutputTarget } from './archive.js';
 import { BtfFilePathError, NoArchiveError } from './errors.js';
 import { detectHost, type DetectHostOptions } from './host.js';
 import type { HostIdentity } from './lookup.js';
@@ -58,6 +59,28 @@ function release(archive: ArchiveSource | null | undefined): void {
   if (typeof destroy === 'function') destroy.call(archive);
 }
 
+/** 16 hex digits (WebCrypto's global: no node:crypto import on this path). */
+function randomHex(): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * extractMember into `extractTo` atomically: the member goes to a fresh temp file beside it,
+ * renamed over it once complete, so that a corrupt archive or a failed write leaves a file
+ * already at that path as it was. rename(2) replaces a symlink at the path, never its target.
+ */
+async function extractBeside(archive: ArchiveSource, host: HostIdentity, to: string): Promise<ExtractedMember> {
+  const tmp = join(dirname(to), `.${basename(to)}.btfgen-${process.pid}-${randomHex()}.tmp`);
+  const got = await extractMember(archive, host, { extractTo: tmp }); // removes tmp on errors
+  try {
+    await rename(got.path, to);
+  } catch (err) {
+    await unlink(got.path).catch(() => {});
+    throw err;
+  }
+  return { path: to, key: got.key };
+}
+
 /**
  * Extracts the host's member of the archive (no BTF_FILE_PATH or kernel check): the lookup
  * part of {@link ensureCoreBtf}, for tools that ask about a given host.
@@ -67,7 +90,8 @@ export async function extractCoreBtf(
   host: HostIdentity,
   target: OutputTarget = {},
 ): Promise<CoreBtf> {
-  const { path, key } = await extractMember(archive, host, target);
+  const { path, key } =
+    target.extractTo !== undefined ? await extractBeside(archive, host, target.extractTo) : await extractMember(archive, host, target);
   let removed = false;
   return {
     path,
