@@ -2,9 +2,10 @@
 // kernel's own BTF, else the host's member of the archive (compat-contract §4).
 import { constants as fsConstants } from 'node:fs';
 import { access, rename, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { extractMember, type ArchiveSource, type ExtractedMember, type OutputTarget } from './archive.js';
-import { BtfFilePathError, NoArchiveError } from './errors.js';
+import { BtfFilePathError, NoArchiveError, OutputFileError } from './errors.js';
 import { detectHost, type DetectHostOptions } from './host.js';
 import type { HostIdentity } from './lookup.js';
 
@@ -65,6 +66,25 @@ function randomHex(): string {
 }
 
 /**
+ * A system error while creating or writing the output file (not the archive's fault) as
+ * OutputFileError, code EIO like the C helper's; other errors pass through. A file system error
+ * while reading the archive names the archive (its `path`) and is left alone.
+ */
+function outputError(err: unknown, target: OutputTarget, archive: ArchiveSource): unknown {
+  const e = err as NodeJS.ErrnoException | null;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string' || typeof e.syscall !== 'string' || 'exitCode' in e) return err;
+  if (e.path !== undefined && typeof archive === 'string' && e.path === archive) return err;
+  if (target.extractTo !== undefined) {
+    const dir = dirname(target.extractTo);
+    if (e.path !== undefined && dirname(e.path) !== dir) return err;
+    return new OutputFileError(`cannot write ${target.extractTo}: ${e.message}`, e.code, { cause: err });
+  }
+  const dir = target.tmpdir ?? tmpdir();
+  if (e.path !== undefined && dirname(e.path) !== dir) return err;
+  return new OutputFileError(`cannot create a temporary file in ${dir}: ${e.message}`, e.code, { cause: err });
+}
+
+/**
  * extractMember into `extractTo` atomically: the member goes to a fresh temp file beside it,
  * renamed over it once complete, so that a corrupt archive or a failed write leaves a file
  * already at that path as it was. rename(2) replaces a symlink at the path, never its target.
@@ -90,8 +110,14 @@ export async function extractCoreBtf(
   host: HostIdentity,
   target: OutputTarget = {},
 ): Promise<CoreBtf> {
-  const { path, key } =
-    target.extractTo !== undefined ? await extractBeside(archive, host, target.extractTo) : await extractMember(archive, host, target);
+  let extracted: ExtractedMember;
+  try {
+    extracted =
+      target.extractTo !== undefined ? await extractBeside(archive, host, target.extractTo) : await extractMember(archive, host, target);
+  } catch (err) {
+    throw outputError(err, target, archive);
+  }
+  const { path, key } = extracted;
   let removed = false;
   return {
     path,
@@ -117,7 +143,8 @@ export async function extractCoreBtf(
  * A stream passed as `archive` is consumed or, when not needed, destroyed.
  *
  * Errors: NoMatchingBtfError (code ENOENT), CorruptArchiveError (EINVAL), NoArchiveError
- * (EOPNOTSUPP: no archive given and the kernel has no BTF), BtfFilePathError (ENOENT).
+ * (EOPNOTSUPP: no archive given and the kernel has no BTF), BtfFilePathError (ENOENT),
+ * OutputFileError (EIO: the temp directory or `extractTo` cannot be written, e.g. a missing TMPDIR).
  */
 export async function ensureCoreBtf(
   archive: ArchiveSource | null | undefined,

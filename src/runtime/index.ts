@@ -23,5 +23,5 @@ export {
   type MatchRule,
 } from './lookup.js';
 export { TarReader, META_MAX, type TarEntry, type TarEntryType, type TarEvent } from './tar.js';
-export { BtfFilePathError, CorruptArchiveError, NoArchiveError, NoMatchingBtfError } from './errors.js';
+export { BtfFilePathError, CorruptArchiveError, NoArchiveError, NoMatchingBtfError, OutputFileError } from './errors.js';
 export { ArchiveError, BtfgenError, LookupError } from '../errors.js';
