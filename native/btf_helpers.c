@@ -685,7 +685,7 @@ static int on_header(struct lookup *c)
 			return -ENOMEM;
 		c->meta_len = 0;
 		c->have_pax_size = 0;
-			if (size)
+		if (size)
 			c->state = T_META;
 		else
 			return end_meta(c);
@@ -807,7 +807,7 @@ static size_t gzip_member_len(const unsigned char *p, size_t n, unsigned char *s
 {
 	z_stream zs;
 	size_t used = 0;
-	int ret;
+	int ret = Z_BUF_ERROR;
 
 	memset(&zs, 0, sizeof(zs));
 	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
