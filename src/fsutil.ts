@@ -26,10 +26,13 @@ export function isSystemError(err: unknown): err is NodeJS.ErrnoException & { co
 
 /**
  * `err` as a FileSystemError naming `file` ("cannot write FILE: no space left on device
- * (ENOSPC)"); anything that is not a system error is returned as it is.
+ * (ENOSPC)"). Only errors about `file` itself are rewritten: those that name no path (write(2),
+ * fsync(2)...) or name `file` or one of `aliases` (its temp file). Anything else (not a system
+ * error, or one about another file) is returned as it is.
  */
-export function fileError(err: unknown, action: string, file: string): unknown {
+export function fileError(err: unknown, action: string, file: string, aliases: readonly string[] = []): unknown {
   if (!isSystemError(err)) return err;
+  if (err.path !== undefined && err.path !== file && !aliases.includes(err.path)) return err;
   const reason = REASONS[err.code] ?? err.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
   return new FileSystemError(`cannot ${action} ${file}: ${reason} (${err.code})`, err.code, file, { cause: err });
 }

@@ -191,7 +191,7 @@ export async function writeArchive(output: string, members: readonly ArchiveMemb
     if (fh) await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
     liveTemps.delete(tmp);
-    throw fileError(err, 'write', output); // write(2) errors name no file
+    throw fileError(err, 'write', output, [tmp]); // write(2) errors name no file
   }
 }
 
@@ -208,7 +208,7 @@ export async function placeAtomically(output: string, fill: (tmp: string) => Pro
     return true;
   } catch (err) {
     await rm(tmp, { force: true });
-    throw fileError(err, 'write', output);
+    throw fileError(err, 'write', output, [tmp]);
   } finally {
     liveTemps.delete(tmp);
   }
