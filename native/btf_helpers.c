@@ -3,8 +3,9 @@
  * btf_helpers.c - pick the host's minimized BTF out of a btfgen archive for libbpf's
  * bpf_object_open_opts.btf_custom_path. C99 + POSIX; depends on libbpf's header and zlib.
  *
- * The lookup rules are those of btfgen's TypeScript runtime (src/runtime/lookup.ts); one
- * table of cases (test/runtime/lookup-cases.tsv) tests both. The archive is never
+ * The lookup rules are those of btfgen's TypeScript runtime (src/runtime/lookup.ts and
+ * select.ts): the host's ID, then ID_LIKE, then the release rule; one table of cases
+ * (test/runtime/lookup-cases.tsv) tests both. The archive is never
  * decompressed whole: inflate output (64 KiB at a time) goes through a small streaming
  * ustar/pax/GNU reader, and only the matching member is written, straight to the temp file.
  */
@@ -67,6 +68,7 @@ void btfgen_parse_os_release(const char *text, size_t len, struct btfgen_host *h
 	size_t pos = 0;
 
 	set_field(host->id, "linux", 5);
+	host->id_like[0] = '\0';
 	host->version_id[0] = '\0';
 	while (pos < len) {
 		const char *line = text + pos;
@@ -83,6 +85,10 @@ void btfgen_parse_os_release(const char *text, size_t len, struct btfgen_host *h
 			val = line + 3;
 			vn = n - 3;
 			dst = host->id;
+		} else if (n >= 8 && !strncmp(line, "ID_LIKE=", 8)) {
+			val = line + 8;
+			vn = n - 8;
+			dst = host->id_like;
 		} else if (n >= 11 && !strncmp(line, "VERSION_ID=", 11)) {
 			val = line + 11;
 			vn = n - 11;
@@ -128,14 +134,26 @@ static int read_small_file(const char *path, char *buf, size_t size, size_t *len
 	return 0;
 }
 
+/* A non-empty environment variable, or NULL. */
+static const char *env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
 int btfgen_detect_host(struct btfgen_host *host)
 {
-	static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
+	const char *paths[] = { "/etc/os-release", "/usr/lib/os-release" };
+	const char *machine = env_set("BTFGEN_MACHINE"), *release = env_set("BTFGEN_RELEASE");
 	struct utsname u;
 	char *buf;
 	size_t len = 0, i;
 	int have = 0;
 
+	/* Test hooks (another host on this one): an os-release file, uname -m and -r. */
+	if (env_set("BTFGEN_OS_RELEASE"))
+		paths[0] = paths[1] = env_set("BTFGEN_OS_RELEASE");
 	buf = malloc(OS_RELEASE_MAX);
 	if (!buf)
 		return -ENOMEM;
@@ -146,8 +164,12 @@ int btfgen_detect_host(struct btfgen_host *host)
 	free(buf);
 	if (uname(&u))
 		return -errno;
-	set_field(host->machine, u.machine, strlen(u.machine));
-	set_field(host->release, u.release, strlen(u.release));
+	if (!machine)
+		machine = u.machine;
+	if (!release)
+		release = u.release;
+	set_field(host->machine, machine, strlen(machine));
+	set_field(host->release, release, strlen(release));
 	return 0;
 }
 
@@ -171,36 +193,77 @@ static size_t major_len(const char *v)
 	return dot && dot > v ? (size_t)(dot - v) : 0;
 }
 
-static void add_candidate(char keys[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX], int *n,
-			  const char *id, const char *vid, size_t vid_len, const char *machine,
-			  const char *release)
+struct candidates {
+	char (*keys)[BTFGEN_KEY_MAX];
+	const char **rules;
+	int n;
+};
+
+static void add_candidate(struct candidates *c, const char *id, size_t id_len, const char *vid,
+			  size_t vid_len, const char *machine, const char *release,
+			  const char *rule)
 {
 	int i;
 
-	snprintf(keys[*n], BTFGEN_KEY_MAX, "%s/%.*s/%s/%s.btf", id, (int)vid_len, vid, machine,
-		 release);
-	for (i = 0; i < *n; i++)
-		if (!strcmp(keys[i], keys[*n]))
+	snprintf(c->keys[c->n], BTFGEN_KEY_MAX, "%.*s/%.*s/%s/%s.btf", (int)id_len, id,
+		 (int)vid_len, vid, machine, release);
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->keys[i], c->keys[c->n]))
 			return;
-	(*n)++;
+	if (c->rules)
+		c->rules[c->n] = rule;
+	c->n++;
 }
 
-int btfgen_candidate_keys(const struct btfgen_host *h,
-			  char keys[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX])
+/* The four key rules for one ID; `id_like` gives them all the rule name "id-like". */
+static void add_id_candidates(struct candidates *c, const struct btfgen_host *h,
+			      const char *id, size_t id_len, int id_like)
 {
 	const char *alias = arch_alias(h->machine);
 	size_t vlen = strlen(h->version_id), mlen = major_len(h->version_id);
-	int n = 0;
 
-	add_candidate(keys, &n, h->id, h->version_id, vlen, h->machine, h->release);
+	add_candidate(c, id, id_len, h->version_id, vlen, h->machine, h->release,
+		      id_like ? "id-like" : "exact");
 	if (alias)
-		add_candidate(keys, &n, h->id, h->version_id, vlen, alias, h->release);
+		add_candidate(c, id, id_len, h->version_id, vlen, alias, h->release,
+			      id_like ? "id-like" : "arch-alias");
 	if (mlen) {
-		add_candidate(keys, &n, h->id, h->version_id, mlen, h->machine, h->release);
+		add_candidate(c, id, id_len, h->version_id, mlen, h->machine, h->release,
+			      id_like ? "id-like" : "major-version");
 		if (alias)
-			add_candidate(keys, &n, h->id, h->version_id, mlen, alias, h->release);
+			add_candidate(c, id, id_len, h->version_id, mlen, alias, h->release,
+				      id_like ? "id-like" : "arch-alias+major-version");
 	}
-	return n;
+}
+
+int btfgen_candidate_keys(const struct btfgen_host *h,
+			  char keys[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX],
+			  const char *rules[BTFGEN_MAX_CANDIDATES])
+{
+	struct candidates c = { keys, rules, 0 };
+	const char *ids[1 + BTFGEN_ID_LIKE_MAX], *p = h->id_like;
+	size_t lens[1 + BTFGEN_ID_LIKE_MAX];
+	int nids = 1, i;
+
+	ids[0] = h->id;
+	lens[0] = strlen(h->id);
+	add_id_candidates(&c, h, h->id, lens[0], 0);
+	/* ID_LIKE: space (or tab) separated, in its order; repeats are skipped. */
+	while (*p && nids < 1 + BTFGEN_ID_LIKE_MAX) {
+		size_t l = strcspn(p, " \t");
+
+		for (i = 0; i < nids && l; i++)
+			if (lens[i] == l && !memcmp(ids[i], p, l))
+				break;
+		if (l && i == nids) {
+			ids[nids] = p;
+			lens[nids++] = l;
+			add_id_candidates(&c, h, p, l, 1);
+		}
+		p += l;
+		p += strspn(p, " \t");
+	}
+	return c.n;
 }
 
 int btfgen_member_key(const char *name, char *key, size_t key_size)
@@ -267,6 +330,17 @@ static void key_parts(const char *key, const char *part[4], size_t len[4])
 		key += len[i] + (slash ? 1 : 0);
 	}
 	len[3] -= 4; /* ".btf" */
+}
+
+int btfgen_release_candidate(const struct btfgen_host *h, const char *key)
+{
+	const char *part[4], *alias = arch_alias(h->machine);
+	size_t len[4];
+
+	key_parts(key, part, len);
+	return ((len[2] == strlen(h->machine) && !memcmp(part[2], h->machine, len[2])) ||
+		(alias && len[2] == strlen(alias) && !memcmp(part[2], alias, len[2]))) &&
+	       len[3] == strlen(h->release) && !memcmp(part[3], h->release, len[3]);
 }
 
 static int is_digit(char c)
@@ -404,17 +478,27 @@ size_t btfgen_nearest(const struct btfgen_host *h, const char *const *keys, size
 enum tar_state { T_HEADER, T_DATA, T_META, T_PAD, T_END };
 
 struct lookup {
-	/* what we look for */
+	/* what we look for: ranks 0..ncand-1 are the candidate keys, then the release rule */
+	const struct btfgen_host *host;
 	char cand[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX];
+	const char *rules[BTFGEN_MAX_CANDIDATES];
 	int ncand;
 	const char *tmpdir;
 	/* output file (created on the first match, rewritten on a better one) */
 	int fd;
 	char *path;
-	int best;		/* rank of the member in the file; ncand = none yet */
+	uint64_t written;	/* bytes in the file */
+	int best;		/* rank of the member in the file; ncand + 1 = none yet */
 	char best_key[BTFGEN_KEY_MAX];
-	int cur_rank;		/* rank of the entry being written, -1 when skipping */
+	int cur_rank;		/* rank of the entry being written, -1 when not writing */
 	char cur_key[BTFGEN_KEY_MAX];
+	/* the release rule: its members (indices into seen[]), all identical so far? */
+	size_t *rel;
+	size_t nrel, caprel;
+	int rel_differ;
+	int comparing;		/* the entry is a further release member, compared with the file */
+	int cmp_same;
+	uint64_t cmp_pos;
 	/* every kernel key seen, for the "nearest kernels" message */
 	char **seen;
 	size_t nseen, capseen;
@@ -526,6 +610,7 @@ static int remember_key(struct lookup *c, const char *key)
 
 static int open_output(struct lookup *c)
 {
+	c->written = 0;
 	if (c->fd >= 0) {
 		/* A better-ranked member replaces the one already written. */
 		if (ftruncate(c->fd, 0) || lseek(c->fd, 0, SEEK_SET) < 0)
@@ -557,7 +642,11 @@ static int open_output(struct lookup *c)
 
 static void end_entry(struct lookup *c)
 {
-	if (c->cur_rank >= 0) {
+	if (c->comparing) {
+		if (!c->cmp_same)
+			c->rel_differ = 1;
+		c->comparing = 0;
+	} else if (c->cur_rank >= 0) {
 		c->best = c->cur_rank;
 		memcpy(c->best_key, c->cur_key, sizeof(c->best_key));
 		if (c->best == 0)
@@ -651,6 +740,81 @@ static int end_meta(struct lookup *c)
 	return err;
 }
 
+static int remember_release(struct lookup *c)
+{
+	if (c->nrel == c->caprel) {
+		size_t cap = c->caprel ? c->caprel * 2 : 8;
+		size_t *n = realloc(c->rel, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		c->rel = n;
+		c->caprel = cap;
+	}
+	c->rel[c->nrel++] = c->nseen - 1;
+	return 0;
+}
+
+/* A kernel member: written out when it ranks better than the file's (a candidate key, or
+ * the first release-rule member), compared with the file when it is a further release-rule
+ * member, skipped otherwise. */
+static int choose_member(struct lookup *c, const char *key, uint64_t size)
+{
+	int r = remember_key(c, key), rank, release = c->ncand;
+
+	if (r)
+		return r;
+	for (rank = 0; rank < c->ncand; rank++)
+		if (!strcmp(key, c->cand[rank]))
+			break;
+	if (rank == c->ncand) {
+		/* Not a candidate key: the release rule, while nothing better was found. */
+		if (c->best < release || !btfgen_release_candidate(c->host, key))
+			return 0;
+		r = remember_release(c);
+		if (r)
+			return r;
+		if (c->best == release) {
+			c->comparing = 1;
+			c->cmp_same = size == c->written;
+			c->cmp_pos = 0;
+			return 0;
+		}
+	} else if (rank >= c->best) {
+		return 0;
+	}
+	if (size > MEMBER_MAX)
+		return fail(c, -EINVAL, "member %s is larger than 128 MiB, the limit for one kernel's BTF",
+			    key);
+	r = open_output(c);
+	if (r)
+		return r;
+	c->cur_rank = rank;
+	memcpy(c->cur_key, key, sizeof(c->cur_key));
+	return 0;
+}
+
+/* Do these bytes equal the file's at cmp_pos? (The release rule's byte-identical test.) */
+static int compare_output(struct lookup *c, const unsigned char *buf, size_t n)
+{
+	unsigned char mine[4096];
+
+	while (n && c->cmp_same) {
+		size_t k = n < sizeof(mine) ? n : sizeof(mine);
+		ssize_t r = pread(c->fd, mine, k, (off_t)c->cmp_pos);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail(c, -EIO, "cannot read back %s", c->path);
+		if ((size_t)r != k || memcmp(mine, buf, k))
+			c->cmp_same = 0;
+		buf += k, n -= k;
+		c->cmp_pos += k;
+	}
+	return 0;
+}
+
 static int on_header(struct lookup *c)
 {
 	const unsigned char *h = c->hdr;
@@ -710,23 +874,10 @@ static int on_header(struct lookup *c)
 	/* Regular files only: links, devices, directories, fifos, sparse files are ignored. */
 	if ((type == '0' || type == '\0' || type == '7') &&
 	    btfgen_member_key(member, key, sizeof(key))) {
-		int r = remember_key(c, key), rank;
+		int r = choose_member(c, key, size);
 
 		if (r)
 			return r;
-		for (rank = 0; rank < c->ncand; rank++)
-			if (!strcmp(key, c->cand[rank]))
-				break;
-		if (rank < c->best) {
-			if (size > MEMBER_MAX)
-				return fail(c, -EINVAL, "member %s is larger than 128 MiB, the limit "
-					    "for one kernel's BTF", key);
-			r = open_output(c);
-			if (r)
-				return r;
-			c->cur_rank = rank;
-			memcpy(c->cur_key, key, sizeof(key));
-		}
 	}
 	free(c->next_name);
 	c->next_name = NULL;
@@ -767,6 +918,11 @@ static int tar_feed(struct lookup *c, const unsigned char *buf, size_t len)
 				err = write_all(c->fd, buf, n);
 				if (err)
 					return fail(c, -EIO, "cannot write %s", c->path);
+				c->written += n;
+			} else if (c->comparing) {
+				err = compare_output(c, buf, n);
+				if (err)
+					return err;
 			}
 			buf += n, len -= n;
 			c->remain -= n;
@@ -942,6 +1098,7 @@ static void lookup_free(struct lookup *c)
 	for (i = 0; i < c->nseen; i++)
 		free(c->seen[i]);
 	free(c->seen);
+	free(c->rel);
 	free(c->meta);
 	free(c->next_name);
 }
@@ -961,6 +1118,16 @@ static void no_match_message(struct lookup *c, const struct btfgen_host *h)
 		snprintf(c->msg + pos, c->msg_size - pos, "; the archive holds no kernels");
 		return;
 	}
+	if (c->best == c->ncand) {
+		/* The release rule's members differ: list them, never guess. */
+		pos += (size_t)snprintf(c->msg + pos, c->msg_size - pos,
+					"; the %zu kernels with release %s differ, not guessing between ",
+					c->nrel, h->release);
+		for (i = 0; i < c->nrel && pos < c->msg_size; i++)
+			pos += (size_t)snprintf(c->msg + pos, c->msg_size - pos, "%s%s",
+						i ? ", " : "", c->seen[c->rel[i]]);
+		return;
+	}
 	n = btfgen_nearest(h, (const char *const *)c->seen, c->nseen, NEAREST_LIMIT, near);
 	pos += (size_t)snprintf(c->msg + pos, c->msg_size - pos,
 				"; nearest kernels in the archive (%zu in all): ", c->nseen);
@@ -971,7 +1138,7 @@ static void no_match_message(struct lookup *c, const struct btfgen_host *h)
 
 int btfgen_lookup(const struct btfgen_host *host, const unsigned char *data, size_t len,
 		  const char *tmpdir, char **out_path, char *matched_key, size_t key_size,
-		  char *msg, size_t msg_size)
+		  const char **matched_rule, char *msg, size_t msg_size)
 {
 	struct lookup c;
 	char dummy[1];
@@ -984,8 +1151,9 @@ int btfgen_lookup(const struct btfgen_host *host, const unsigned char *data, siz
 	c.msg = msg && msg_size ? msg : dummy;
 	c.msg_size = msg && msg_size ? msg_size : sizeof(dummy);
 	c.msg[0] = '\0';
-	c.ncand = btfgen_candidate_keys(host, c.cand);
-	c.best = c.ncand;
+	c.host = host;
+	c.ncand = btfgen_candidate_keys(host, c.cand, c.rules);
+	c.best = c.ncand + 1;
 	*out_path = NULL;
 
 	if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b)
@@ -997,7 +1165,7 @@ int btfgen_lookup(const struct btfgen_host *host, const unsigned char *data, siz
 			   c.fed == 0 ? "empty archive"
 			   : c.fed < 512 ? "not a tar archive (shorter than one tar block)"
 			   : "truncated tar archive");
-	if (!err && c.best == c.ncand) {
+	if (!err && (c.best > c.ncand || (c.best == c.ncand && c.rel_differ))) {
 		no_match_message(&c, host);
 		err = -ENOENT;
 	}
@@ -1022,6 +1190,8 @@ int btfgen_lookup(const struct btfgen_host *host, const unsigned char *data, siz
 		strncpy(matched_key, c.best_key, key_size - 1);
 		matched_key[key_size - 1] = '\0';
 	}
+	if (matched_rule)
+		*matched_rule = c.best < c.ncand ? c.rules[c.best] : "release";
 	*out_path = c.path;
 	lookup_free(&c);
 	return 0;
@@ -1144,7 +1314,8 @@ static int ensure_btf(const char **path, const unsigned char *data, size_t len,
 		return err;
 	}
 	tmpdir = getenv("TMPDIR");
-	err = btfgen_lookup(&host, data, len, tmpdir, &out, key, sizeof(key), msg, sizeof(msg));
+	err = btfgen_lookup(&host, data, len, tmpdir, &out, key, sizeof(key), NULL, msg,
+			    sizeof(msg));
 	if (err) {
 		fprintf(stderr, "btf_helpers: %s\n", msg[0] ? msg : strerror(-err));
 		return err;

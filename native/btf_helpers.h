@@ -27,14 +27,19 @@
  *      skipped when BTFGEN_FORCE_ARCHIVE is set to anything but "" or "0";
  *   3. the archive (tar.gz or plain tar, `./btfhub-archive/<key>` or bcc's `./<key>` layout)
  *      is searched for the host's key `<ID>/<VERSION_ID>/<machine>/<release>.btf` (then the
- *      arm64<->aarch64 alias, then VERSION_ID's major version, then both); the member is
- *      streamed out to a fresh 0600 file under $TMPDIR (default /tmp).
+ *      arm64<->aarch64 alias, then VERSION_ID's major version, then both), then the same with
+ *      each ID of os-release ID_LIKE, in its order, then for a member of the host's machine
+ *      (or alias) and release under any ID/VERSION_ID, taken only when all such members are
+ *      byte-identical (docs/lookup-rules.md); the member is streamed out to a fresh 0600
+ *      file under $TMPDIR (default /tmp). For tests, BTFGEN_OS_RELEASE=FILE, BTFGEN_MACHINE
+ *      and BTFGEN_RELEASE stand in for os-release and uname -m / -r.
  *
  * Return values: 0, or a negative errno: -EINVAL corrupt gzip/tar (or bad arguments; also
  * a tar size above 2^53 - 1, bytes after the gzip data that are not complete gzip members,
  * a host member larger than 128 MiB, or an archive inflating to more than 1 GiB; see
- * docs/reliability.md), -ENOENT no matching kernel in the archive (or BTF_FILE_PATH
- * unreadable), -EIO the temporary file cannot be created or written, -ENOMEM, -EOPNOTSUPP no archive linked into the binary (ensure_core_btf and
+ * docs/reliability.md), -ENOENT no matching kernel in the archive (or only differing ones
+ * of the host's release, or BTF_FILE_PATH unreadable), -EIO the temporary file cannot be
+ * created or written, -ENOMEM, -EOPNOTSUPP no archive linked into the binary (ensure_core_btf and
  * ensure_core_btf_with_linked_tar only, and only when the archive is actually needed).
  * Failures also print one line on stderr naming the keys tried and the nearest kernels.
  */

@@ -196,6 +196,7 @@ if (!bpftool) {
 }
 
 // ---- loader ----
+const release = () => execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
 if (load) {
   const bin = join(tmpdir(), 'btfgen-check-loader');
   const b = await sh('cc', ['-O2', '-o', bin, join(ROOT, 'test/fixtures/loader/loader.c'), '-lbpf', '-lelf', '-lz']);
@@ -204,6 +205,12 @@ if (load) {
   } else {
     for (const o of manifest.objects) {
       if (only && !only.has(o.name)) continue;
+      if (o.kernelTypesFrom && o.kernelTypesFrom !== release()) {
+        // struct names taken from another kernel: test/fixtures/fixtures.test.ts derives what
+        // this kernel's libbpf must do from its BTF; here it is not checked.
+        rows.push({ name: o.name, target: 'load (libbpf)', expect: 'skipped', got: '-', ok: true, detail: `made from ${o.kernelTypesFrom}'s types, this is ${release()}` });
+        continue;
+      }
       const r = await sh(bin, [join(FX, o.file)]);
       const got = r.code === 0;
       const last = r.stdout.trim().split('\n').pop();

@@ -554,12 +554,14 @@ static int dir_entries(void)
 /* Returns 0 when the reader kept its promises on this archive. */
 static int run_case(unsigned long i, const struct buf *a, int *outcome)
 {
-	struct btfgen_host h = { "debian", "12", "x86_64", "6.1.0-test" };
+	struct btfgen_host h = { .id = "debian", .version_id = "12", .machine = "x86_64",
+				 .release = "6.1.0-test" };
 	char *path = NULL, key[BTFGEN_KEY_MAX], msg[2048];
 	struct stat st;
 	int err;
 
-	err = btfgen_lookup(&h, a->p, a->len, tmpdir, &path, key, sizeof(key), msg, sizeof(msg));
+	err = btfgen_lookup(&h, a->p, a->len, tmpdir, &path, key, sizeof(key), NULL, msg,
+			    sizeof(msg));
 	*outcome = err;
 	if (err) {
 		if (path || dir_entries() != 0) {
@@ -601,7 +603,8 @@ static void dump(const char *dir, unsigned long i, const struct buf *a)
  * (1 GiB) must stop the reader with EINVAL, before it has inflated the whole. */
 static int bomb(void)
 {
-	struct btfgen_host h = { "debian", "12", "x86_64", "6.1.0-test" };
+	struct btfgen_host h = { .id = "debian", .version_id = "12", .machine = "x86_64",
+				 .release = "6.1.0-test" };
 	struct buf t = { 0 }, a = { 0 };
 	uint64_t size = 1100ULL * 1024 * 1024, left;
 	unsigned char zero[65536];
@@ -632,7 +635,7 @@ static int bomb(void)
 	}
 	a.len = a.cap - zs.avail_out;
 	deflateEnd(&zs);
-	err = btfgen_lookup(&h, a.p, a.len, tmpdir, &path, NULL, 0, msg, sizeof(msg));
+	err = btfgen_lookup(&h, a.p, a.len, tmpdir, &path, NULL, 0, NULL, msg, sizeof(msg));
 	printf("bomb: %zu-byte gzip of %llu bytes: %s (%s)\n", a.len,
 	       (unsigned long long)size + 1024, err ? strerror(-err) : "accepted", msg);
 	free(t.p);

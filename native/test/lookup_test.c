@@ -73,8 +73,20 @@ static size_t unescape(const char *in, char *out)
 	return n;
 }
 
+/* A table list ("a|b") as ID_LIKE text ("a b"). */
+static void set_id_like(struct btfgen_host *h, const char *list)
+{
+	size_t i;
+
+	snprintf(h->id_like, sizeof(h->id_like), "%s", list);
+	for (i = 0; h->id_like[i]; i++)
+		if (h->id_like[i] == '|')
+			h->id_like[i] = ' ';
+}
+
 static void set_host(struct btfgen_host *h, char **f)
 {
+	h->id_like[0] = '\0';
 	snprintf(h->id, sizeof(h->id), "%s", f[0]);
 	snprintf(h->version_id, sizeof(h->version_id), "%s", f[1]);
 	snprintf(h->machine, sizeof(h->machine), "%s", f[2]);
@@ -230,17 +242,20 @@ static int dir_entries(void)
 	return n;
 }
 
-/* Runs the lookup; returns the errno (0 ok) and, on success, the file's bytes in *content. */
+static char last_msg[4096];
+
+/* Runs the lookup; returns the errno (0 ok) and, on success, the file's bytes in *content
+ * and the rule in *rule. The failure message is left in last_msg. */
 static int run_lookup(int line, const struct btfgen_host *h, const struct buf *archive,
-		      struct buf *content, char *key, size_t key_size)
+		      struct buf *content, char *key, size_t key_size, const char **rule)
 {
-	char *path = NULL, msg[2048];
+	char *path = NULL, *msg = last_msg;
 	struct stat st;
 	FILE *f;
 	int err;
 
-	err = btfgen_lookup(h, archive->p, archive->len, tmpdir, &path, key, key_size, msg,
-			    sizeof(msg));
+	err = btfgen_lookup(h, archive->p, archive->len, tmpdir, &path, key, key_size, rule, msg,
+			    sizeof(last_msg));
 	if (err) {
 		if (path || dir_entries() != 0)
 			failure(line, "lookup failed (%s) but left a file behind%s", msg, NULL);
@@ -266,63 +281,119 @@ static int run_lookup(int line, const struct btfgen_host *h, const struct buf *a
 	return 0;
 }
 
+/* A `match` member, "[T:]NAME[=CONTENT]", split in place. */
+struct member {
+	char type;
+	const char *name, *content;
+};
+
+static void parse_member(char *item, struct member *m)
+{
+	char *eq;
+
+	m->type = '0';
+	if (item[0] && item[1] == ':') {
+		m->type = item[0];
+		item += 2;
+	}
+	m->name = item;
+	eq = strchr(item, '=');
+	if (eq)
+		*eq = '\0';
+	m->content = eq ? eq + 1 : item;
+}
+
+/* Does the message end with "differ, not guessing between K1, K2, ..." for the list? */
+static int lists_candidates(const char *msg, const char *list)
+{
+	char want[8192];
+	size_t pos, i, wl, ml = strlen(msg);
+
+	pos = (size_t)snprintf(want, sizeof(want), "differ, not guessing between ");
+	for (i = 0; list[i] && pos + 2 < sizeof(want); i++) {
+		if (list[i] == '|') {
+			want[pos++] = ',';
+			want[pos++] = ' ';
+		} else {
+			want[pos++] = list[i];
+		}
+	}
+	want[pos] = '\0';
+	wl = strlen(want);
+	return ml >= wl && !strcmp(msg + ml - wl, want);
+}
+
 static void case_match(int line, char **f, size_t nf)
 {
 	static const char *style_names[] = { "ustar", "gnu", "pax" };
 	struct btfgen_host h;
+	struct member m[MAX_ITEMS];
+	const struct member *want = NULL;
 	char *items[MAX_ITEMS], members[8192], key[BTFGEN_KEY_MAX];
 	size_t n, i;
 	int style, gz;
 
-	if (nf != 6) {
-		failure(line, "match needs 6 fields%s%s", NULL, NULL);
+	if (nf != 8) {
+		failure(line, "match needs 8 fields%s%s", NULL, NULL);
 		return;
 	}
 	set_host(&h, f);
-	snprintf(members, sizeof(members), "%s", f[4]);
+	set_id_like(&h, f[4]);
+	snprintf(members, sizeof(members), "%s", f[5]);
 	n = split(members, '|', items, MAX_ITEMS);
+	for (i = 0; i < n; i++) {
+		parse_member(items[i], &m[i]);
+		if (!strcmp(m[i].name, f[6]))
+			want = &m[i];
+	}
+	if (strcmp(f[6], "-") && strcmp(f[6], "?") && !want) {
+		failure(line, "the expected member %s is not in the archive%s", f[6], NULL);
+		return;
+	}
 	for (style = NAME_USTAR; style <= NAME_PAX; style++) {
 		for (gz = 0; gz < 2; gz++) {
 			struct buf tar = { 0 }, arch = { 0 }, content = { 0 };
+			const char *rule = NULL;
 			int err;
 
-			for (i = 0; i < n; i++) {
-				const char *name = items[i];
-				char type = '0';
-
-				if (name[0] && name[1] == ':') {
-					type = name[0];
-					name += 2;
-				}
-				tar_member(&tar, name, type, name, strlen(name),
-					   (enum name_style)style);
-			}
+			for (i = 0; i < n; i++)
+				tar_member(&tar, m[i].name, m[i].type, m[i].content,
+					   strlen(m[i].content), (enum name_style)style);
 			tar_end(&tar);
 			if (gz)
 				gzip(&tar, &arch);
 			else
 				arch = tar, tar.p = NULL;
-			err = run_lookup(line, &h, &arch, &content, key, sizeof(key));
-			if (!strcmp(f[5], "-")) {
-				if (err != ENOENT) {
+			err = run_lookup(line, &h, &arch, &content, key, sizeof(key), &rule);
+			if (!want) {
+				int ambiguous = !strcmp(f[6], "?");
+
+				if (err != ENOENT)
 					failure(line, "expected no match (ENOENT), got errno %s (%s)",
 						err ? strerror(err) : "0 (a match)", style_names[style]);
-				} else {
+				else if (ambiguous != (strstr(last_msg, "not guessing") != NULL))
+					failure(line, "wrong kind of ENOENT: %s (%s)", last_msg,
+						style_names[style]);
+				else if (ambiguous && !lists_candidates(last_msg, f[7]))
+					failure(line, "the message does not list the candidates: %s%s",
+						last_msg, NULL);
+				else
 					passed++;
-				}
 			} else {
 				char want_key[BTFGEN_KEY_MAX];
 
-				btfgen_member_key(f[5], want_key, sizeof(want_key));
+				btfgen_member_key(want->name, want_key, sizeof(want_key));
 				if (err) {
 					failure(line, "expected a match, got %s (%s)", strerror(err),
 						style_names[style]);
-				} else if (content.len != strlen(f[5]) ||
-					   memcmp(content.p, f[5], content.len)) {
-					failure(line, "extracted the wrong member (wanted %s, %s)", f[5],
-						style_names[style]);
+				} else if (content.len != strlen(want->content) ||
+					   (content.len && memcmp(content.p, want->content, content.len))) {
+					failure(line, "extracted the wrong member (wanted %s, %s)",
+						want->name, style_names[style]);
 				} else if (strcmp(key, want_key)) {
 					failure(line, "matched key %s, wanted %s", key, want_key);
+				} else if (!rule || strcmp(rule, f[7])) {
+					failure(line, "matched by rule %s, wanted %s", rule, f[7]);
 				} else {
 					passed++;
 				}
@@ -496,7 +567,7 @@ static int issue13_variant(const char *v, struct buf *t, struct buf *a)
 
 static void case_archive(int line, char **f, size_t nf)
 {
-	struct btfgen_host h = { "debian", "12", "x86_64", "6.1.0-test" };
+	struct btfgen_host h = { "debian", "", "12", "x86_64", "6.1.0-test" };
 	struct buf t = { 0 }, a = { 0 }, content = { 0 };
 	const char *v = f[0];
 	char key[BTFGEN_KEY_MAX];
@@ -564,7 +635,7 @@ static void case_archive(int line, char **f, size_t nf)
 		return;
 	}
 	want = !strcmp(f[1], "ok") ? 0 : !strcmp(f[1], "EINVAL") ? EINVAL : ENOENT;
-	err = run_lookup(line, &h, &a, &content, key, sizeof(key));
+	err = run_lookup(line, &h, &a, &content, key, sizeof(key), NULL);
 	if (err != want)
 		failure(line, "archive %s: got %s", v, err ? strerror(err) : "success");
 	else if (!err && (content.len != strlen(TARGET_DATA) ||
@@ -600,6 +671,30 @@ static void check_list(int line, const char *what, char **got, size_t ngot, cons
 	passed++;
 }
 
+static char cases_dir[4096] = ".";
+
+/* ID_LIKE as parsed (text) against the table's list: the same IDs in the same order. */
+static void id_like_list(int line, const char *id_like, const char *want)
+{
+	char copy[BTFGEN_FIELD_MAX], *got[MAX_ITEMS], *p;
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", id_like);
+	for (p = copy; *p;) {
+		size_t l = strcspn(p, " 	");
+
+		if (l) {
+			if (n == MAX_ITEMS)
+				break;
+			got[n++] = p;
+		}
+		p += l;
+		if (*p)
+			*p++ = '\0';
+	}
+	check_list(line, "ID_LIKE", got, n, want);
+}
+
 static void run_case(int line, char *text)
 {
 	char *f[MAX_FIELDS];
@@ -609,26 +704,46 @@ static void run_case(int line, char *text)
 	if (nf == 0 || f[0][0] == '#')
 		return;
 	kind = f[0];
-	if (!strcmp(kind, "osrelease") && nf == 4) {
-		static char buf[8192];
+	if ((!strcmp(kind, "osrelease") || !strcmp(kind, "osfile")) && nf == 5) {
+		static char buf[65536];
 		struct btfgen_host h;
-		size_t n = unescape(f[1], buf);
+		size_t n;
 
+		if (!strcmp(kind, "osfile")) {
+			char path[8192 + 64];
+			FILE *in;
+
+			snprintf(path, sizeof(path), "%s/os-release/%s", cases_dir, f[1]);
+			in = fopen(path, "rb");
+			n = in ? fread(buf, 1, sizeof(buf), in) : 0;
+			if (in)
+				fclose(in);
+			else
+				failure(line, "cannot read %s%s", path, NULL);
+		} else {
+			n = unescape(f[1], buf);
+		}
 		btfgen_parse_os_release(buf, n, &h);
 		if (strcmp(h.id, f[2]) || strcmp(h.version_id, f[3]))
 			failure(line, "os-release parsed as ID=%s VERSION_ID=%s", h.id, h.version_id);
 		else
-			passed++;
-	} else if (!strcmp(kind, "keys") && nf == 6) {
+			id_like_list(line, h.id_like, f[4]);
+	} else if (!strcmp(kind, "keys") && nf == 7) {
 		struct btfgen_host h;
 		char keys[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX], *got[BTFGEN_MAX_CANDIDATES];
+		char labelled[BTFGEN_MAX_CANDIDATES][BTFGEN_KEY_MAX + 32];
+		const char *rules[BTFGEN_MAX_CANDIDATES];
 		int n, i;
 
 		set_host(&h, f + 1);
-		n = btfgen_candidate_keys(&h, keys);
-		for (i = 0; i < n; i++)
-			got[i] = keys[i];
-		check_list(line, "candidate keys", got, (size_t)n, f[5]);
+		set_id_like(&h, f[5]);
+		n = btfgen_candidate_keys(&h, keys, rules);
+		for (i = 0; i < n; i++) {
+			snprintf(labelled[i], sizeof(labelled[i]), "%.31s:%.1099s", rules[i],
+				 keys[i]);
+			got[i] = labelled[i];
+		}
+		check_list(line, "candidate keys", got, (size_t)n, f[6]);
 	} else if (!strcmp(kind, "member") && nf == 3) {
 		char key[BTFGEN_KEY_MAX];
 		int ok = btfgen_member_key(f[1], key, sizeof(key));
@@ -659,13 +774,25 @@ static void run_case(int line, char *text)
 }
 
 /* --lookup: one line per archive file, "ok <key> <size>" or "error <errno name>", for the
- * differential test against the TypeScript reader (test/native/differential.test.ts). */
+ * differential test against the TypeScript reader (test/native/differential.test.ts).
+ * --detect (argv[0..3] NULL): the host is this one as btfgen_detect_host() sees it (with
+ * BTFGEN_OS_RELEASE, BTFGEN_MACHINE, BTFGEN_RELEASE), and lines are "ok <key> <rule> <size>"
+ * or "error <errno name> <message>" (test/runtime/lookup-distros.test.ts). */
 static int lookup_files(int argc, char **argv)
 {
 	struct btfgen_host h;
-	int i;
+	int i, detect = argv[0] == NULL;
 
-	set_host(&h, argv);
+	if (detect) {
+		int err = btfgen_detect_host(&h);
+
+		if (err) {
+			fprintf(stderr, "btfgen_detect_host: %s\n", strerror(-err));
+			return 2;
+		}
+	} else {
+		set_host(&h, argv);
+	}
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 2;
@@ -673,6 +800,7 @@ static int lookup_files(int argc, char **argv)
 	for (i = 4; i < argc; i++) {
 		struct buf a = { 0 }, content = { 0 };
 		char key[BTFGEN_KEY_MAX], chunk[65536];
+		const char *rule = NULL;
 		FILE *f = fopen(argv[i], "rb");
 		size_t r;
 		int err;
@@ -684,9 +812,13 @@ static int lookup_files(int argc, char **argv)
 		while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
 			buf_add(&a, chunk, r);
 		fclose(f);
-		err = run_lookup(0, &h, &a, &content, key, sizeof(key));
-		if (err)
+		err = run_lookup(0, &h, &a, &content, key, sizeof(key), &rule);
+		if (err && detect)
+			printf("error %s %s\n", err == ENOENT ? "ENOENT" : strerror(err), last_msg);
+		else if (err)
 			printf("error %s\n", err == ENOENT ? "ENOENT" : err == EINVAL ? "EINVAL" : strerror(err));
+		else if (detect)
+			printf("ok %s %s %zu\n", key, rule, content.len);
 		else
 			printf("ok %s %zu\n", key, content.len);
 		free(a.p);
@@ -706,11 +838,30 @@ int main(int argc, char **argv)
 
 	if (argc >= 6 && !strcmp(argv[1], "--lookup"))
 		return lookup_files(argc - 2, argv + 2);
+	if (argc >= 3 && !strcmp(argv[1], "--detect")) {
+		char *none[4] = { NULL, NULL, NULL, NULL }, **args = calloc((size_t)argc + 4, sizeof(*args));
+		int r;
+
+		if (!args)
+			return 2;
+		memcpy(args, none, sizeof(none));
+		memcpy(args + 4, argv + 2, (size_t)(argc - 2) * sizeof(*args));
+		r = lookup_files(argc - 2 + 4, args);
+		free(args);
+		return r;
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s lookup-cases.tsv\n"
-				"       %s --lookup ID VERSION_ID MACHINE RELEASE ARCHIVE...\n",
-			argv[0], argv[0]);
+				"       %s --lookup ID VERSION_ID MACHINE RELEASE ARCHIVE...\n"
+				"       %s --detect ARCHIVE...\n",
+			argv[0], argv[0], argv[0]);
 		return 2;
+	}
+	{
+		const char *slash = strrchr(argv[1], '/');
+
+		if (slash)
+			snprintf(cases_dir, sizeof(cases_dir), "%.*s", (int)(slash - argv[1]), argv[1]);
 	}
 	in = fopen(argv[1], "r");
 	if (!in) {

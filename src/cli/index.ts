@@ -41,6 +41,13 @@ export async function buildProgram(only?: string | null): Promise<Command> {
   for (const m of modules) m.register(program);
   // Every subcommand answers --version too.
   for (const cmd of program.commands) cmd.version(VERSION, '-V, --version', 'print the btfgen version');
+  // `btfgen version`, as `bpftool version` (bpftool's users type it): the same as --version.
+  program
+    .command('version')
+    .description('print the btfgen version (same as --version)')
+    .action(() => {
+      process.stdout.write(`${VERSION}\n`);
+    });
   return program;
 }
 
@@ -50,7 +57,7 @@ export async function buildProgram(only?: string | null): Promise<Command> {
  */
 function commandOf(argv: string[]): string | null | undefined {
   const first = argv[2];
-  if (argv.length === 3 && (first === '--version' || first === '-V')) return null;
+  if (argv.length === 3 && (first === '--version' || first === '-V' || first === 'version')) return null;
   return first !== undefined && COMMANDS.some(([name]) => name === first) ? first : undefined;
 }
 
@@ -64,17 +71,29 @@ export async function main(argv: string[]): Promise<void> {
   }
   const program = await buildProgram(commandOf(argv));
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(bpftoolHelp(argv));
   } catch (err) {
     process.exitCode = reportError(err);
   }
 }
 
+/**
+ * `btfgen pack help` is `btfgen pack --help`: bpftool's own spelling (`bpftool gen help`), which
+ * its users type. Only a lone `help` after a command: an object file named help is `./help`.
+ */
+function bpftoolHelp(argv: string[]): string[] {
+  const [cmd, arg] = [argv[2], argv[3]];
+  if (argv.length === 4 && arg === 'help' && COMMANDS.some(([name]) => name === cmd)) return [...argv.slice(0, 3), '--help'];
+  return argv;
+}
+
 /** Turns an error into one line on stderr and returns the exit code. */
 export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
-    // --help / --version land here with exit code 0; usage errors were already printed.
-    return err.exitCode;
+    // --help / --version land here with exit code 0; usage errors (commander's exit code 1:
+    // unknown option or command, missing or invalid argument, a bare `btfgen`) were already
+    // printed, and exit 2 like our own UsageError.
+    return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof BtfgenError) {
     process.stderr.write(`Error: ${err.message}\n`);

@@ -5,6 +5,7 @@ import nodePath from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { BtfgenError } from '../errors.js';
+import { addObjectHint, noReloWarning } from './preflight.js';
 
 interface MinimizeCliOptions {
   headerLen: 24 | 32;
@@ -43,7 +44,14 @@ export function register(program: Command): void {
       ].join('\n'),
     )
     .action(async (input: string, output: string, objects: string[], opts: MinimizeCliOptions) => {
-      await runMinimize(input, output, objects, opts);
+      let empty: string[];
+      try {
+        ({ empty } = await runMinimize(input, output, objects, opts));
+      } catch (err) {
+        throw addObjectHint(err);
+      }
+      const warning = noReloWarning(empty, new Set(objects).size, 'the output BTF');
+      if (warning) process.stderr.write(`Warning: ${warning}\n`);
     });
 }
 
@@ -68,7 +76,13 @@ function readBytes(path: string, what: string): Uint8Array {
   }
 }
 
-export async function runMinimize(input: string, output: string, objects: string[], opts: MinimizeCliOptions): Promise<void> {
+/** Minimizes; returns the objects that have no CO-RE relocation (they add no type). */
+export async function runMinimize(
+  input: string,
+  output: string,
+  objects: string[],
+  opts: MinimizeCliOptions,
+): Promise<{ empty: string[] }> {
   const api = await import('../minimize/index.js');
   const { unpackKernelBtf } = await import('../minimize/input.js');
 
@@ -102,6 +116,7 @@ export async function runMinimize(input: string, output: string, objects: string
   }
   const bytes = m.emit(opts.headerLen);
   writeAtomic(output, bytes);
+  return { empty: [...new Set(prepared.flatMap((p) => (p.ok && p.obj.relos.length === 0 ? [p.obj.name] : [])))] };
 }
 
 /** Writes `bytes` to a temporary file next to `path`, then renames it over `path`. */

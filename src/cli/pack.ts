@@ -2,8 +2,11 @@
 // one reproducible tar.gz. Progress on stderr when it is a terminal; a summary on stdout; each
 // failing kernel on its own stderr line.
 import { Option, type Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { AbortError, pack, PackError, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
+import { statSync } from 'node:fs';
+import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
+import { listKernels } from '../archive/index.js';
+import { AbortError, pack, PackError, resolvePackPaths, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
+import { addObjectHint, checkOutputWritable, nameOutputInError, noReloWarning, objectsWithoutCoreRelos } from './preflight.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -106,10 +109,55 @@ export function printFailures(err: PackError): void {
 }
 
 /**
+ * What can be known to fail before minimizing every kernel: a default archive that was never
+ * fetched, an output that cannot be written. Objects with no CO-RE relocation get a warning.
+ */
+async function preflight(options: PackOptions): Promise<void> {
+  if (options.archive === undefined) {
+    const { archive } = resolvePackPaths(options);
+    if (!statSync(archive, { throwIfNoEntry: false })) {
+      throw new ArchiveError(
+        `no btfhub archive at ${archive}: run \`btfgen fetch\` to download it there, or name one with --archive DIR`,
+      );
+    }
+  }
+  if (options.output) checkOutputWritable(options.output);
+  const empty = await objectsWithoutCoreRelos(options.objects);
+  const warning = noReloWarning(empty, new Set(options.objects.map((o) => (typeof o === 'string' ? o : o.name))).size, 'every BTF of the archive');
+  if (warning) process.stderr.write(`Warning: ${warning}\n`);
+}
+
+/**
+ * `--distro`/`--arch` matched nothing: the error lists what the archive has (ID/VERSION (arches)),
+ * so the next try can be right.
+ */
+async function withArchiveContents(err: unknown, options: PackOptions): Promise<unknown> {
+  const filter = { distros: options.distros ?? [], arches: options.arches ?? [] };
+  if (!(err instanceof ArchiveError) || filter.distros.length + filter.arches.length === 0) return err;
+  let all;
+  try {
+    const archive = resolvePackPaths(options).archive;
+    if ((await listKernels(archive, filter)).length > 0) return err; // another archive problem
+    all = await listKernels(archive);
+  } catch {
+    return err;
+  }
+  const groups = new Map<string, Set<string>>();
+  for (const k of all) {
+    const key = `${k.id}/${k.version}`;
+    groups.set(key, (groups.get(key) ?? new Set()).add(k.arch));
+  }
+  const has = [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([g, arches]) => `${g} (${[...arches].sort().join(', ')})`);
+  err.message += has.length ? `; it has: ${has.join(', ')}` : '; it has no kernels at all';
+  return err;
+}
+
+/**
  * Runs pack with a progress bar and SIGINT/SIGTERM handling: the first signal stops the
  * workers and removes the partial output; the exit code is then 130/143.
  */
 export async function runPack(options: PackOptions, quiet: boolean): Promise<PackResult> {
+  await preflight(options);
   const ac = new AbortController();
   let signalName: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -132,7 +180,8 @@ export async function runPack(options: PackOptions, quiet: boolean): Promise<Pac
       err.exitCode = signalName === 'SIGTERM' ? 143 : 130;
       err.message = `interrupted by ${signalName}; no output written`;
     }
-    throw err;
+    if (err instanceof BtfgenError) throw await withArchiveContents(addObjectHint(err), options);
+    throw nameOutputInError(err, options.output);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

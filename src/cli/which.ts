@@ -1,13 +1,14 @@
 // btfgen which: which BTF would this host (or a given one) get from an archive? Extracts it and
 // prints the matched key and, last, the extracted file's path (for shell loaders).
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { LookupError, UsageError } from '../errors.js';
 import {
-  candidateKeys,
   detectHost,
   ensureCoreBtf,
   extractCoreBtf,
   KERNEL_BTF_PATH,
+  splitIdLike,
   type ArchiveSource,
   type CoreBtf,
   type HostIdentity,
@@ -16,6 +17,8 @@ import {
 interface WhichOptions {
   archive: string;
   id?: string;
+  /** os-release ID_LIKE: a space- or comma-separated list ('' for none). */
+  idLike?: string;
   versionId?: string;
   machine?: string;
   release?: string;
@@ -23,30 +26,32 @@ interface WhichOptions {
   force?: boolean;
 }
 
-function describeRule(host: HostIdentity, key: string): string {
-  return candidateKeys(host).find((c) => c.key === key)?.rule ?? 'exact';
-}
-
 export async function runWhich(opts: WhichOptions, out: (line: string) => void): Promise<CoreBtf> {
   if (!opts.archive) throw new UsageError('which: --archive FILE is required');
   const archive: ArchiveSource = opts.archive === '-' ? process.stdin : opts.archive;
   const overrides = {
     id: opts.id,
+    idLike: opts.idLike === undefined ? undefined : splitIdLike(opts.idLike.replaceAll(',', ' ')),
     versionId: opts.versionId,
     machine: opts.machine,
     release: opts.release,
   };
   const askingAboutAnotherHost = Object.values(overrides).some((v) => v !== undefined);
   let result: CoreBtf;
-  let host: HostIdentity | undefined;
   if (askingAboutAnotherHost) {
     // A question about a (possibly) different host: BTF_FILE_PATH and this kernel's own BTF
     // do not apply.
-    host = await detectHost(overrides);
+    const host: HostIdentity = await detectHost(overrides);
     result = await extractCoreBtf(archive, host, { extractTo: opts.extractTo });
   } else {
+    // A loader on a kernel with BTF never opens its archive, but `which` is asked about this
+    // archive: a name that is not there is an error even when the answer would not need it.
+    if (opts.archive !== '-') {
+      const st = statSync(opts.archive, { throwIfNoEntry: false });
+      if (!st) throw new LookupError(`which: archive ${opts.archive} not found (make it with \`btfgen pack\`)`);
+      if (!st.isFile()) throw new LookupError(`which: archive ${opts.archive} is not a file (an archive made by \`btfgen pack\`)`);
+    }
     result = await ensureCoreBtf(archive, { force: opts.force ? true : undefined, extractTo: opts.extractTo });
-    if (result.source === 'archive') host = await detectHost();
   }
   switch (result.source) {
     case 'env':
@@ -60,7 +65,7 @@ export async function runWhich(opts: WhichOptions, out: (line: string) => void):
       );
       break;
     case 'archive':
-      out(`${result.key} (${describeRule(host!, result.key!)})`);
+      out(`${result.key} (${result.rule})`);
       out(result.path!);
       break;
   }
@@ -76,6 +81,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--archive <file>', 'archive made by btfgen pack (tar.gz or tar; - for stdin)')
     .option('--id <id>', 'os-release ID of the host (default: this host)')
+    .option('--id-like <list>', "os-release ID_LIKE of the host, e.g. 'rhel centos fedora' ('' for none; default: this host)")
     .option('--version-id <v>', 'os-release VERSION_ID of the host (default: this host)')
     .option('--machine <m>', 'uname -m of the host, e.g. x86_64, aarch64 (default: this host)')
     .option('--release <r>', 'uname -r of the host (default: this host)')
@@ -85,12 +91,16 @@ export function register(program: Command): void {
       'after',
       '\nWithout host options, which does what a loader does: BTF_FILE_PATH if set, else nothing when\n' +
         'the kernel has its own BTF (--force to use the archive anyway), else the archive. With any\n' +
-        'host option it answers for that host from the archive alone. Exits non-zero when the\n' +
-        'archive has nothing for the host, naming the keys tried and the nearest kernels.\n' +
+        'host option it answers for that host from the archive alone. The key is followed by the rule\n' +
+        'that found it: exact, arch-alias, major-version, arch-alias+major-version, id-like (an ID of\n' +
+        'ID_LIKE) or release (this arch and release under another ID, all such BTFs identical). Exits\n' +
+        'non-zero when the archive has nothing for the host, naming the keys tried and the nearest kernels.\n' +
         '\nExamples:\n' +
         '  btfgen which --archive min_core_btfs.tar.gz\n' +
         '  btfgen which --archive min_core_btfs.tar.gz --id ubuntu --version-id 20.04 \\\n' +
         '      --machine x86_64 --release 5.4.0-40-generic --extract-to /tmp/5.4.btf\n' +
+        "  btfgen which --archive a.tar.gz --id rocky --id-like 'rhel centos fedora' --version-id 8.6 \\\n" +
+        '      --machine x86_64 --release 4.18.0-372.9.1.el8.x86_64\n' +
         '  BTF=$(btfgen which --archive a.tar.gz --force | tail -n 1)\n',
     )
     .action(async (opts: WhichOptions) => {

@@ -1,13 +1,14 @@
 // ensureCoreBtf: what a loader calls before opening its BPF object. BTF_FILE_PATH, else the
 // kernel's own BTF, else the host's member of the archive (compat-contract §4).
 import { constants as fsConstants } from 'node:fs';
-import { access, rename, unlink } from 'node:fs/promises';
+import { access, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { extractMember, type ArchiveSource, type ExtractedMember, type OutputTarget } from './archive.js';
+import { dirname } from 'node:path';
+import type { ArchiveSource, OutputTarget } from './archive.js';
 import { BtfFilePathError, NoArchiveError, OutputFileError } from './errors.js';
 import { detectHost, type DetectHostOptions } from './host.js';
-import type { HostIdentity } from './lookup.js';
+import type { HostIdentity, MatchRule } from './lookup.js';
+import { extractHostBtf } from './select.js';
 
 /** Where libbpf finds the running kernel's BTF. */
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
@@ -22,6 +23,8 @@ export interface CoreBtf {
   source: CoreBtfSource;
   /** The archive member's key (`<ID>/<VERSION_ID>/<arch>/<release>.btf`), source `archive` only. */
   key?: string;
+  /** The lookup rule that found the member (`exact`, ..., `id-like`, `release`), source `archive` only. */
+  rule?: MatchRule;
   /** Removes the extracted file (source `archive`); a no-op otherwise. Idempotent. */
   cleanup(): Promise<void>;
 }
@@ -32,7 +35,11 @@ export interface EnsureCoreBtfOptions extends DetectHostOptions, OutputTarget {
    * Default: environment BTFGEN_FORCE_ARCHIVE set to anything but "" or "0".
    */
   force?: boolean;
-  /** Environment to read BTF_FILE_PATH and BTFGEN_FORCE_ARCHIVE from (default process.env). */
+  /**
+   * Environment to read BTF_FILE_PATH and BTFGEN_FORCE_ARCHIVE from (default process.env), and
+   * the C helper's test hooks: BTFGEN_OS_RELEASE (an os-release file), BTFGEN_MACHINE and
+   * BTFGEN_RELEASE (uname -m / -r), used when set and not given as options.
+   */
   env?: Readonly<Record<string, string | undefined>>;
   /** The kernel BTF to check for (default {@link KERNEL_BTF_PATH}). */
   kernelBtfPath?: string;
@@ -60,11 +67,6 @@ function release(archive: ArchiveSource | null | undefined): void {
   if (typeof destroy === 'function') destroy.call(archive);
 }
 
-/** 16 hex digits (WebCrypto's global: no node:crypto import on this path). */
-function randomHex(): string {
-  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * A system error while creating or writing the output file (not the archive's fault) as
  * OutputFileError, code EIO like the C helper's; other errors pass through. A file system error
@@ -85,23 +87,6 @@ function outputError(err: unknown, target: OutputTarget, archive: ArchiveSource)
 }
 
 /**
- * extractMember into `extractTo` atomically: the member goes to a fresh temp file beside it,
- * renamed over it once complete, so that a corrupt archive or a failed write leaves a file
- * already at that path as it was. rename(2) replaces a symlink at the path, never its target.
- */
-async function extractBeside(archive: ArchiveSource, host: HostIdentity, to: string): Promise<ExtractedMember> {
-  const tmp = join(dirname(to), `.${basename(to)}.btfgen-${process.pid}-${randomHex()}.tmp`);
-  const got = await extractMember(archive, host, { extractTo: tmp }); // removes tmp on errors
-  try {
-    await rename(got.path, to);
-  } catch (err) {
-    await unlink(got.path).catch(() => {});
-    throw err;
-  }
-  return { path: to, key: got.key };
-}
-
-/**
  * Extracts the host's member of the archive (no BTF_FILE_PATH or kernel check): the lookup
  * part of {@link ensureCoreBtf}, for tools that ask about a given host.
  */
@@ -110,19 +95,19 @@ export async function extractCoreBtf(
   host: HostIdentity,
   target: OutputTarget = {},
 ): Promise<CoreBtf> {
-  let extracted: ExtractedMember;
+  let found: Awaited<ReturnType<typeof extractHostBtf>>;
   try {
-    extracted =
-      target.extractTo !== undefined ? await extractBeside(archive, host, target.extractTo) : await extractMember(archive, host, target);
+    found = await extractHostBtf(archive, host, target);
   } catch (err) {
     throw outputError(err, target, archive);
   }
-  const { path, key } = extracted;
+  const { path, key, rule } = found;
   let removed = false;
   return {
     path,
     source: 'archive',
     key,
+    rule,
     async cleanup() {
       if (removed) return;
       removed = true;
@@ -139,10 +124,12 @@ export async function extractCoreBtf(
  * 2. else the kernel has BTF (/sys/kernel/btf/vmlinux): nothing to do, source `kernel`
  *    (skipped with `force` or BTFGEN_FORCE_ARCHIVE=1);
  * 3. else the host's member of `archive`, streamed to a fresh 0600 file under os.tmpdir()
- *    (lookup order: exact key, arm64<->aarch64, VERSION_ID's major version, both).
+ *    (lookup order: exact key, arm64<->aarch64, VERSION_ID's major version, both; the same
+ *    with each ID of os-release ID_LIKE; then a member with this arch and `uname -r` under
+ *    any ID, when all such members are byte-identical).
  * A stream passed as `archive` is consumed or, when not needed, destroyed.
  *
- * Errors: NoMatchingBtfError (code ENOENT), CorruptArchiveError (EINVAL), NoArchiveError
+ * Errors: NoMatchingBtfError (code ENOENT; AmbiguousBtfError when the release rule's members differ), CorruptArchiveError (EINVAL), NoArchiveError
  * (EOPNOTSUPP: no archive given and the kernel has no BTF), BtfFilePathError (ENOENT),
  * OutputFileError (EIO: the temp directory or `extractTo` cannot be written, e.g. a missing TMPDIR).
  */
@@ -169,7 +156,12 @@ export async function ensureCoreBtf(
   if (archive === null || archive === undefined) throw new NoArchiveError();
   let host: HostIdentity;
   try {
-    host = await detectHost(options);
+    host = await detectHost({
+      ...options,
+      osReleasePaths: options.osReleasePaths ?? (env.BTFGEN_OS_RELEASE ? [env.BTFGEN_OS_RELEASE] : undefined),
+      machine: options.machine ?? (env.BTFGEN_MACHINE || undefined),
+      release: options.release ?? (env.BTFGEN_RELEASE || undefined),
+    });
   } catch (err) {
     release(archive);
     throw err;

@@ -25,6 +25,27 @@ export class NoMatchingBtfError extends LookupError {
   }
 }
 
+/**
+ * The archive has no member under the host's ID or ID_LIKE, and the members with the host's
+ * arch and release (the release rule) are different BTFs: choosing one would be a guess
+ * (C: -ENOENT, same message). `candidates` lists them in archive order.
+ */
+export class AmbiguousBtfError extends NoMatchingBtfError {
+  constructor(
+    host: HostIdentity,
+    keysTried: readonly string[],
+    /** The members with the host's arch and release, in archive order. */
+    readonly candidates: readonly string[],
+    kernelCount: number,
+  ) {
+    super(host, keysTried, [], kernelCount);
+    this.message =
+      `no BTF for this host in the archive: tried ${keysTried.join(', ')}; ` +
+      `the ${candidates.length} kernels with release ${host.release} differ, not guessing between ` +
+      candidates.join(', ');
+  }
+}
+
 /** The kernel has no BTF and no archive was given (C: -EOPNOTSUPP, nothing linked). */
 export class NoArchiveError extends LookupError {
   readonly code = 'EOPNOTSUPP';

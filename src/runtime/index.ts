@@ -10,11 +10,22 @@ export {
   type EnsureCoreBtfOptions,
 } from './ensure.js';
 export { extractMember, tarBytes, type ArchiveSource, type ExtractedMember, type OutputTarget } from './archive.js';
-export { detectHost, parseOsRelease, OS_RELEASE_PATHS, type DetectHostOptions } from './host.js';
+export {
+  detectHost,
+  parseOsRelease,
+  splitIdLike,
+  OS_RELEASE_PATHS,
+  type DetectHostOptions,
+  type OsRelease,
+} from './host.js';
+export { extractHostBtf, type FoundMember } from './select.js';
 export {
   archAlias,
   candidateKeys,
   hostKey,
+  ID_LIKE_MAX,
+  isReleaseCandidate,
+  lookupIds,
   majorVersion,
   memberKey,
   nearestKernels,
@@ -23,5 +34,5 @@ export {
   type MatchRule,
 } from './lookup.js';
 export { TarReader, META_MAX, type TarEntry, type TarEntryType, type TarEvent } from './tar.js';
-export { BtfFilePathError, CorruptArchiveError, NoArchiveError, NoMatchingBtfError, OutputFileError } from './errors.js';
+export { AmbiguousBtfError, BtfFilePathError, CorruptArchiveError, NoArchiveError, NoMatchingBtfError, OutputFileError } from './errors.js';
 export { ArchiveError, BtfgenError, LookupError } from '../errors.js';

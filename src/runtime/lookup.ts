@@ -1,11 +1,22 @@
 // The lookup rules: which archive member a host gets. Pure functions, mirrored one for one by
-// native/btf_helpers.c (btfgen_candidate_keys, btfgen_member_key, btfgen_nearest); the shared
-// table test/runtime/lookup-cases.tsv tests both.
+// native/btf_helpers.c (btfgen_candidate_keys, btfgen_member_key, btfgen_nearest,
+// btfgen_release_candidate); select.ts applies them to an archive in one pass. The shared table
+// test/runtime/lookup-cases.tsv tests both runtimes.
+//
+// Order: (a) the host's ID with the four key rules (exact, arch alias, major version, both);
+// (b) the same four rules with each ID of os-release ID_LIKE, in its order (`id-like`); (c) the
+// release rule: any member whose arch (or its alias) and release are the host's, under any
+// ID/VERSION_ID, taken only when all such members are byte-identical (`release`).
 
-/** What identifies a kernel in a btfhub archive: os-release ID/VERSION_ID and uname -m/-r. */
+/** What identifies a kernel in a btfhub archive: os-release ID/VERSION_ID (and ID_LIKE) and uname -m/-r. */
 export interface HostIdentity {
   /** os-release `ID` (default `linux`). */
   id: string;
+  /**
+   * os-release `ID_LIKE`: the distributions this one derives from, closest first (e.g.
+   * `['rhel', 'centos', 'fedora']` on Rocky Linux). Default none.
+   */
+  idLike?: readonly string[];
   /** os-release `VERSION_ID` (default empty). */
   versionId: string;
   /** `uname -m`, e.g. `x86_64`, `aarch64`. */
@@ -14,8 +25,14 @@ export interface HostIdentity {
   release: string;
 }
 
-/** How a key was derived from the host, in lookup order. */
-export type MatchRule = 'exact' | 'arch-alias' | 'major-version' | 'arch-alias+major-version';
+/**
+ * How a member was found, in lookup order: the four key rules with the host's ID, `id-like`
+ * (any of them with an ID of ID_LIKE), then `release` (same arch and `uname -r`, any ID).
+ */
+export type MatchRule = 'exact' | 'arch-alias' | 'major-version' | 'arch-alias+major-version' | 'id-like' | 'release';
+
+/** At most this many ID_LIKE entries are used (the C helper's fixed key table). */
+export const ID_LIKE_MAX = 7;
 
 export interface CandidateKey {
   key: string;
@@ -41,24 +58,49 @@ export function hostKey(host: HostIdentity): string {
 }
 
 /**
- * The keys to try, best first: the exact key, the arch alias, VERSION_ID's major version,
- * then alias and major version together. Duplicates are dropped.
+ * The IDs whose keys are tried, in order: the host's ID, then ID_LIKE's entries (at most
+ * {@link ID_LIKE_MAX}, empty ones, duplicates and the host's own ID dropped).
+ */
+export function lookupIds(host: HostIdentity): string[] {
+  const ids = [host.id];
+  for (const like of host.idLike ?? []) {
+    if (ids.length > ID_LIKE_MAX) break;
+    if (like !== '' && !ids.includes(like)) ids.push(like);
+  }
+  return ids;
+}
+
+/**
+ * The keys to try, best first: for the host's ID, then for each ID_LIKE entry, the exact key,
+ * the arch alias, VERSION_ID's major version, then alias and major version together.
+ * Duplicates are dropped. Keys of ID_LIKE entries carry the rule `id-like`.
  */
 export function candidateKeys(host: HostIdentity): CandidateKey[] {
   const alias = archAlias(host.machine);
   const major = majorVersion(host.versionId);
   const out: CandidateKey[] = [];
-  const add = (versionId: string, machine: string, rule: MatchRule): void => {
-    const key = hostKey({ ...host, versionId, machine });
-    if (!out.some((c) => c.key === key)) out.push({ key, rule });
-  };
-  add(host.versionId, host.machine, 'exact');
-  if (alias) add(host.versionId, alias, 'arch-alias');
-  if (major !== undefined) {
-    add(major, host.machine, 'major-version');
-    if (alias) add(major, alias, 'arch-alias+major-version');
-  }
+  lookupIds(host).forEach((id, i) => {
+    const add = (versionId: string, machine: string, rule: MatchRule): void => {
+      const key = hostKey({ ...host, id, versionId, machine });
+      if (!out.some((c) => c.key === key)) out.push({ key, rule: i === 0 ? rule : 'id-like' });
+    };
+    add(host.versionId, host.machine, 'exact');
+    if (alias) add(host.versionId, alias, 'arch-alias');
+    if (major !== undefined) {
+      add(major, host.machine, 'major-version');
+      if (alias) add(major, alias, 'arch-alias+major-version');
+    }
+  });
   return out;
+}
+
+/**
+ * The release rule's test: is `key` a kernel of the host's arch (or its alias) and `uname -r`,
+ * under any ID/VERSION_ID? `key` is a normalized member key (see {@link memberKey}).
+ */
+export function isReleaseCandidate(host: HostIdentity, key: string): boolean {
+  const [, , arch, file] = key.split('/') as [string, string, string, string];
+  return (arch === host.machine || arch === archAlias(host.machine)) && file === `${host.release}.btf`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractMember, type HostIdentity } from '../../src/runtime/index.js';
+import { extractHostBtf, type HostIdentity } from '../../src/runtime/index.js';
 import { concat, gzip, tarEnd, tarMember, type NameStyle } from '../runtime/helpers.js';
 import { cToolsMissing, make, NATIVE, SANITIZE_CFLAGS, SANITIZE_ENV, sanitizersMissing, tempDir } from './build.js';
 
@@ -87,7 +87,7 @@ function mutate(base: Uint8Array, rnd: () => number): Uint8Array {
 /** The TypeScript reader's outcome in the C harness's words: "ok <key> <size>" or "error <code>". */
 async function tsOutcome(archive: Uint8Array, host: HostIdentity, out: string): Promise<string> {
   try {
-    const { path, key } = await extractMember(archive, host, { tmpdir: out });
+    const { path, key } = await extractHostBtf(archive, host, { tmpdir: out });
     const size = (await stat(path)).size;
     await rm(path);
     return `ok ${key} ${size}`;

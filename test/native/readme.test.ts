@@ -1,4 +1,4 @@
-// The loader snippets of docs/readme/runtime.md, run as written: the C loader with its Makefile
+// The loader snippets of docs/runtime.md, run as written: the C loader with its Makefile
 // lines, and the Node app (with the example loader as its child process).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -7,16 +7,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHostArchive, buildLoaders, loaderToolsMissing, NATIVE, ROOT, tempDir, thisHost } from './build.js';
 
-const doc = readFileSync(join(ROOT, 'docs', 'readme', 'runtime.md'), 'utf8');
+const doc = readFileSync(join(ROOT, 'docs', 'runtime.md'), 'utf8');
 const block = (lang: string, first: RegExp): string => {
   for (const m of doc.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))) if (first.test(m[1]!)) return m[1]!;
-  throw new Error(`no \`\`\`${lang} block matching ${first} in docs/readme/runtime.md`);
+  throw new Error(`no \`\`\`${lang} block matching ${first} in docs/runtime.md`);
 };
 
 const missing = loaderToolsMissing();
 if (missing) console.warn(`skipping the README snippet tests: ${missing}`);
 
-describe.skipIf(missing !== undefined)('docs/readme/runtime.md snippets', () => {
+describe.skipIf(missing !== undefined)('docs/runtime.md snippets', () => {
   let dir: string;
   let tmp: string;
   let archive: string;

@@ -94,8 +94,8 @@ describe('btfgen pack', () => {
     [['pack', 'x.o', '--archive', 'a', '--cache', 'b'], /--archive and --cache are mutually exclusive/, 2],
     [['pack', 'x.o', '--jobs', '0'], /invalid --jobs '0'/, 2],
     [['pack', 'x.o', '--jobs', 'many'], /invalid --jobs 'many'/, 2],
-    [['pack', 'x.o', '--layout', 'flat'], /argument 'flat' is invalid/, 1],
-    [['pack'], /missing required argument 'object'/, 1],
+    [['pack', 'x.o', '--layout', 'flat'], /argument 'flat' is invalid/, 2],
+    [['pack'], /missing required argument 'object'/, 2],
     [['pack', 'nonexistent.o', '--archive', '.'], /nonexistent\.o: cannot read BPF object/, 2],
   ] as const)('usage error %#', async (args, re, code) => {
     const r = await run([...args], { env: { HOME: tempDir() } });
@@ -141,7 +141,9 @@ describe('btfgen pack', () => {
     const root = tempDir();
     const r = await run(['pack', OBJS[0]!, '-o', join(root, 'o.tar.gz')], { env: { HOME: root, BTFHUB_CACHE: join(root, 'c') } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`Error: ${join(root, 'c', 'btfhub-archive')}: archive directory not found (ENOENT)\n`);
+    expect(r.stderr).toBe(
+      `Error: no btfhub archive at ${join(root, 'c', 'btfhub-archive')}: run \`btfgen fetch\` to download it there, or name one with --archive DIR\n`,
+    );
   });
 
   it.skipIf(!!missing(data.demoArchive))('SIGINT / SIGTERM mid-run: exit 130 / 143, no output, no temp files, no partial cache entries', async () => {

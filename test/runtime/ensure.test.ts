@@ -229,13 +229,20 @@ describe('detectHost', () => {
   it('reads /etc/os-release, falls back to /usr/lib/os-release, then to the defaults', async () => {
     const etc = join(dir, 'etc-os-release');
     const lib = join(dir, 'lib-os-release');
-    await writeFile(lib, 'ID=ol\nVERSION_ID="8.6"\n');
-    expect(await detectHost({ osReleasePaths: [etc, lib] })).toEqual({ id: 'ol', versionId: '8.6', machine: machine(), release: release() });
+    await writeFile(lib, 'ID=ol\nID_LIKE="fedora"\nVERSION_ID="8.6"\n');
+    expect(await detectHost({ osReleasePaths: [etc, lib] })).toEqual({
+      id: 'ol',
+      idLike: ['fedora'],
+      versionId: '8.6',
+      machine: machine(),
+      release: release(),
+    });
     await writeFile(etc, 'ID=centos\nVERSION_ID="8"\n');
     expect(await detectHost({ osReleasePaths: [etc, lib] })).toMatchObject({ id: 'centos', versionId: '8' });
     expect(await detectHost({ osReleasePaths: [join(dir, 'none')] })).toMatchObject({ id: 'linux', versionId: '' });
-    expect(await detectHost({ osReleasePaths: [etc], machine: 'aarch64', release: 'r', versionId: '9' })).toEqual({
+    expect(await detectHost({ osReleasePaths: [etc], machine: 'aarch64', release: 'r', versionId: '9', idLike: ['rhel'] })).toEqual({
       id: 'centos',
+      idLike: ['rhel'],
       versionId: '9',
       machine: 'aarch64',
       release: 'r',

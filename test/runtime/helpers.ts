@@ -13,18 +13,44 @@ export interface Member {
   name: string;
   /** tar typeflag, default '0' */
   type: string;
+  /** The member's bytes (as text); default its name. */
+  content?: string;
 }
 
+/** What a `match` case expects: a member (by name) and its rule, no match, or ambiguity. */
+export type MatchExpectation =
+  | { kind: 'member'; name: string; rule: string }
+  | { kind: 'none' }
+  | { kind: 'ambiguous'; candidates: string[] };
+
 export type Case =
-  | { kind: 'osrelease'; line: number; text: string; id: string; versionId: string }
-  | { kind: 'keys'; line: number; host: HostIdentity; keys: string[] }
+  | { kind: 'osrelease'; line: number; text: string; id: string; versionId: string; idLike: string[] }
+  | { kind: 'osfile'; line: number; file: string; id: string; versionId: string; idLike: string[] }
+  | { kind: 'keys'; line: number; host: HostIdentity; keys: { rule: string; key: string }[] }
   | { kind: 'member'; line: number; name: string; key: string | undefined }
-  | { kind: 'match'; line: number; host: HostIdentity; members: Member[]; expected: string | undefined }
+  | { kind: 'match'; line: number; host: HostIdentity; members: Member[]; expected: MatchExpectation }
   | { kind: 'nearest'; line: number; host: HostIdentity; keys: string[]; limit: number; expected: string[] }
   | { kind: 'archive'; line: number; variant: string; expected: 'ok' | 'EINVAL' | 'ENOENT' };
 
 const list = (s: string): string[] => (s === '' ? [] : s.split('|'));
-const host = (f: string[]): HostIdentity => ({ id: f[0]!, versionId: f[1]!, machine: f[2]!, release: f[3]! });
+const host = (f: string[], idLike?: string): HostIdentity => ({
+  id: f[0]!,
+  versionId: f[1]!,
+  machine: f[2]!,
+  release: f[3]!,
+  ...(idLike === undefined ? {} : { idLike: list(idLike) }),
+});
+/** `[T:]NAME[=CONTENT]` */
+function member(m: string): Member {
+  const [type, rest] = m[1] === ':' ? [m[0]!, m.slice(2)] : ['0', m];
+  const eq = rest.indexOf('=');
+  return eq < 0 ? { type, name: rest } : { type, name: rest.slice(0, eq), content: rest.slice(eq + 1) };
+}
+function expectation(expected: string, rule: string): MatchExpectation {
+  if (expected === '-') return { kind: 'none' };
+  if (expected === '?') return { kind: 'ambiguous', candidates: list(rule) };
+  return { kind: 'member', name: expected, rule };
+}
 const unescape = (s: string): string =>
   s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c === 't' ? '\t' : c));
 
@@ -38,22 +64,24 @@ export function readCases(): Case[] {
       const [kind, ...f] = text.split('\t');
       switch (kind) {
         case 'osrelease':
-          out.push({ kind, line, text: unescape(f[0]!), id: f[1]!, versionId: f[2]! });
+          out.push({ kind, line, text: unescape(f[0]!), id: f[1]!, versionId: f[2]!, idLike: list(f[3]!) });
+          break;
+        case 'osfile':
+          out.push({ kind, line, file: join(dirname(CASES_PATH), 'os-release', f[0]!), id: f[1]!, versionId: f[2]!, idLike: list(f[3]!) });
           break;
         case 'keys':
-          out.push({ kind, line, host: host(f), keys: list(f[4]!) });
+          out.push({
+            kind,
+            line,
+            host: host(f, f[4]!),
+            keys: list(f[5]!).map((k) => ({ rule: k.slice(0, k.indexOf(':')), key: k.slice(k.indexOf(':') + 1) })),
+          });
           break;
         case 'member':
           out.push({ kind, line, name: f[0]!, key: f[1] === '-' ? undefined : f[1] });
           break;
         case 'match':
-          out.push({
-            kind,
-            line,
-            host: host(f),
-            members: list(f[4]!).map((m) => (m[1] === ':' ? { type: m[0]!, name: m.slice(2) } : { type: '0', name: m })),
-            expected: f[5] === '-' ? undefined : f[5],
-          });
+          out.push({ kind, line, host: host(f, f[4]!), members: list(f[5]!).map(member), expected: expectation(f[6]!, f[7]!) });
           break;
         case 'nearest':
           out.push({ kind, line, host: host(f), keys: list(f[4]!), limit: Number(f[5]), expected: list(f[6]!) });
@@ -163,8 +191,8 @@ export function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 export function tarOf(members: Member[], style: NameStyle): Uint8Array {
-  // Each member's content is its name, so the test sees which one was extracted.
-  return concat([...members.flatMap((m) => tarMember(m.name, m.name, m.type, style)), tarEnd()]);
+  // Each member's content is its name unless given, so the test sees which one was extracted.
+  return concat([...members.flatMap((m) => tarMember(m.name, m.content ?? m.name, m.type, style)), tarEnd()]);
 }
 
 export const gzip = (data: Uint8Array): Uint8Array => new Uint8Array(gzipSync(data));

@@ -1,14 +1,16 @@
 // The shared lookup table (lookup-cases.tsv) against the TypeScript runtime. The same table
 // runs against the C helper in test/native/lookup.test.ts.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AmbiguousBtfError,
   candidateKeys,
   CorruptArchiveError,
-  extractMember,
+  extractHostBtf,
   memberKey,
   nearestKernels,
   NoMatchingBtfError,
@@ -39,20 +41,26 @@ afterAll(async () => {
 });
 
 it('the table has cases of every kind', () => {
-  for (const kind of ['osrelease', 'keys', 'member', 'match', 'nearest', 'archive'] as const) {
+  for (const kind of ['osrelease', 'osfile', 'keys', 'member', 'match', 'nearest', 'archive'] as const) {
     expect(of(kind).length, kind).toBeGreaterThan(0);
   }
 });
 
 describe('os-release', () => {
   it.each(of('osrelease').map((c) => [c.line, c] as const))('line %i', (_, c) => {
-    expect(parseOsRelease(c.text)).toEqual({ id: c.id, versionId: c.versionId });
+    expect(parseOsRelease(c.text)).toEqual({ id: c.id, versionId: c.versionId, idLike: c.idLike });
+  });
+});
+
+describe('published os-release files', () => {
+  it.each(of('osfile').map((c) => [c.line, c] as const))('line %i', (_, c) => {
+    expect(parseOsRelease(readFileSync(c.file, 'utf8'))).toEqual({ id: c.id, versionId: c.versionId, idLike: c.idLike });
   });
 });
 
 describe('candidate keys', () => {
   it.each(of('keys').map((c) => [c.line, c] as const))('line %i', (_, c) => {
-    expect(candidateKeys(c.host).map((k) => k.key)).toEqual(c.keys);
+    expect(candidateKeys(c.host)).toEqual(c.keys);
   });
 });
 
@@ -71,14 +79,14 @@ describe('nearest kernels', () => {
 /** Runs a lookup into the private directory; checks mode and that nothing else is left. */
 async function lookup(host: HostIdentity, archive: Uint8Array | Readable | string) {
   try {
-    const { path, key } = await extractMember(archive, host, { tmpdir: dir });
+    const { path, key, rule } = await extractHostBtf(archive, host, { tmpdir: dir });
     const st = await stat(path);
     expect(st.mode & 0o777).toBe(0o600);
     expect(path.startsWith(dir + '/')).toBe(true);
     expect(await readdir(dir)).toHaveLength(1);
     const content = await readFile(path, 'utf8');
     await rm(path);
-    return { ok: true as const, key, content };
+    return { ok: true as const, key, rule, content };
   } catch (err) {
     expect(await readdir(dir), 'nothing left behind after an error').toEqual([]);
     return { ok: false as const, err };
@@ -93,16 +101,26 @@ describe('matching members (every encoding, tar and tar.gz)', () => {
         const tar = tarOf(c.members, style);
         const res = await lookup(c.host, compressed ? gzip(tar) : tar);
         const where = `${style}${compressed ? '.gz' : ''}`;
-        if (c.expected === undefined) {
-          expect(res.ok, where).toBe(false);
-          if (!res.ok) {
-            expect(res.err, where).toBeInstanceOf(NoMatchingBtfError);
-            expect((res.err as NoMatchingBtfError).code).toBe('ENOENT');
-            expect((res.err as NoMatchingBtfError).keysTried).toEqual(candidateKeys(c.host).map((k) => k.key));
-          }
+        const want = c.expected;
+        if (want.kind === 'member') {
+          const m = c.members.find((x) => x.name === want.name)!;
+          expect(res.ok ? res.content : res.err, where).toBe(m.content ?? m.name);
+          if (res.ok) expect({ key: res.key, rule: res.rule }, where).toEqual({ key: memberKey(want.name), rule: want.rule });
+          continue;
+        }
+        expect(res.ok, where).toBe(false);
+        if (res.ok) continue;
+        const err = res.err as NoMatchingBtfError;
+        expect(err, where).toBeInstanceOf(NoMatchingBtfError);
+        expect(err.code).toBe('ENOENT');
+        expect(err.keysTried).toEqual(candidateKeys(c.host).map((k) => k.key));
+        if (want.kind === 'none') {
+          expect(err, where).not.toBeInstanceOf(AmbiguousBtfError);
         } else {
-          expect(res.ok ? res.content : res.err, where).toBe(c.expected);
-          if (res.ok) expect(res.key).toBe(memberKey(c.expected));
+          expect(err, where).toBeInstanceOf(AmbiguousBtfError);
+          expect((err as AmbiguousBtfError).candidates).toEqual(want.candidates);
+          // The same ending as the C helper's message (checked by lookup_test.c).
+          expect(err.message).toMatch(new RegExp(`differ, not guessing between ${want.candidates.join(', ').replace(/[.+]/g, '\\$&')}$`));
         }
       }
     }

@@ -10,6 +10,8 @@ import { concat, gzip, tarEnd, tarMember } from './helpers.js';
 
 let dir: string;
 let archive: string;
+/** Kernels of derivative distributions' parents (see the id-like and release tests). */
+let derived: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'btfgen-which-'));
   await mkdir(join(dir, 'tmp'));
@@ -20,6 +22,21 @@ beforeAll(async () => {
       concat([
         ...tarMember('./btfhub-archive/ubuntu/20.04/arm64/5.4.0-1009-aws.btf', 'arm64 btf'),
         ...tarMember('./btfhub-archive/ubuntu/20.04/x86_64/5.4.0-40-generic.btf', 'x86 btf'),
+        tarEnd(),
+      ]),
+    ),
+  );
+});
+beforeAll(async () => {
+  derived = join(dir, 'derived.tar.gz');
+  await writeFile(
+    derived,
+    gzip(
+      concat([
+        ...tarMember('./btfhub-archive/centos/8/x86_64/4.18.0-372.9.1.el8_6.x86_64.btf', 'centos 8 btf'),
+        ...tarMember('./btfhub-archive/ubuntu/22.04/x86_64/5.15.0-56-generic.btf', 'jammy btf'),
+        ...tarMember('./btfhub-archive/ubuntu/22.04/x86_64/5.15.0-60-generic.btf', 'jammy 60 btf'),
+        ...tarMember('./btfhub-archive/pop/22.04/x86_64/5.15.0-60-generic.btf', 'pop 60 btf'),
         tarEnd(),
       ]),
     ),
@@ -121,6 +138,39 @@ describe('btfgen which', () => {
     expect(await readFile(to, 'utf8')).toBe('x86 btf');
     expect((await stat(to)).mode & 0o777).toBe(0o600);
     expect((await readdir(sub)).sort()).toEqual(['broken.tar.gz', 'chosen.btf', 'cut.tar']);
+  });
+
+  it('prints the id-like rule; --id-like overrides ID_LIKE (space or comma separated, empty for none)', async () => {
+    const rocky = ['--id', 'rocky', '--version-id', '8.6', '--machine', 'x86_64', '--release', '4.18.0-372.9.1.el8_6.x86_64'];
+    for (const list of ['rhel centos fedora', 'rhel,centos,fedora', 'centos']) {
+      const to = join(dir, 'rocky.btf');
+      const r = await which(['--archive', derived, ...rocky, '--id-like', list, '--extract-to', to]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.lines).toEqual(['centos/8/x86_64/4.18.0-372.9.1.el8_6.x86_64.btf (id-like)', to]);
+      expect(await readFile(to, 'utf8')).toBe('centos 8 btf');
+    }
+    // Without ID_LIKE the same host still finds its release under centos: the release rule.
+    const none = await which(['--archive', derived, ...rocky, '--id-like', '', '--extract-to', join(dir, 'r2.btf')]);
+    expect(none.lines[0]).toBe('centos/8/x86_64/4.18.0-372.9.1.el8_6.x86_64.btf (release)');
+  });
+
+  it('prints the release rule, and lists the candidates when they differ', async () => {
+    const mint = ['--id', 'linuxmint', '--id-like', 'ubuntu debian', '--version-id', '21', '--machine', 'x86_64'];
+    const r = await which(['--archive', derived, ...mint, '--release', '5.15.0-56-generic', '--extract-to', join(dir, 'm.btf')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lines[0]).toBe('ubuntu/22.04/x86_64/5.15.0-56-generic.btf (release)');
+    expect(await readFile(join(dir, 'm.btf'), 'utf8')).toBe('jammy btf');
+    const amb = await which(['--archive', derived, ...mint, '--release', '5.15.0-60-generic', '--extract-to', join(dir, 'amb.btf')]);
+    expect(amb.code).toBe(1);
+    expect(amb.lines).toEqual([]);
+    expect(amb.stderr.trim()).toBe(
+      'Error: no BTF for this host in the archive: tried linuxmint/21/x86_64/5.15.0-60-generic.btf, ' +
+        'ubuntu/21/x86_64/5.15.0-60-generic.btf, debian/21/x86_64/5.15.0-60-generic.btf; the 2 kernels with release ' +
+        '5.15.0-60-generic differ, not guessing between ubuntu/22.04/x86_64/5.15.0-60-generic.btf, pop/22.04/x86_64/5.15.0-60-generic.btf',
+    );
+    // Nothing written where it was asked to go, and no temporary file next to it.
+    await expect(stat(join(dir, 'amb.btf'))).rejects.toThrow(/ENOENT/);
+    expect((await readdir(dir)).filter((f) => f.includes('amb.btf'))).toEqual([]);
   });
 
   it('says so when this kernel has its own BTF; --force uses the archive', async () => {

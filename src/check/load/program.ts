@@ -1,0 +1,346 @@
+// What a BPF object asks of the kernel, per program: its section (so its program type and
+// attach target, see sections.ts), the helpers it calls, and the maps it uses with their types.
+// Programs are found as libbpf's bpf_object__add_programs() finds them (STT_FUNC symbols of
+// executable sections other than .text); subprograms (.text, or same-section static
+// functions) reached by BPF-to-BPF calls or callback references count for the program that
+// reaches them, as libbpf appends them to it (bpf_object__reloc_code()).
+import type { Btf } from '../../btf/btf.js';
+import { Kind } from '../../btf/kinds.js';
+import { loadBtf, MissingSectionError } from '../../btf/object.js';
+import { parseElf, SHT_PROGBITS, type ElfFile, type ElfSection } from '../../btf/elf.js';
+import { Buffer } from 'node:buffer';
+import { BtfError, ElfError } from '../../errors.js';
+import { attachTarget, findSecDef, type AttachTarget, type SecDef } from './sections.js';
+
+const SHT_SYMTAB = 2;
+const SHT_REL = 9;
+const SHF_EXECINSTR = 0x4;
+const STT_OBJECT = 1;
+const STT_FUNC = 2;
+
+const BPF_JMP_CALL = 0x85; // BPF_JMP | BPF_CALL
+const BPF_LD_IMM64 = 0x18; // BPF_LD | BPF_IMM | BPF_DW
+const BPF_PSEUDO_CALL = 1; // call of a BPF subprogram (src_reg)
+const BPF_PSEUDO_FUNC = 4; // ld_imm64 of a subprogram's address (callbacks)
+/** Instructions are 8 bytes (struct bpf_insn). */
+const INSN = 8;
+
+export interface MapFacts {
+  name: string;
+  /** enum bpf_map_type value; undefined when the definition does not set one. */
+  type: number | undefined;
+  /** `.maps`: BTF-defined (__uint(type, N)); `maps`: legacy struct bpf_map_def. */
+  source: '.maps' | 'maps';
+  /**
+   * Map-in-map: the type of the inner map definition (`__array(values, struct inner)`), which
+   * libbpf creates too. Absent for other maps.
+   */
+  innerType?: number | undefined;
+}
+
+export interface ProgramFacts {
+  /** The program's symbol name (what libbpf calls it: prog 'name'). */
+  name: string;
+  /** Its ELF section ("kprobe/do_sys_open"), as written (with a leading '?' if any). */
+  section: string;
+  /** false for SEC("?...") programs: libbpf does not load them unless asked. */
+  autoload: boolean;
+  /** libbpf 1.1's section definition, undefined when libbpf does not recognise the section. */
+  secDef: SecDef | undefined;
+  /** The attach target the section names, when it names one. */
+  target: AttachTarget | undefined;
+  /** Helper ids called (BPF_CALL with src_reg 0), ascending, including reached subprograms. */
+  helpers: number[];
+  /** Maps referenced (ld_imm64 relocations against map symbols), by name. */
+  maps: MapFacts[];
+}
+
+export interface ObjectFacts {
+  programs: ProgramFacts[];
+  /** Every map the object defines. */
+  maps: MapFacts[];
+}
+
+interface Sym {
+  name: string;
+  type: number;
+  shndx: number;
+  value: number;
+  size: number;
+}
+
+interface Rel {
+  /** Instruction index in the section. */
+  insn: number;
+  sym: Sym;
+}
+
+/** Reads the facts of every program of a BPF object (ELF bytes). Throws ElfError on bad ELF. */
+export function readObjectFacts(bytes: Uint8Array, name = 'object'): ObjectFacts {
+  try {
+    return read(bytes);
+  } catch (e) {
+    if (e instanceof BtfError) throw e.withFile(name);
+    throw e;
+  }
+}
+
+function read(bytes: Uint8Array): ObjectFacts {
+  const elf = parseElf(bytes);
+  if (elf.bits !== 64) throw new ElfError('not a 64-bit ELF: BPF objects are ELF64');
+  const le = elf.littleEndian;
+  const syms = readSymbols(elf);
+  const rels = readRelocations(bytes, elf, syms);
+  const maps = readMaps(elf, syms, readBtf(bytes));
+  const mapBySym = new Map<string, MapFacts>();
+  for (const m of maps) mapBySym.set(`${m.source}\0${m.name}`, m);
+
+  const sections = elf.sections;
+  const text = elf.section('.text');
+  // Functions of every executable section, by start instruction (for subprogram calls).
+  const funcsBySec = new Map<number, Sym[]>();
+  for (const s of syms) {
+    if (s.type !== STT_FUNC) continue;
+    const sec = sections[s.shndx];
+    if (!sec || !isExec(sec)) continue;
+    const list = funcsBySec.get(s.shndx) ?? [];
+    list.push(s);
+    funcsBySec.set(s.shndx, list);
+  }
+  for (const list of funcsBySec.values()) list.sort((a, b) => a.value - b.value);
+
+  const insnsOf = new Map<number, DataView>();
+  const insns = (shndx: number): DataView => {
+    let v = insnsOf.get(shndx);
+    if (!v) {
+      const d = elf.data(sections[shndx]!);
+      v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+      insnsOf.set(shndx, v);
+    }
+    return v;
+  };
+  // ld_imm64 of a function's address (a callback: bpf_loop, bpf_for_each_map_elem...): clang
+  // leaves src_reg 0 and a relocation against the code section; libbpf turns it into
+  // BPF_PSEUDO_FUNC (RELO_SUBPROG_ADDR).
+  const isCodeRef = (rel: Rel | undefined, src: number): boolean => {
+    if (src === BPF_PSEUDO_FUNC) return true;
+    const sec = rel ? sections[rel.sym.shndx] : undefined;
+    return !!sec && isExec(sec);
+  };
+  const funcAt = (shndx: number, insn: number): Sym | undefined =>
+    funcsBySec.get(shndx)?.find((f) => f.value === insn * INSN);
+
+  const programs: ProgramFacts[] = [];
+  // prog_is_subprog() in libbpf 1.1: a .text function is a subprogram unless it is the
+  // object's only function (nr_programs > 1).
+  const nrPrograms = [...funcsBySec.values()].reduce((n, l) => n + l.length, 0);
+  for (const [shndx, funcs] of funcsBySec) {
+    if (text && shndx === text.index && nrPrograms > 1) continue;
+    const section = sections[shndx]!.name;
+    for (const f of funcs) {
+      const helpers = new Set<number>();
+      const used = new Map<string, MapFacts>();
+      // Walk the program and every subprogram it reaches (worklist of functions).
+      const seen = new Set<string>();
+      const work: [number, Sym][] = [[shndx, f]];
+      while (work.length) {
+        const [sec, fn] = work.pop()!;
+        const key = `${sec}:${fn.value}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const view = insns(sec);
+        const relOf = rels.get(sec);
+        const first = Math.ceil(fn.value / INSN);
+        const end = Math.min(Math.floor((fn.value + fn.size) / INSN), Math.floor(view.byteLength / INSN));
+        for (let i = first; i < end; i++) {
+          const o = i * INSN;
+          const code = view.getUint8(o);
+          const regs = view.getUint8(o + 1);
+          const src = le ? regs >> 4 : regs & 0xf;
+          const imm = view.getInt32(o + 4, le);
+          const rel = relOf?.get(i);
+          if (code === BPF_JMP_CALL && src === 0) helpers.add(imm);
+          else if ((code === BPF_JMP_CALL && src === BPF_PSEUDO_CALL) || (code === BPF_LD_IMM64 && isCodeRef(rel, src))) {
+            // bpf_object__reloc_code(): a relocated call targets sym_off / 8 + imm + 1 (imm / 8
+            // for a callback address); an unrelocated one is relative to this instruction.
+            let tsec = sec;
+            let target: number;
+            if (rel) {
+              tsec = rel.sym.shndx;
+              const base = rel.sym.value; // section symbol (0) or the function's own symbol
+              target = code === BPF_JMP_CALL ? base / INSN + imm + 1 : (base + imm) / INSN;
+            } else target = code === BPF_JMP_CALL ? i + imm + 1 : i + imm / INSN;
+            const callee = funcAt(tsec, target);
+            if (callee) work.push([tsec, callee]);
+          } else if (code === BPF_LD_IMM64 && rel) {
+            const secName = sections[rel.sym.shndx]?.name;
+            if (secName === '.maps' || secName === 'maps') {
+              const m = mapBySym.get(`${secName}\0${rel.sym.name}`);
+              if (m) used.set(m.name, m);
+            }
+          }
+          if (code === BPF_LD_IMM64) i++; // the second half of a 16-byte instruction
+        }
+      }
+      // bpf_object__init_prog(): SEC("?abc") is SEC("abc") with autoload off.
+      const autoload = !section.startsWith('?');
+      const sec = autoload ? section : section.slice(1);
+      const secDef = findSecDef(sec);
+      programs.push({
+        name: f.name,
+        section,
+        autoload,
+        secDef,
+        target: attachTarget(sec, secDef),
+        helpers: [...helpers].sort((a, b) => a - b),
+        maps: [...used.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      });
+    }
+  }
+  programs.sort((a, b) => (a.section === b.section ? cmp(a.name, b.name) : cmp(a.section, b.section)));
+  return { programs, maps };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function isExec(s: ElfSection): boolean {
+  return s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0;
+}
+
+function readBtf(bytes: Uint8Array): Btf | undefined {
+  try {
+    return loadBtf(bytes, { noValidate: true, parseExt: false }).btf;
+  } catch (e) {
+    if (e instanceof MissingSectionError) return undefined; // no BTF: legacy maps only
+    throw e;
+  }
+}
+
+function readSymbols(elf: ElfFile): Sym[] {
+  const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
+  if (!symtab) return [];
+  const strtab = elf.sections[symtab.link];
+  if (!strtab) throw new ElfError(`symbol table's string table (section ${symtab.link}) does not exist`);
+  const data = elf.data(symtab);
+  const strs = elf.data(strtab);
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const le = elf.littleEndian;
+  const out: Sym[] = [];
+  for (let o = 0; o + 24 <= data.length; o += 24) {
+    const nameOff = dv.getUint32(o, le);
+    const info = dv.getUint8(o + 4);
+    out.push({
+      name: cString(strs, nameOff),
+      type: info & 0xf,
+      shndx: dv.getUint16(o + 6, le),
+      value: Number(dv.getBigUint64(o + 8, le) & 0xffffffffffffn),
+      size: Number(dv.getBigUint64(o + 16, le) & 0xffffffffffffn),
+    });
+  }
+  return out;
+}
+
+function cString(bytes: Uint8Array, off: number): string {
+  if (off >= bytes.length) throw new ElfError(`symbol name offset ${off} is outside the string table`);
+  let end = bytes.indexOf(0, off);
+  if (end < 0) end = bytes.length;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + off, end - off).toString('latin1');
+}
+
+/** Relocations of each executable section: section index -> instruction index -> relocation. */
+function readRelocations(bytes: Uint8Array, elf: ElfFile, syms: Sym[]): Map<number, Map<number, Rel>> {
+  const out = new Map<number, Map<number, Rel>>();
+  const le = elf.littleEndian;
+  for (const s of elf.sections) {
+    if (s.type !== SHT_REL) continue;
+    const target = elf.sections[readInfo(bytes, le, s)];
+    if (!target || !isExec(target)) continue;
+    const data = elf.data(s);
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const map = out.get(target.index) ?? new Map<number, Rel>();
+    for (let o = 0; o + 16 <= data.length; o += 16) {
+      const off = Number(dv.getBigUint64(o, le) & 0xffffffffffffn);
+      const symIdx = Number(dv.getBigUint64(o + 8, le) >> 32n);
+      const sym = syms[symIdx];
+      if (!sym) throw new ElfError(`relocation in ${s.name} names symbol ${symIdx}, past the symbol table`);
+      map.set(off / INSN, { insn: off / INSN, sym });
+    }
+    out.set(target.index, map);
+  }
+  return out;
+}
+
+/**
+ * sh_info of an ELF64 section (elf.ts does not keep it): for SHT_REL, the section the
+ * relocations apply to. parseElf() has already checked the section table's bounds.
+ */
+function readInfo(bytes: Uint8Array, le: boolean, s: ElfSection): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shoff = Number(dv.getBigUint64(40, le));
+  return dv.getUint32(shoff + s.index * 64 + 44, le);
+}
+
+function readMaps(elf: ElfFile, syms: Sym[], btf: Btf | undefined): MapFacts[] {
+  const maps: MapFacts[] = [];
+  // Legacy SEC("maps"): struct bpf_map_def per symbol; its first u32 is the map type.
+  const legacy = elf.section('maps');
+  if (legacy) {
+    const data = elf.data(legacy);
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    for (const s of syms) {
+      if (s.shndx !== legacy.index || (s.type !== STT_OBJECT && s.type !== 0) || !s.name) continue;
+      const type = s.value + 4 <= data.length ? dv.getUint32(s.value, elf.littleEndian) : undefined;
+      maps.push({ name: s.name, type, source: 'maps' });
+    }
+  }
+  // BTF-defined SEC(".maps"): the DATASEC's VARs; __uint(type, N) is a pointer to int[N].
+  if (btf && elf.section('.maps')) {
+    for (let id = 1; id < btf.typeCount; id++) {
+      if (btf.kind(id) !== Kind.DATASEC || btf.name(id) !== '.maps') continue;
+      for (let i = 0; i < btf.vlen(id); i++) {
+        const v = btf.datasecVarType(id, i);
+        if (btf.kind(v) !== Kind.VAR) continue;
+        const def = btf.type(v);
+        const m: MapFacts = { name: btf.name(v), type: btfMapType(btf, def), source: '.maps' };
+        const inner = innerDef(btf, def);
+        if (inner !== undefined) m.innerType = btfMapType(btf, inner);
+        maps.push(m);
+      }
+    }
+  }
+  return maps;
+}
+
+/** parse_btf_map_def(): the `type` member, `int (*type)[N]` as __uint(type, N) writes it. */
+function btfMapType(btf: Btf, id: number): number | undefined {
+  const st = btf.skipModsAndTypedefs(id);
+  if (btf.kind(st) !== Kind.STRUCT) return undefined;
+  for (let m = 0; m < btf.vlen(st); m++) {
+    if (btf.memberName(st, m) !== 'type') continue;
+    const ptr = btf.skipModsAndTypedefs(btf.memberType(st, m));
+    if (btf.kind(ptr) !== Kind.PTR) return undefined;
+    const arr = btf.skipModsAndTypedefs(btf.type(ptr));
+    if (btf.kind(arr) !== Kind.ARRAY) return undefined;
+    return btf.arrayNelems(arr);
+  }
+  return undefined;
+}
+
+/**
+ * parse_btf_map_def()'s `values` member of a map-in-map: an array of pointers to the inner
+ * map's definition struct. Undefined for other maps (prog arrays point to FUNC_PROTOs).
+ */
+function innerDef(btf: Btf, id: number): number | undefined {
+  const st = btf.skipModsAndTypedefs(id);
+  if (btf.kind(st) !== Kind.STRUCT) return undefined;
+  for (let m = 0; m < btf.vlen(st); m++) {
+    if (btf.memberName(st, m) !== 'values') continue;
+    const arr = btf.skipModsAndTypedefs(btf.memberType(st, m));
+    if (btf.kind(arr) !== Kind.ARRAY) return undefined;
+    const ptr = btf.skipModsAndTypedefs(btf.arrayElem(arr));
+    if (btf.kind(ptr) !== Kind.PTR) return undefined;
+    const def = btf.skipModsAndTypedefs(btf.type(ptr));
+    return btf.kind(def) === Kind.STRUCT ? def : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,62 @@
+// A real report for the HTML tests: the load-check fixtures on a spread of demo-archive kernels
+// (Debian 4.19 runs, Debian 5.10, Ubuntu 5.4 runs, CentOS 8.0), verdicts by src/check/load, and
+// one CO-RE relocation outcome so the relocation sections render too.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseBtf } from '../../../src/btf/btf.js';
+import type { CheckReport, ReportKernel, ReportObject } from '../../../src/check/html/types.js';
+import { readKernelFacts, type KernelFacts } from '../../../src/check/load/kernel.js';
+import { readObjectFacts } from '../../../src/check/load/program.js';
+import { groupOutcomes, programVerdict } from '../../../src/check/load/verdict.js';
+import { data, unpackBtfTarXz } from '../../helpers/data.js';
+import { compileFixture } from '../load/helpers.js';
+
+export const REPORT_KERNELS = [
+  'debian/10/x86_64/4.19.0-17-amd64',
+  'debian/10/x86_64/4.19.0-18-amd64',
+  'debian/10/x86_64/4.19.0-19-amd64',
+  'debian/10/x86_64/4.19.0-20-amd64',
+  'debian/10/x86_64/5.10.0-0.deb10.17-amd64',
+  'ubuntu/20.04/x86_64/5.4.0-26-generic',
+  'ubuntu/20.04/x86_64/5.4.0-28-generic',
+  'ubuntu/20.04/x86_64/5.4.0-29-generic',
+  'centos/8/x86_64/4.18.0-80.el8.x86_64',
+];
+
+/** Path of the demo-archive kernel with this key. */
+export const archivePath = (key: string) => join(data.demoArchive.path, `${key}.btf.tar.xz`);
+
+export async function buildReport(): Promise<{ report: CheckReport; files: string[] }> {
+  const kernels: ReportKernel[] = [];
+  const facts: KernelFacts[] = [];
+  const files: string[] = [];
+  for (const key of REPORT_KERNELS) {
+    const [id, version, arch, release] = key.split('/') as [string, string, string, string];
+    kernels.push({ key, id, version, arch, release });
+    const file = await unpackBtfTarXz(archivePath(key));
+    files.push(file);
+    facts.push(readKernelFacts(parseBtf(new Uint8Array(readFileSync(file)))));
+  }
+  const objects: ReportObject[] = [];
+  for (const fx of ['ringbuf', 'fentry', 'tracepoint']) {
+    const obj = compileFixture(fx);
+    const of = readObjectFacts(new Uint8Array(readFileSync(obj)), obj);
+    objects.push({
+      file: `${fx}.bpf.o`,
+      programs: of.programs.map((p) => ({
+        name: p.name,
+        section: p.section,
+        ...(p.secDef ? { type: p.secDef.progType } : {}),
+        outcomes: groupOutcomes(facts.map((k) => programVerdict(p, k))),
+      })),
+      relocations: [],
+    });
+  }
+  // One CO-RE relocation poisoned on the CentOS kernel (shape of issue 15's json).
+  objects[0]!.relocations.push({
+    program: 'rb_output', section: 'kprobe/do_nanosleep', index: 0, insn: 3, kind: 'byte_off', type: 'struct task_struct',
+    access: '0:57', path: 'task_struct->loginuid',
+    outcomes: [{ verdict: 'ok', value: 2360, kernels: [0, 1, 2, 3, 4, 5, 6, 7] }, { verdict: 'poison', guarded: false, kernels: [8] }],
+  });
+  return { report: { schema: 'btfgen-check', version: 1, kernels, objects }, files };
+}
