@@ -81,7 +81,7 @@ describe.skipIf(why !== undefined)(`fetch killed with SIGKILL mid-clone${why ? `
     let writing = true;
     let n = 0;
     const writer = (async () => {
-      while (writing && n < 5000) await writeFile(path.join(pack, `new${n++}`), 'x').catch(() => undefined);
+      while (writing && n < 1500) await writeFile(path.join(pack, `new${n++}`), 'x').catch(() => undefined);
     })();
     const removed = removeTree(dir).then(
       () => 'ok',
