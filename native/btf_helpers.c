@@ -41,6 +41,13 @@ extern const char _binary_min_core_btfs_tar_gz_end[] __attribute__((weak));
 #define OS_RELEASE_MAX (64 * 1024)
 #define INFLATE_CHUNK (64 * 1024)
 #define META_MAX (1024 * 1024)	/* largest GNU longname / pax record we accept */
+/* Caps against bombs (kernel BTF is < 100 MB, a minimized member a few KB; the TypeScript
+ * runtime has the same member cap): the member written may be at most MEMBER_MAX bytes, and
+ * one archive may inflate to at most INFLATE_MAX bytes. Both fail with EINVAL. */
+#define MEMBER_MAX (128ULL * 1024 * 1024)
+#define INFLATE_MAX (1024ULL * 1024 * 1024)
+/* Largest tar size either runtime accepts (2^53 - 1, JavaScript's Number.MAX_SAFE_INTEGER). */
+#define SIZE_MAX_SAFE ((1ULL << 53) - 1)
 #define NEAREST_LIMIT 5
 #define MSG_MAX 2048
 #define TOKEN_DIGITS_MAX 15	/* numeric release tokens compared by distance (as in TS) */
@@ -649,7 +656,7 @@ static void end_entry(struct lookup *c)
 	c->state = c->pad ? T_PAD : T_HEADER;
 }
 
-static void parse_pax(struct lookup *c)
+static int parse_pax(struct lookup *c)
 {
 	size_t pos = 0;
 
@@ -661,9 +668,15 @@ static void parse_pax(struct lookup *c)
 		while (i < c->meta_len && is_digit(c->meta[i]) && len < META_MAX)
 			len = len * 10 + (size_t)(c->meta[i++] - '0');
 		if (i >= c->meta_len || c->meta[i] != ' ' || len == 0 || len > c->meta_len - pos)
-			return; /* malformed: ignore the rest */
+			return 0; /* malformed: ignore the rest */
 		rec = c->meta + i + 1;
 		end = c->meta + pos + len - 1; /* the '\n' */
+		if (end < rec) {
+			/* len counts no more than its digits and the space ("2 a..."): no
+			 * key=value fits; skipped, as a record without '=' is. */
+			pos += len;
+			continue;
+		}
 		eq = memchr(rec, '=', (size_t)(end - rec));
 		if (eq && *end == '\n') {
 			size_t kl = (size_t)(eq - rec), vl = (size_t)(end - eq - 1);
@@ -678,12 +691,21 @@ static void parse_pax(struct lookup *c)
 					c->next_name = v;
 				}
 			} else if (kl == 4 && !memcmp(rec, "size", 4)) {
+				/* Decimal digits (the value read as a C string, up to a NUL);
+				 * anything else is ignored. Above 2^53 - 1 the archive is invalid. */
 				uint64_t s = 0;
 				size_t k;
 
-				for (k = 1; k <= vl && is_digit(eq[k]) && !(s >> 59); k++)
-					s = s * 10 + (uint64_t)(eq[k] - '0');
+				vl = strnlen(eq + 1, vl);
+				for (k = 1; k <= vl && is_digit(eq[k]); k++)
+					;
 				if (k == vl + 1 && vl) {
+					for (k = 1; k <= vl; k++) {
+						s = s * 10 + (uint64_t)(eq[k] - '0');
+						if (s > SIZE_MAX_SAFE)
+							return fail(c, -EINVAL, "corrupt tar: pax size "
+								    "above 2^53 - 1%s", NULL);
+					}
 					c->pax_size = s;
 					c->have_pax_size = 1;
 				}
@@ -691,10 +713,13 @@ static void parse_pax(struct lookup *c)
 		}
 		pos += len;
 	}
+	return 0;
 }
 
-static void end_meta(struct lookup *c)
+static int end_meta(struct lookup *c)
 {
+	int err = 0;
+
 	if (c->meta_type == 'L') {
 		size_t n = strnlen(c->meta, c->meta_len);
 		char *v = malloc(n + 1);
@@ -706,12 +731,13 @@ static void end_meta(struct lookup *c)
 			c->next_name = v;
 		}
 	} else if (c->meta_type == 'x') {
-		parse_pax(c);
+		err = parse_pax(c);
 	} /* 'K' (long link name) and 'g' (global pax) do not name a file */
 	free(c->meta);
 	c->meta = NULL;
 	c->meta_len = 0;
 	c->state = c->pad ? T_PAD : T_HEADER;
+	return err;
 }
 
 static int remember_release(struct lookup *c)
@@ -757,6 +783,9 @@ static int choose_member(struct lookup *c, const char *key, uint64_t size)
 	} else if (rank >= c->best) {
 		return 0;
 	}
+	if (size > MEMBER_MAX)
+		return fail(c, -EINVAL, "member %s is larger than 128 MiB, the limit for one kernel's BTF",
+			    key);
 	r = open_output(c);
 	if (r)
 		return r;
@@ -806,6 +835,8 @@ static int on_header(struct lookup *c)
 		return fail(c, -EINVAL, "not a tar archive, or a corrupt one (bad header)%s", NULL);
 	if (c->have_pax_size)
 		size = c->pax_size;
+	if (size > SIZE_MAX_SAFE)
+		return fail(c, -EINVAL, "corrupt tar: member size above 2^53 - 1%s", NULL);
 	c->remain = size;
 	c->pad = (512 - size % 512) % 512;
 
@@ -821,7 +852,7 @@ static int on_header(struct lookup *c)
 		if (size)
 			c->state = T_META;
 		else
-			end_meta(c);
+			return end_meta(c);
 		return 0;
 	}
 
@@ -904,8 +935,11 @@ static int tar_feed(struct lookup *c, const unsigned char *buf, size_t len)
 			c->meta_len += n;
 			buf += n, len -= n;
 			c->remain -= n;
-			if (!c->remain)
-				end_meta(c);
+			if (!c->remain) {
+				err = end_meta(c);
+				if (err)
+					return err;
+			}
 			break;
 		case T_PAD:
 			n = c->pad < len ? (size_t)c->pad : len;
@@ -921,11 +955,55 @@ static int tar_feed(struct lookup *c, const unsigned char *buf, size_t len)
 	return 0;
 }
 
+/* Inflates one gzip member from p (inflateInit2 with 16 + MAX_WBITS: gzip only) and throws
+ * the output away. Returns the bytes it took, or 0 when p does not start with a complete
+ * valid member. *budget counts down the bytes the archive may still inflate to. */
+static size_t gzip_member_len(const unsigned char *p, size_t n, unsigned char *scratch,
+			      uint64_t *budget, int *over)
+{
+	z_stream zs;
+	size_t used = 0;
+	int ret = Z_BUF_ERROR;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return 0;
+	zs.next_in = p;
+	do {
+		if (zs.avail_in == 0) {
+			if (used == n)
+				break; /* the input ends inside the member */
+			zs.avail_in = n - used > (1u << 30) ? (1u << 30) : (uInt)(n - used);
+			used += zs.avail_in;
+		}
+		zs.next_out = scratch;
+		zs.avail_out = INFLATE_CHUNK;
+		ret = inflate(&zs, Z_NO_FLUSH);
+		if (INFLATE_CHUNK - zs.avail_out > *budget) {
+			*over = 1;
+			break;
+		}
+		*budget -= INFLATE_CHUNK - zs.avail_out;
+	} while (ret == Z_OK);
+	used -= zs.avail_in;
+	inflateEnd(&zs);
+	return ret == Z_STREAM_END && !*over ? used : 0;
+}
+
+/*
+ * The gzip rule both runtimes follow (RFC 1952 section 2.2: a gzip file is a series of
+ * members): after a member's trailer either nothing remains, or what remains is one or more
+ * complete valid members, decoded and concatenated. Anything else (a lone 0x1f, "1f 8b" and
+ * junk, zero padding, a truncated member) is "trailing garbage after gzip data", EINVAL. It
+ * is checked when the first member ends, before that round's output is used; a reader that
+ * has already found the exact member or the end-of-archive marker stops earlier.
+ */
 static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 {
 	unsigned char *out = malloc(INFLATE_CHUNK);
+	uint64_t budget = INFLATE_MAX;
+	int err = 0, ret, tail_checked = 0;
 	z_stream zs;
-	int err = 0, ret;
 
 	if (!out)
 		return -ENOMEM;
@@ -956,13 +1034,40 @@ static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 			err = fail(c, -EINVAL, "corrupt gzip data%s", NULL);
 			break;
 		}
-		/* After a gzip member: another member continues the stream, zero bytes are
-		 * padding and end it, anything else is garbage that makes the archive
-		 * corrupt (as node's zlib has it; the output of this round is dropped too). */
-		if (ret == Z_STREAM_END && zs.avail_in > 0 && zs.next_in[0] != 0 &&
-		    !(zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b)) {
-			err = fail(c, -EINVAL, "corrupt gzip data: trailing garbage%s", NULL);
+		if (produced > budget) {
+			err = fail(c, -EINVAL, "archive inflates to more than 1 GiB%s", NULL);
 			break;
+		}
+		budget -= produced;
+		if (ret == Z_STREAM_END && !tail_checked && (zs.avail_in || len)) {
+			/* Every remaining byte must belong to a complete valid member. */
+			const unsigned char *p = zs.next_in;
+			size_t rest = zs.avail_in + len, m;
+			uint64_t tail_budget = budget;
+			unsigned char *scratch = malloc(INFLATE_CHUNK);
+			int over = 0;
+
+			if (!scratch) {
+				err = -ENOMEM;
+				break;
+			}
+			while (rest) {
+				m = gzip_member_len(p, rest, scratch, &tail_budget, &over);
+				if (!m)
+					break;
+				p += m;
+				rest -= m;
+			}
+			free(scratch);
+			if (over) {
+				err = fail(c, -EINVAL, "archive inflates to more than 1 GiB%s", NULL);
+				break;
+			}
+			if (rest) {
+				err = fail(c, -EINVAL, "trailing garbage after gzip data%s", NULL);
+				break;
+			}
+			tail_checked = 1;
 		}
 		if (produced) {
 			err = tar_feed(c, out, produced);
@@ -970,11 +1075,10 @@ static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 				break;
 		}
 		if (ret == Z_STREAM_END) {
-			if (zs.avail_in > 0 && zs.next_in[0] != 0) {
-				inflateReset(&zs); /* the next gzip member */
-				continue;
-			}
-			break;
+			if (zs.avail_in == 0 && len == 0)
+				break;
+			inflateReset(&zs); /* the next gzip member (checked above) */
+			continue;
 		}
 		if (ret == Z_OK)
 			continue;

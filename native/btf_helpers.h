@@ -34,10 +34,12 @@
  *      file under $TMPDIR (default /tmp). For tests, BTFGEN_OS_RELEASE=FILE, BTFGEN_MACHINE
  *      and BTFGEN_RELEASE stand in for os-release and uname -m / -r.
  *
- * Return values: 0, or a negative errno: -EINVAL corrupt gzip/tar (or bad arguments),
- * -ENOENT no matching kernel in the archive (or only differing ones of the host's release,
- * or BTF_FILE_PATH unreadable), -EIO write
- * failure, -ENOMEM, -EOPNOTSUPP no archive linked into the binary (ensure_core_btf and
+ * Return values: 0, or a negative errno: -EINVAL corrupt gzip/tar (or bad arguments; also
+ * a tar size above 2^53 - 1, bytes after the gzip data that are not complete gzip members,
+ * a host member larger than 128 MiB, or an archive inflating to more than 1 GiB; see
+ * docs/reliability.md), -ENOENT no matching kernel in the archive (or only differing ones
+ * of the host's release, or BTF_FILE_PATH unreadable), -EIO the temporary file cannot be
+ * created or written, -ENOMEM, -EOPNOTSUPP no archive linked into the binary (ensure_core_btf and
  * ensure_core_btf_with_linked_tar only, and only when the archive is actually needed).
  * Failures also print one line on stderr naming the keys tried and the nearest kernels.
  */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use: bpftool 7.1 (the oracle), clang-19/llvm-19 (eBPF
-# fixtures), libbpf/libelf/zlib headers (C loaders and native/), xz, git. Needs root or sudo.
+# fixtures; libclang-rt-19-dev: its ASan/UBSan runtimes for the clang-built fuzzing of native/),
+# libbpf/libelf/zlib headers (C loaders and native/), xz, git. Needs root or sudo.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
@@ -11,7 +12,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  bpftool clang-19 llvm-19 libbpf-dev libelf-dev zlib1g-dev xz-utils git make gcc libc6-dev pkg-config ca-certificates \
+  bpftool clang-19 llvm-19 libclang-rt-19-dev libbpf-dev libelf-dev zlib1g-dev xz-utils git make gcc libc6-dev pkg-config ca-certificates \
   chromium \
   qemu-system-x86 busybox-static cpio \
   >/dev/null

@@ -62,3 +62,18 @@ export class LookupError extends BtfgenError {}
 export class UsageError extends BtfgenError {
   override exitCode = 2;
 }
+
+/**
+ * A file system call that failed on a named file: `code` is its errno name (ENOSPC, EROFS...),
+ * the message names the file (node's errors from write(2) and friends do not).
+ */
+export class FileSystemError extends BtfgenError {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

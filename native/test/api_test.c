@@ -157,6 +157,23 @@ int main(int argc, char **argv)
 		CHECK(tmp_entries() == 0, "files left behind after errors");
 	}
 	{
+		/* A missing TMPDIR is -EIO ("cannot create a temporary file"), not the -ENOENT of
+		 * "no BTF for this host" (issue 13). */
+		LIBBPF_OPTS(bpf_object_open_opts, opts);
+		char missing[4096], saved[4096];
+
+		snprintf(saved, sizeof(saved), "%s", tmpdir);
+		snprintf(missing, sizeof(missing), "%s/no-such-dir", saved);
+		setenv("TMPDIR", missing, 1);
+		err = ensure_core_btf_tar(&opts, good, good_len);
+		CHECK(err == -EIO && opts.btf_custom_path == NULL, "missing TMPDIR: err=%d", err);
+		err = ensure_core_btf_tar(&opts, foreign, foreign_len);
+		CHECK(err == -ENOENT, "missing TMPDIR, no match: err=%d", err);
+		setenv("TMPDIR", saved, 1);
+		tmpdir = getenv("TMPDIR");
+		CHECK(tmp_entries() == 0, "files left behind");
+	}
+	{
 		/* BTF_FILE_PATH wins, is returned as is, and is never deleted. */
 		LIBBPF_OPTS(bpf_object_open_opts, opts);
 		char mine[4096];

@@ -423,6 +423,148 @@ static void add_others(struct buf *t)
 	}
 }
 
+/* ---- issue 13 (reliability): the archive rules both readers follow (docs/reliability.md) */
+
+static void fix_checksum(unsigned char *h)
+{
+	unsigned sum = 0;
+	int i;
+
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+}
+
+static void pax_raw(struct buf *b, const char *body)
+{
+	raw_header(b, "PaxHeaders/x", NULL, 'x', strlen(body));
+	buf_add(b, body, strlen(body));
+	buf_pad(b);
+}
+
+/* One pax record "<len> <key>=<value>\n", len counting itself. */
+static void pax_field(struct buf *b, const char *key, const char *value)
+{
+	char rec[256];
+	size_t rest = strlen(key) + strlen(value) + 3, len = rest + 1;
+
+	while ((size_t)snprintf(rec, sizeof(rec), "%zu", len) + rest != len)
+		len = (size_t)snprintf(rec, sizeof(rec), "%zu", len) + rest;
+	snprintf(rec, sizeof(rec), "%zu %s=%s\n", len, key, value);
+	pax_raw(b, rec);
+}
+
+static void target_member(struct buf *t)
+{
+	tar_member(t, TARGET, '0', TARGET_DATA, strlen(TARGET_DATA), NAME_USTAR);
+}
+
+/* A target header of `size` bytes (base-256 when b256) followed by TARGET_DATA only. */
+static void target_sized(struct buf *t, uint64_t size, int b256)
+{
+	unsigned char *h;
+	int i;
+
+	raw_header(t, TARGET, NULL, '0', size);
+	h = t->p + t->len - 512;
+	if (b256) {
+		h[124] = 0x80;
+		for (i = 135; i > 124; i--, size >>= 8)
+			h[i] = (unsigned char)(size & 0xff);
+		fix_checksum(h);
+	}
+	buf_add(t, TARGET_DATA, strlen(TARGET_DATA));
+	buf_pad(t);
+}
+
+/* Builds the issue-13 variants into *a (t is scratch); 0 when v is not one of them. */
+static int issue13_variant(const char *v, struct buf *t, struct buf *a)
+{
+	struct buf g = { 0 };
+
+	add_others(t);
+	if (!strcmp(v, "pax-record-shorter-than-its-length")) {
+		pax_raw(t, "2 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			   "aaaaaaaaaaaaaaa");
+		target_member(t);
+	} else if (!strcmp(v, "pax-size-2^53")) {
+		pax_field(t, "size", "9007199254740992");
+		target_member(t);
+	} else if (!strcmp(v, "pax-size-2^53-1-beyond-end")) {
+		pax_field(t, "size", "9007199254740991");
+		target_member(t);
+	} else if (!strcmp(v, "pax-size-2^64")) {
+		pax_field(t, "size", "18446744073709551616");
+		target_member(t);
+	} else if (!strcmp(v, "base256-size-2^53")) {
+		target_sized(t, 1ULL << 53, 1);
+	} else if (!strcmp(v, "size-beyond-end")) {
+		target_sized(t, 1024 * 1024, 0);
+	} else if (!strcmp(v, "member-over-128MiB")) {
+		uint64_t size = 128ULL * 1024 * 1024 + 1;
+
+		raw_header(t, TARGET, NULL, '0', size);
+		buf_add(t, NULL, (size_t)size);
+		buf_pad(t);
+	} else if (!strncmp(v, "gzip-then-", 10)) {
+		target_member(t);
+		tar_end(t);
+		gzip(t, a);
+		if (!strcmp(v, "gzip-then-lone-1f")) {
+			buf_add(a, "\x1f", 1);
+		} else if (!strcmp(v, "gzip-then-1f8b-junk")) {
+			buf_add(a, "\x1f\x8bjunk after a gzip magic", 25);
+		} else if (!strcmp(v, "gzip-then-truncated-member")) {
+			struct buf x = { 0 };
+
+			buf_add(&x, NULL, 100);
+			memset(x.p, 'x', 100);
+			gzip(&x, &g);
+			buf_add(a, g.p, g.len - 4);
+			free(x.p);
+		} else if (!strcmp(v, "gzip-then-empty-member")) {
+			struct buf x = { 0 };
+
+			gzip(&x, &g);
+			buf_add(a, g.p, g.len);
+		} else {
+			return 0;
+		}
+		free(g.p);
+		return 1;
+	} else if (!strcmp(v, "gzip-three-members")) {
+		struct buf t1 = { 0 }, t2 = { 0 }, t3 = { 0 };
+		char name[128];
+		unsigned char data[4096];
+		int i, j;
+
+		/* others 0-1, others 2-3, then the target and the end marker */
+		for (i = 0; i < 4; i++) {
+			for (j = 0; j < 4096; j++)
+				data[j] = (unsigned char)((j * 31 + i) & 0xff);
+			snprintf(name, sizeof(name), "./btfhub-archive/debian/12/x86_64/6.1.0-other%d.btf", i);
+			tar_member(i < 2 ? &t1 : &t2, name, '0', data, sizeof(data), NAME_USTAR);
+		}
+		target_member(&t3);
+		tar_end(&t3);
+		gzip(&t1, a);
+		gzip(&t2, a);
+		gzip(&t3, a);
+		free(t1.p);
+		free(t2.p);
+		free(t3.p);
+		return 1;
+	} else {
+		t->len = 0;
+		return 0;
+	}
+	tar_end(t);
+	gzip(t, a);
+	return 1;
+}
+
 static void case_archive(int line, char **f, size_t nf)
 {
 	struct btfgen_host h = { "debian", "", "12", "x86_64", "6.1.0-test" };
@@ -486,6 +628,8 @@ static void case_archive(int line, char **f, size_t nf)
 	} else if (!strcmp(v, "huge-name-record")) {
 		raw_header(&a, "././@LongLink", NULL, 'L', 2 * 1024 * 1024);
 		buf_add(&a, NULL, 4096);
+	} else if (issue13_variant(v, &t, &a)) {
+		/* built by issue13_variant */
 	} else {
 		failure(line, "unknown archive variant %s%s", v, NULL);
 		return;

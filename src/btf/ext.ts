@@ -50,10 +50,11 @@ export function parseBtfExt(bytes: Uint8Array): BtfExt {
   else throw new BtfError(`invalid .BTF.ext magic 0x${dv.getUint16(0, true).toString(16)} (expected 0xeb9f)`);
   const version = bytes[2]!;
   const flags = bytes[3]!;
+  const hdrLen = dv.getUint32(4, le);
+  // btf_ext_parse_hdr's order: the header length first (EINVAL), then version and flags (ENOTSUP).
+  if (size < hdrLen) throw new BtfError(`.BTF.ext header length ${hdrLen} is larger than the section (${size} bytes)`);
   if (version !== 1) throw new BtfError(`unsupported .BTF.ext version ${version}`);
   if (flags !== 0) throw new BtfError(`unsupported .BTF.ext flags 0x${flags.toString(16)}`);
-  const hdrLen = dv.getUint32(4, le);
-  if (size < hdrLen) throw new BtfError(`.BTF.ext header length ${hdrLen} is larger than the section (${size} bytes)`);
   if (size === hdrLen) throw new BtfError('.BTF.ext has no data');
   if (hdrLen < 24) throw new BtfError(`.BTF.ext header length ${hdrLen} is shorter than 24 bytes`);
 

@@ -15,7 +15,7 @@ import { FetchError } from '../errors.js';
 import { describeFilter, type KernelFilter } from '../archive/filter.js';
 import { resolveFetchConfig, type Env, type FetchConfigInput } from './config.js';
 import { gitVersion, type GitContext, type GitProgress } from './git.js';
-import { acquireLock, LOCK_FILE, type LockOwner } from './lock.js';
+import { acquireLock, FETCH_TOKEN_ENV, LOCK_FILE, type LockOwner } from './lock.js';
 import { buildMergedView, diskUsage, recoverView, type LinkMode } from './merge.js';
 import { commitRepo, discardRepo, prepareRepo, removeLeftovers, type PreparedRepo, type RepoAction, type RepoContext } from './repo.js';
 
@@ -143,6 +143,9 @@ export async function fetch(options: FetchOptions = {}): Promise<FetchResult> {
   if (options.lockTimeoutMs !== undefined) lockOpts.timeoutMs = options.lockTimeoutMs;
   if (options.signal) lockOpts.signal = options.signal;
   const lock = await acquireLock(path.join(config.cache, LOCK_FILE), lockOpts);
+  // Every git process of this run carries the lock's token: if this process is killed, the
+  // next run ends them before it cleans up (see lock.ts).
+  gitCtx.env = { ...env, [FETCH_TOKEN_ENV]: lock.token };
 
   let succeeded = false;
   const prepared: PreparedRepo[] = [];

@@ -2,6 +2,12 @@
 // owner's pid and host. A lock whose owner is a dead process on this host is stale and taken
 // over; taking over is itself guarded by a second O_EXCL file so that two waiters cannot both
 // remove the stale lock and then each other's fresh one.
+//
+// The git processes a fetch runs carry the lock's random token in their environment
+// (FETCH_TOKEN_ENV; git passes its environment on to the processes it starts). A fetch killed
+// with SIGKILL cannot take its children down, so the run that finds its lock stale first kills
+// every process still carrying the dead owner's token (Linux: /proc/<pid>/environ) and waits
+// for them to go: no orphan of the dead run is left writing into the cache while it is cleaned.
 import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readFileSync, unlinkSync } from 'node:fs';
@@ -10,11 +16,15 @@ import os from 'node:os';
 import { FetchError } from '../errors.js';
 
 export const LOCK_FILE = '.btfgen-fetch.lock';
+/** Environment variable holding the lock's token in every git process of one fetch. */
+export const FETCH_TOKEN_ENV = 'BTFGEN_FETCH_LOCK_TOKEN';
 
 export interface LockOwner {
   pid: number;
   host: string;
   since: string;
+  /** The token its git children carry in FETCH_TOKEN_ENV. */
+  token?: string;
 }
 
 export interface LockOptions {
@@ -29,6 +39,8 @@ export interface LockOptions {
 
 export interface Lock {
   path: string;
+  /** Give it to child processes as FETCH_TOKEN_ENV, so that a later run can end them if this one dies. */
+  token: string;
   release(): Promise<void>;
 }
 
@@ -48,7 +60,11 @@ function isAlive(pid: number): boolean {
 async function readOwner(file: string): Promise<LockOwner | undefined> {
   try {
     const o = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
-    if (typeof o.pid === 'number' && typeof o.host === 'string') return { pid: o.pid, host: o.host, since: String(o.since ?? '') };
+    if (typeof o.pid === 'number' && typeof o.host === 'string') {
+      const owner: LockOwner = { pid: o.pid, host: o.host, since: String(o.since ?? '') };
+      if (typeof o.token === 'string' && /^[0-9a-f]{16}$/.test(o.token)) owner.token = o.token;
+      return owner;
+    }
   } catch {
     /* missing, empty or half-written */
   }
@@ -100,6 +116,60 @@ async function removeDeadTemps(file: string): Promise<void> {
   }
 }
 
+/** Pids of the processes (not this one) whose environment holds FETCH_TOKEN_ENV=token. Linux only: elsewhere none. */
+export async function processesWithToken(token: string): Promise<number[]> {
+  const needle = Buffer.from(`${FETCH_TOKEN_ENV}=${token}\0`);
+  const names = await readdir('/proc').catch(() => [] as string[]);
+  const found: number[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const env = await readFile(`/proc/${name}/environ`).catch(() => undefined);
+    if (!env) continue;
+    const at = env.indexOf(needle);
+    if (at === 0 || (at > 0 && env[at - 1] === 0)) found.push(Number(name));
+  }
+  return found;
+}
+
+/** How long to wait for the killed children of a dead fetch to be gone. */
+const ORPHAN_WAIT_MS = 10_000;
+
+/**
+ * Ends the processes a dead fetch left behind (SIGKILL to every process carrying its token) and
+ * waits until none is left. Returns how many were killed. A process that will not die (a zombie
+ * is reaped by its new parent soon; one stuck in the kernel is not) fails the run.
+ */
+export async function killOrphans(token: string): Promise<number> {
+  const deadline = Date.now() + ORPHAN_WAIT_MS;
+  const killed = new Set<number>();
+  for (;;) {
+    const alive = (await processesWithToken(token)).filter((pid) => !isZombie(pid));
+    if (alive.length === 0) return killed.size;
+    if (Date.now() >= deadline) {
+      throw new FetchError(`processes ${alive.join(', ')} of an interrupted btfgen fetch are still running and could not be ended`);
+    }
+    for (const pid of alive) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed.add(pid);
+      } catch {
+        /* gone meanwhile, or not ours */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true; // gone
+  }
+}
+
 /** Is the lock at `file` stale (owner dead on this host, or unreadable for too long)? */
 async function isStale(file: string): Promise<boolean> {
   const owner = await readOwner(file);
@@ -122,6 +192,9 @@ async function breakStale(file: string): Promise<boolean> {
   }
   try {
     if (!(await isStale(file))) return false;
+    // The dead owner's git children may still be writing into the cache: end them first.
+    const owner = await readOwner(file);
+    if (owner?.token) await killOrphans(owner.token);
     await unlink(file).catch(() => undefined);
     return true;
   } finally {
@@ -189,6 +262,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
   let released = false;
   return {
     path: file,
+    token,
     async release(): Promise<void> {
       if (released) return;
       released = true;

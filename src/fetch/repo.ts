@@ -84,11 +84,35 @@ export async function removeLeftovers(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const n of names) {
     if (n.startsWith('.') && TMP_SUFFIX.test(n)) {
-      await rm(path.join(dir, n), { recursive: true, force: true });
+      await removeTree(path.join(dir, n));
       removed.push(n);
     }
   }
   return removed;
+}
+
+/** How long removeTree keeps retrying while something still writes into the tree. */
+const REMOVE_RETRY_MS = 10_000;
+
+/**
+ * rm -rf that outlasts a writer still finishing in the tree (ENOTEMPTY/EBUSY: a file appeared
+ * after its directory was listed), and fails with one line naming the directory.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  const deadline = Date.now() + REMOVE_RETRY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rm(dir, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (Date.now() < deadline && (code === 'ENOTEMPTY' || code === 'EBUSY')) {
+        await new Promise((r) => setTimeout(r, Math.min(200, 25 * (attempt + 1))));
+        continue;
+      }
+      throw new FetchError(`cannot remove ${dir} left by an interrupted fetch: ${code || (err as Error).message}`, { cause: err });
+    }
+  }
 }
 
 async function revParse(ctx: GitContext, dir: string, rev: string): Promise<string | undefined> {

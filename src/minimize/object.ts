@@ -13,16 +13,42 @@ import { CoreSpec, nameByOffset, parseSpec } from './spec.js';
 /** LIBBPF_ERRNO__FORMAT: libbpf's error for a file that is neither raw BTF nor usable ELF. */
 export const LIBBPF_ERRNO_FORMAT = 4001;
 const EIO = 5;
+/** ENOTSUP (= EOPNOTSUPP on Linux). */
+const ENOTSUP = 95;
 
 /**
  * The errno libbpf 1.1's btf__parse() fails with for bytes our loader rejected: EIO for a file
- * shorter than the 2-byte magic, LIBBPF_ERRNO__FORMAT when it is neither BTF nor ELF, EINVAL
- * for malformed BTF/.BTF.ext.
+ * shorter than the 2-byte magic; LIBBPF_ERRNO__FORMAT when it is neither BTF nor ELF, or an
+ * ELF whose section-name table cannot be had (btf_parse_elf's elf_getshdrstrndx() /
+ * elf_rawdata(elf_getscn(shstrndx)) checks); ENOTSUP for a .BTF.ext version or flags it does
+ * not know (btf_ext_parse_hdr); EINVAL for other malformed BTF/.BTF.ext.
  */
 export function parseErrno(bytes: Uint8Array, message: string): number {
   if (bytes.length < 2) return EIO;
-  if (/neither raw BTF nor an ELF/.test(message)) return LIBBPF_ERRNO_FORMAT;
+  if (/neither raw BTF nor an ELF|section name table index \d+ is out of range/.test(message)) return LIBBPF_ERRNO_FORMAT;
+  if (/unsupported \.BTF\.ext (version|flags)/.test(message)) return ENOTSUP;
   return EINVAL;
+}
+
+/**
+ * An ELF without a section header table (e_shoff 0) or with no sections (e_shnum 0 and no
+ * extended count): libbpf finds no section-name table there, LIBBPF_ERRNO__FORMAT, before it
+ * looks for .BTF (ENOENT).
+ */
+function elfWithoutSections(bytes: Uint8Array): boolean {
+  if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) return false;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = bytes[5] !== 2;
+  const is64 = bytes[4] === 2;
+  const shoff = is64 ? dv.getBigUint64(40, le) : BigInt(dv.getUint32(32, le));
+  const shnum = dv.getUint16(is64 ? 60 : 48, le);
+  if (shoff === 0n) return true;
+  if (shnum !== 0) return false;
+  // Extended numbering: the count is section 0's sh_size.
+  const at = Number(shoff);
+  if (!Number.isSafeInteger(at) || at + (is64 ? 64 : 40) > bytes.length) return false;
+  const count = is64 ? dv.getBigUint64(at + 32, le) : BigInt(dv.getUint32(at + 20, le));
+  return count === 0n;
 }
 
 /**
@@ -96,6 +122,9 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
     loaded = loadBtf(bytes, { name, noValidate: true });
   } catch (e) {
     if (e instanceof MissingSectionError) {
+      if (e.section === '.BTF' && elfWithoutSections(bytes)) {
+        throw new ObjectError('failed to parse BPF object: ELF has no section header table (libbpf: LIBBPF_ERRNO__FORMAT)', name, LIBBPF_ERRNO_FORMAT);
+      }
       throw new ObjectError(`failed to parse BPF object: ${e.section} section not found (No such file or directory)`, name, ENOENT);
     }
     if (e instanceof BtfError) {

@@ -8,6 +8,7 @@
 // fails the pack (every failing kernel is listed, nothing is written); with `skipFailed` the
 // others are packed and the failures are returned.
 import { createHash } from 'node:crypto';
+import { makeDirs } from '../fsutil.js';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -379,7 +380,7 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
     );
   }
 
-  await mkdir(path.dirname(output), { recursive: true });
+  await makeDirs(path.dirname(output)); // EROFS, not mkdir -p's ENOENT, on a read-only file system
   await removeStaleTemps(output);
   checkAbort();
 

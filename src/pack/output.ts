@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Gzip } from 'fflate';
 import type { KernelEntry } from '../archive/index.js';
 import { compareBytes } from '../archive/index.js';
+import { fileError } from '../fsutil.js';
 import { TarStreamWriter } from './tar-write.js';
 
 export type Layout = 'btfhub' | 'bcc';
@@ -190,7 +191,7 @@ export async function writeArchive(output: string, members: readonly ArchiveMemb
     if (fh) await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
     liveTemps.delete(tmp);
-    throw err;
+    throw fileError(err, 'write', output, [tmp]); // write(2) errors name no file
   }
 }
 
@@ -207,7 +208,7 @@ export async function placeAtomically(output: string, fill: (tmp: string) => Pro
     return true;
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw fileError(err, 'write', output, [tmp]);
   } finally {
     liveTemps.delete(tmp);
   }

@@ -2,8 +2,10 @@
 // kernel's own BTF, else the host's member of the archive (compat-contract §4).
 import { constants as fsConstants } from 'node:fs';
 import { access, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
 import type { ArchiveSource, OutputTarget } from './archive.js';
-import { BtfFilePathError, NoArchiveError } from './errors.js';
+import { BtfFilePathError, NoArchiveError, OutputFileError } from './errors.js';
 import { detectHost, type DetectHostOptions } from './host.js';
 import type { HostIdentity, MatchRule } from './lookup.js';
 import { extractHostBtf } from './select.js';
@@ -66,6 +68,25 @@ function release(archive: ArchiveSource | null | undefined): void {
 }
 
 /**
+ * A system error while creating or writing the output file (not the archive's fault) as
+ * OutputFileError, code EIO like the C helper's; other errors pass through. A file system error
+ * while reading the archive names the archive (its `path`) and is left alone.
+ */
+function outputError(err: unknown, target: OutputTarget, archive: ArchiveSource): unknown {
+  const e = err as NodeJS.ErrnoException | null;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string' || typeof e.syscall !== 'string' || 'exitCode' in e) return err;
+  if (e.path !== undefined && typeof archive === 'string' && e.path === archive) return err;
+  if (target.extractTo !== undefined) {
+    const dir = dirname(target.extractTo);
+    if (e.path !== undefined && dirname(e.path) !== dir) return err;
+    return new OutputFileError(`cannot write ${target.extractTo}: ${e.message}`, e.code, { cause: err });
+  }
+  const dir = target.tmpdir ?? tmpdir();
+  if (e.path !== undefined && dirname(e.path) !== dir) return err;
+  return new OutputFileError(`cannot create a temporary file in ${dir}: ${e.message}`, e.code, { cause: err });
+}
+
+/**
  * Extracts the host's member of the archive (no BTF_FILE_PATH or kernel check): the lookup
  * part of {@link ensureCoreBtf}, for tools that ask about a given host.
  */
@@ -74,7 +95,13 @@ export async function extractCoreBtf(
   host: HostIdentity,
   target: OutputTarget = {},
 ): Promise<CoreBtf> {
-  const { path, key, rule } = await extractHostBtf(archive, host, target);
+  let found: Awaited<ReturnType<typeof extractHostBtf>>;
+  try {
+    found = await extractHostBtf(archive, host, target);
+  } catch (err) {
+    throw outputError(err, target, archive);
+  }
+  const { path, key, rule } = found;
   let removed = false;
   return {
     path,
@@ -103,7 +130,8 @@ export async function extractCoreBtf(
  * A stream passed as `archive` is consumed or, when not needed, destroyed.
  *
  * Errors: NoMatchingBtfError (code ENOENT; AmbiguousBtfError when the release rule's members differ), CorruptArchiveError (EINVAL), NoArchiveError
- * (EOPNOTSUPP: no archive given and the kernel has no BTF), BtfFilePathError (ENOENT).
+ * (EOPNOTSUPP: no archive given and the kernel has no BTF), BtfFilePathError (ENOENT),
+ * OutputFileError (EIO: the temp directory or `extractTo` cannot be written, e.g. a missing TMPDIR).
  */
 export async function ensureCoreBtf(
   archive: ArchiveSource | null | undefined,

@@ -69,3 +69,20 @@ export class BtfFilePathError extends LookupError {
 export class CorruptArchiveError extends ArchiveError {
   readonly code = 'EINVAL';
 }
+
+/**
+ * The extracted BTF cannot be written: no temporary file can be created in the directory
+ * (TMPDIR missing, read-only, full) or the write failed (C: -EIO, "cannot create a temporary
+ * file in DIR"). Distinct from NoMatchingBtfError's ENOENT: the archive was not at fault.
+ */
+export class OutputFileError extends LookupError {
+  readonly code = 'EIO';
+  constructor(
+    message: string,
+    /** errno name of the failed call (ENOENT, EROFS, ENOSPC...). */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -34,5 +34,5 @@ export {
   type MatchRule,
 } from './lookup.js';
 export { TarReader, META_MAX, type TarEntry, type TarEntryType, type TarEvent } from './tar.js';
-export { AmbiguousBtfError, BtfFilePathError, CorruptArchiveError, NoArchiveError, NoMatchingBtfError } from './errors.js';
+export { AmbiguousBtfError, BtfFilePathError, CorruptArchiveError, NoArchiveError, NoMatchingBtfError, OutputFileError } from './errors.js';
 export { ArchiveError, BtfgenError, LookupError } from '../errors.js';

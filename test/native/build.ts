@@ -46,21 +46,27 @@ export const SANITIZE_CFLAGS = '-O1 -g -fno-omit-frame-pointer -fsanitize=addres
 /** The environment a sanitized binary runs in: leaks and UB fail it with exit code 86. */
 export const SANITIZE_ENV = { ASAN_OPTIONS: 'detect_leaks=1:exitcode=86', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1:exitcode=86' };
 
-let sanitizersWhy: string | null | undefined;
-/** Why sanitized builds cannot be made and run here (no libasan/libubsan), or undefined. */
-export function sanitizersMissing(): string | undefined {
-  if (sanitizersWhy !== undefined) return sanitizersWhy ?? undefined;
-  const c = cToolsMissing();
-  if (c) return (sanitizersWhy = c);
+const sanitizersWhy = new Map<string, string | null>();
+/** Why sanitized builds with `cc` (default: the system's cc) cannot be made and run here (no libasan/libubsan, or for clang no libclang-rt), or undefined. */
+export function sanitizersMissing(cc = 'cc'): string | undefined {
+  const known = sanitizersWhy.get(cc);
+  if (known !== undefined) return known ?? undefined;
+  const why = probeSanitizers(cc);
+  sanitizersWhy.set(cc, why ?? null);
+  return why;
+}
+
+function probeSanitizers(cc: string): string | undefined {
+  const c = cToolsMissing() ?? (hasCommand(cc) ? undefined : `missing ${cc}`);
+  if (c) return c;
   const dir = mkdtempSync(join(tmpdir(), 'btfgen-san-'));
   try {
     const src = join(dir, 't.c');
     writeFileSync(src, 'int main(void) { return 0; }\n');
-    const cc = spawnSync('cc', [...SANITIZE_CFLAGS.split(' '), src, '-o', join(dir, 't')], { encoding: 'utf8' });
-    if (cc.status !== 0) return (sanitizersWhy = `cc cannot build with ${SANITIZE_CFLAGS}: ${cc.stderr.trim().split('\n')[0]}`);
+    const build = spawnSync(cc, [...SANITIZE_CFLAGS.split(' '), src, '-o', join(dir, 't')], { encoding: 'utf8' });
+    if (build.status !== 0) return `${cc} cannot build with ${SANITIZE_CFLAGS}: ${build.stderr.trim().split('\n')[0]}`;
     const run = spawnSync(join(dir, 't'), [], { encoding: 'utf8', env: { ...process.env, ...SANITIZE_ENV } });
-    if (run.status !== 0) return (sanitizersWhy = `a sanitized program does not run here: ${(run.stderr || String(run.status)).trim().split('\n')[0]}`);
-    sanitizersWhy = null;
+    if (run.status !== 0) return `a program sanitized by ${cc} does not run here: ${(run.stderr || String(run.status)).trim().split('\n')[0]}`;
     return undefined;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // every name encoding and hostile members) through the C helper (lookup_test --lookup) and the
 // TypeScript runtime must give the same outcome: the same member, or the same error.
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractHostBtf, type HostIdentity } from '../../src/runtime/index.js';
@@ -14,6 +14,9 @@ const HOST: HostIdentity = { id: 'ol', versionId: '8.6', machine: 'aarch64', rel
 const A = './btfhub-archive/ol';
 const R = HOST.release;
 const COUNT = Number(process.env.BTFGEN_DIFF_COUNT ?? 400);
+/** Structure-aware cases from native/test/fuzz_archive.c (host debian/12/x86_64/6.1.0-test). */
+const FUZZ_COUNT = Number(process.env.BTFGEN_DIFF_FUZZ_COUNT ?? 1500);
+const FUZZ_HOST: HostIdentity = { id: 'debian', versionId: '12', machine: 'x86_64', release: '6.1.0-test' };
 
 /** mulberry32: a small deterministic PRNG. */
 function prng(seed: number): () => number {
@@ -81,6 +84,19 @@ function mutate(base: Uint8Array, rnd: () => number): Uint8Array {
   }
 }
 
+/** The TypeScript reader's outcome in the C harness's words: "ok <key> <size>" or "error <code>". */
+async function tsOutcome(archive: Uint8Array, host: HostIdentity, out: string): Promise<string> {
+  try {
+    const { path, key } = await extractHostBtf(archive, host, { tmpdir: out });
+    const size = (await stat(path)).size;
+    await rm(path);
+    return `ok ${key} ${size}`;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return `error ${code === 'ENOENT' || code === 'EINVAL' ? code : String(err)}`;
+  }
+}
+
 const cMissing = cToolsMissing();
 if (cMissing) console.warn(`skipping the differential reader test: ${cMissing}`);
 const sanMissing = cMissing ?? sanitizersMissing();
@@ -132,16 +148,7 @@ describe.skipIf(cMissing !== undefined)('C and TypeScript archive readers agree'
     const mismatches: string[] = [];
     const outcomes = new Map<string, number>();
     for (let i = 0; i < archives.length; i++) {
-      let ts: string;
-      try {
-        const { path, key } = await extractHostBtf(archives[i]!, HOST, { tmpdir: out });
-        const size = (await import('node:fs/promises').then((fs) => fs.stat(path))).size;
-        await rm(path);
-        ts = `ok ${key} ${size}`;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        ts = `error ${code === 'ENOENT' || code === 'EINVAL' ? code : String(err)}`;
-      }
+      const ts = await tsOutcome(archives[i]!, HOST, out);
       outcomes.set(ts.split(' ').slice(0, 2).join(' '), (outcomes.get(ts.split(' ').slice(0, 2).join(' ')) ?? 0) + 1);
       if (ts !== cOut[i]) mismatches.push(`archive ${i}: C "${cOut[i]}", TS "${ts}"`);
     }
@@ -152,6 +159,33 @@ describe.skipIf(cMissing !== undefined)('C and TypeScript archive readers agree'
       expect.arrayContaining(['error EINVAL', 'error ENOENT', `ok ol/8.6/aarch64/${R}.btf`, `ok ol/8.6/arm64/${R}.btf`]),
     );
     plain = { paths, out: cOut };
+  });
+
+  // The archives of the structure-aware fuzzer (damaged header fields, pax records, GNU
+  // longnames, gzip framing: see native/test/fuzz_archive.c), through both readers.
+  it(`on ${FUZZ_COUNT} structure-aware damaged archives (native/test/fuzz_archive.c)`, async () => {
+    const b = join(dir, 'build');
+    make(['-C', NATIVE, `BUILD=${b}`, `LIB=${join(b, 'lib.a')}`, join(b, 'fuzz_archive')]);
+    const files = join(dir, 'fuzz-archives');
+    await mkdir(files);
+    const gen = spawnSync(join(b, 'fuzz_archive'), ['--seed', '7', '--count', String(FUZZ_COUNT), '--dump', files], { encoding: 'utf8' });
+    expect(gen.status, gen.stdout.slice(-2000)).toBe(0);
+    const paths = (await readdir(files)).sort().map((f) => join(files, f));
+    expect(paths).toHaveLength(FUZZ_COUNT);
+    const c = spawnSync(harness, ['--lookup', FUZZ_HOST.id, FUZZ_HOST.versionId, FUZZ_HOST.machine, FUZZ_HOST.release, ...paths], {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    expect(c.status, c.stdout + c.stderr).toBe(0);
+    const cOut = c.stdout.trim().split('\n');
+    const out = join(dir, 'fuzz-out');
+    await mkdir(out);
+    const mismatches: string[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const ts = await tsOutcome(await readFile(paths[i]!), FUZZ_HOST, out);
+      if (ts !== cOut[i]) mismatches.push(`${paths[i]}: C "${cOut[i]}", TS "${ts}"`);
+    }
+    expect(mismatches).toEqual([]);
   });
 
   // The same archives through the C reader built with ASan, LSan and UBSan: no memory error,

@@ -13,6 +13,7 @@ import {
   isForced,
   NoArchiveError,
   NoMatchingBtfError,
+  OutputFileError,
   type EnsureCoreBtfOptions,
 } from '../../src/runtime/index.js';
 import { concat, gzip, tarEnd, tarMember } from './helpers.js';
@@ -246,5 +247,34 @@ describe('detectHost', () => {
       machine: 'aarch64',
       release: 'r',
     });
+  });
+});
+
+// Issue 13: a temp directory that does not exist (TMPDIR set to a missing path) is not "no BTF
+// for this host": OutputFileError, code EIO like the C helper's "cannot create a temporary file".
+describe('output errors', () => {
+  it('a missing TMPDIR fails with EIO (OutputFileError), distinct from ENOENT (no BTF for this host)', async () => {
+    const missing = join(dir, 'no-such-tmpdir');
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = missing;
+    try {
+      const err = await ensureCoreBtf(archive(), noKernel({ tmpdir: undefined })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(OutputFileError);
+      expect((err as OutputFileError).code).toBe('EIO');
+      expect((err as OutputFileError).reason).toBe('ENOENT');
+      expect((err as Error).message).toMatch(new RegExp(`^cannot create a temporary file in ${missing}: ENOENT`));
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    // The same with the tmpdir option, and the no-match error keeps its own code.
+    await expect(ensureCoreBtf(archive(), noKernel({ tmpdir: missing }))).rejects.toMatchObject({ code: 'EIO' });
+    await expect(ensureCoreBtf(archive(), noKernel({ tmpdir: missing, release: '9.9.9' }))).rejects.toMatchObject({ code: 'ENOENT' });
+    // --extract-to under a missing directory: EIO too, naming the path.
+    const to = join(missing, 'x.btf');
+    await expect(ensureCoreBtf(archive(), noKernel({ extractTo: to }))).rejects.toThrow(new RegExp(`^cannot write ${to}: ENOENT`));
   });
 });

@@ -172,6 +172,12 @@ export function paxRecord(fields: Record<string, string>, type = 'x'): Uint8Arra
   return [tarHeader(`PaxHeaders/${type}`, type, body.length), ...padded(body)];
 }
 
+/** A pax extended header ('x') with a raw body, records malformed as given. */
+export function paxRaw(body: string): Uint8Array[] {
+  const b = enc.encode(body);
+  return [tarHeader('PaxHeaders/x', 'x', b.length), ...padded(b)];
+}
+
 export const tarEnd = (): Uint8Array => new Uint8Array(1024);
 
 export function concat(parts: Uint8Array[]): Uint8Array {
@@ -238,6 +244,39 @@ export function archiveVariant(variant: string): Uint8Array {
       return concat([gzip(concat([...others(), ...target(), tarEnd()])), new Uint8Array(100)]);
     case 'huge-name-record':
       return concat([tarHeader('././@LongLink', 'L', 2 * 1024 * 1024), new Uint8Array(4096)]);
+    // ---- issue 13 (reliability): the rules both readers follow; see docs/reliability.md ----
+    case 'pax-record-shorter-than-its-length':
+      // "2 " and "1 " count no more than their digits and the space: skipped, not a crash.
+      return gzip(concat([...others(), ...paxRaw('2 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'), ...target(), tarEnd()]));
+    case 'pax-size-2^53':
+      return gzip(concat([...others(), ...paxRecord({ size: '9007199254740992' }), ...target(), tarEnd()]));
+    case 'pax-size-2^53-1-beyond-end':
+      return gzip(concat([...others(), ...paxRecord({ size: '9007199254740991' }), ...target(), tarEnd()]));
+    case 'pax-size-2^64':
+      return gzip(concat([...others(), ...paxRecord({ size: '18446744073709551616' }), ...target(), tarEnd()]));
+    case 'base256-size-2^53':
+      return gzip(concat([...others(), tarHeader(VARIANT_TARGET, '0', 2 ** 53, '', { base256Size: true }), enc.encode(VARIANT_TARGET_DATA), new Uint8Array(512 - VARIANT_TARGET_DATA.length), tarEnd()]));
+    case 'size-beyond-end': {
+      const t = concat([...others(), tarHeader(VARIANT_TARGET, '0', 1024 * 1024), enc.encode(VARIANT_TARGET_DATA), new Uint8Array(512 - VARIANT_TARGET_DATA.length), tarEnd()]);
+      return gzip(t);
+    }
+    case 'gzip-then-lone-1f':
+      return concat([gzip(concat([...others(), ...target(), tarEnd()])), Uint8Array.of(0x1f)]);
+    case 'gzip-then-1f8b-junk':
+      return concat([gzip(concat([...others(), ...target(), tarEnd()])), Uint8Array.of(0x1f, 0x8b), enc.encode('junk after a gzip magic')]);
+    case 'gzip-then-truncated-member': {
+      const second = gzip(enc.encode('x'.repeat(100)));
+      return concat([gzip(concat([...others(), ...target(), tarEnd()])), second.subarray(0, second.length - 4)]);
+    }
+    case 'gzip-then-empty-member':
+      return concat([gzip(concat([...others(), ...target(), tarEnd()])), gzip(new Uint8Array(0))]);
+    case 'gzip-three-members':
+      return concat([gzip(concat(others().slice(0, 4))), gzip(concat(others().slice(4))), gzip(concat([...target(), tarEnd()]))]);
+    case 'member-over-128MiB': {
+      // The target holds 128 MiB + 1 zero bytes (128 KiB gzipped): over the member cap.
+      const size = 128 * 1024 * 1024 + 1;
+      return gzip(concat([...others(), tarHeader(VARIANT_TARGET, '0', size), new Uint8Array(size + 511 - ((size + 511) % 512)), tarEnd()]));
+    }
     default:
       throw new Error(`unknown archive variant ${variant}`);
   }

@@ -109,6 +109,37 @@ describe('btfgen which', () => {
     expect(await readFile(to, 'utf8')).toBe('x86 btf');
   });
 
+  // Issue 13: a corrupt archive found out after the member has started used to truncate and
+  // then remove the file already at the path. Now the member goes to a temp file beside it.
+  it('--extract-to leaves a file already at the path as it was when the archive is corrupt', async () => {
+    const sub = join(dir, 'extract-to-corrupt');
+    await mkdir(sub);
+    const to = join(sub, 'chosen.btf');
+    await writeFile(to, 'precious');
+    const member = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
+    const tar = concat([...tarMember('./btfhub-archive/ubuntu/20.04/x86_64/5.4.0-40-generic.btf', member), tarEnd()]);
+    const host = ['--id', 'ubuntu', '--version-id', '20.04', '--machine', 'x86_64', '--release', '5.4.0-40-generic'];
+    // plain tar cut in the member's data; gzip whose deflate stream breaks after the member started
+    const cut = join(sub, 'cut.tar');
+    await writeFile(cut, tar.subarray(0, 512 + 3000));
+    const gz = gzip(tar);
+    const broken = join(sub, 'broken.tar.gz');
+    await writeFile(broken, concat([gz.subarray(0, gz.length - 40), new Uint8Array(40).fill(0xff)]));
+    for (const bad of [cut, broken]) {
+      const r = await which(['--archive', bad, ...host, '--extract-to', to]);
+      expect(r.code, bad).not.toBe(0);
+      expect(r.stderr).toMatch(/^Error: .*(truncated|corrupt)/);
+      expect(await readFile(to, 'utf8')).toBe('precious');
+      expect((await readdir(sub)).sort()).toEqual(['broken.tar.gz', 'chosen.btf', 'cut.tar']); // no temp file left
+    }
+    // A good archive replaces it (atomically, 0600).
+    const r = await which(['--archive', archive, ...host, '--extract-to', to]);
+    expect(r.code).toBe(0);
+    expect(await readFile(to, 'utf8')).toBe('x86 btf');
+    expect((await stat(to)).mode & 0o777).toBe(0o600);
+    expect((await readdir(sub)).sort()).toEqual(['broken.tar.gz', 'chosen.btf', 'cut.tar']);
+  });
+
   it('prints the id-like rule; --id-like overrides ID_LIKE (space or comma separated, empty for none)', async () => {
     const rocky = ['--id', 'rocky', '--version-id', '8.6', '--machine', 'x86_64', '--release', '4.18.0-372.9.1.el8_6.x86_64'];
     for (const list of ['rhel centos fedora', 'rhel,centos,fedora', 'centos']) {
