@@ -1,0 +1,85 @@
+// `btfgen check`: for every kernel of an archive, the decision libbpf 1.1 takes on each CO-RE
+// relocation of the given objects, whether a poison is guarded, and a CO-RE verdict per
+// program. Kernels are read one after the other (the next one is read and decompressed while
+// the current one is analyzed).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BtfgenError, UsageError } from '../errors.js';
+import { prepareTarget } from '../minimize/index.js';
+import { analyzeObject } from './analyze.js';
+import { prepareCheckObject, type CheckObject } from './decide.js';
+import { kernelSource, type KernelRef, type KernelSourceOptions } from './kernels.js';
+import { ReportBuilder, type CheckReport } from './report.js';
+
+export { analyzeObject, type KernelOutcome, type ProgramOutcome, type CoreVerdict } from './analyze.js';
+export { decideObject, prepareCheckObject, type CheckObject, type CheckRelo, type Decision, type Verdict } from './decide.js';
+export { formatText, reportFails, describeKernels, collapseRun, CHECK_REPORT_SCHEMA, CHECK_REPORT_VERSION } from './report.js';
+export type { CheckReport, ReportObject, ReportRelocation, ReportKernel, RelocationOutcome, ReportProgram } from './report.js';
+export { compareKernelDecisions, type DecisionDifference } from './verify.js';
+export { kernelSource, type KernelRef, type KernelSource } from './kernels.js';
+
+export type CheckInput = string | { name: string; bytes: Uint8Array };
+
+export interface CheckProgress {
+  total: number;
+  done: number;
+  kernel?: string;
+  elapsedMs: number;
+}
+
+export interface CheckOptions extends KernelSourceOptions {
+  objects: readonly CheckInput[];
+  onProgress?: (p: CheckProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Reads and prepares the objects (an unusable object is an error naming it). */
+export async function loadCheckObjects(inputs: readonly CheckInput[], cwd = process.cwd()): Promise<CheckObject[]> {
+  if (inputs.length === 0) throw new UsageError('no object given');
+  const out: CheckObject[] = [];
+  for (const i of inputs) {
+    let name: string;
+    let bytes: Uint8Array;
+    if (typeof i === 'string') {
+      name = i;
+      try {
+        bytes = new Uint8Array(await readFile(path.resolve(cwd, i)));
+      } catch (e) {
+        throw new BtfgenError(`${i}: cannot read object (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+    } else ({ name, bytes } = i);
+    out.push(prepareCheckObject(bytes, name));
+  }
+  return out;
+}
+
+export async function check(options: CheckOptions): Promise<CheckReport> {
+  const started = performance.now();
+  const objects = await loadCheckObjects(options.objects, options.cwd);
+  const source = await kernelSource(options);
+  const builder = new ReportBuilder(objects);
+  const kernels = source.kernels;
+  const read = (k: KernelRef) => source.read(k).then((b) => ({ b }), (e: unknown) => ({ e }));
+  let next = kernels.length ? read(kernels[0]!) : undefined;
+  for (let i = 0; i < kernels.length; i++) {
+    if (options.signal?.aborted) throw new BtfgenError('interrupted');
+    const k = kernels[i]!;
+    const got = await next!;
+    next = i + 1 < kernels.length ? read(kernels[i + 1]!) : undefined;
+    const ki = builder.addKernel(k);
+    if ('e' in got) {
+      if (!(got.e instanceof BtfgenError)) throw got.e;
+      builder.kernelError(ki, got.e.message);
+    } else {
+      try {
+        const target = prepareTarget(got.b, { name: k.key });
+        for (let oi = 0; oi < objects.length; oi++) builder.add(ki, oi, analyzeObject(objects[oi]!, target));
+      } catch (e) {
+        if (!(e instanceof BtfgenError)) throw e;
+        builder.kernelError(ki, e.message);
+      }
+    }
+    options.onProgress?.({ total: kernels.length, done: i + 1, kernel: k.key, elapsedMs: performance.now() - started });
+  }
+  return builder.finish();
+}
