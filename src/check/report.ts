@@ -199,11 +199,12 @@ function groupOf(k: ReportKernel): string {
 export function collapseRun(a: string, b: string): string {
   let p = 0;
   while (p < a.length && p < b.length && a[p] === b[p]) p++;
-  while (p > 0 && a[p - 1] !== '-' && a[p - 1] !== '.') p--;
+  // cut the shared prefix after a '-' only ("5.10.1..5.11.0", never "5.10.1...11.0")
+  while (p > 0 && a[p - 1] !== '-') p--;
   let s = 0;
   while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
   while (s > 0 && a[a.length - s] !== '-' && a[a.length - s] !== '.') s--;
-  const sep = p > 0 ? a[p - 1]! : '';
+  const sep = p > 0 ? '-' : '';
   return `${a.slice(0, a.length - s)}..${sep}${b.slice(p, b.length - s)}`;
 }
 
@@ -212,7 +213,6 @@ export function collapseRun(a: string, b: string): string {
  * order, runs of consecutive releases of that group collapsed.
  */
 export function describeKernels(all: readonly ReportKernel[], indices: readonly number[]): string[] {
-  const set = new Set(indices);
   const groups = new Map<string, ReportKernel[]>();
   all.forEach((k) => {
     const g = groupOf(k);
@@ -243,7 +243,6 @@ export function describeKernels(all: readonly ReportKernel[], indices: readonly 
     if (run.length) flush();
     out.push(`${g} ${parts.join(', ')}`);
   }
-  void set;
   return out;
 }
 
