@@ -1,7 +1,7 @@
 // One object on one kernel: libbpf's decisions (decide.ts), then which poisons the verifier
 // reaches in each program (guard.ts), then a CO-RE verdict per program.
 import type { PreparedTarget } from '../minimize/index.js';
-import { decideObject, type CheckObject, type Decision } from './decide.js';
+import { decideObject, type CheckObject, type Decision, type ObjectDecisions } from './decide.js';
 import { reachablePoisons } from './guard.js';
 
 export type CoreVerdict = 'loads-core' | 'fails-core';
@@ -29,8 +29,31 @@ export interface KernelOutcome {
   readonly programs: readonly ProgramOutcome[];
 }
 
+/**
+ * The guard analysis depends on the patched instructions only, which the decisions determine:
+ * kernels with the same decisions for an object share it (most kernels of a distro release do).
+ */
+const memo = new WeakMap<CheckObject, Map<string, Omit<KernelOutcome, 'decisions'>>>();
+
+function signature(ds: readonly (Decision | undefined)[]): string {
+  let s = '';
+  for (const d of ds) s += d ? `${d.verdict[0]}${d.value ?? ''}/${d.memSize ?? ''}|` : '-|';
+  return s;
+}
+
 export function analyzeObject(obj: CheckObject, target: PreparedTarget): KernelOutcome {
   const od = decideObject(obj, target);
+  let m = memo.get(obj);
+  if (!m) memo.set(obj, (m = new Map()));
+  const sig = signature(od.decisions);
+  const hit = m.get(sig);
+  if (hit) return { decisions: od.decisions, ...hit };
+  const rest = guardAnalysis(obj, od);
+  m.set(sig, rest);
+  return { decisions: od.decisions, ...rest };
+}
+
+function guardAnalysis(obj: CheckObject, od: ObjectDecisions): Omit<KernelOutcome, 'decisions'> {
   const errors: number[] = [];
   const poisonAt = new Map<string, number[]>();
   od.decisions.forEach((d, i) => {
@@ -70,5 +93,5 @@ export function analyzeObject(obj: CheckObject, target: PreparedTarget): KernelO
       ...(approximate ? { approximate } : {}),
     });
   }
-  return { decisions: od.decisions, guarded, programs };
+  return { guarded, programs };
 }

@@ -3,6 +3,7 @@
 // program. Kernels are read one after the other (the next one is read and decompressed while
 // the current one is analyzed).
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { BtfgenError, UsageError } from '../errors.js';
 import { prepareTarget } from '../minimize/index.js';
@@ -29,6 +30,8 @@ export interface CheckProgress {
 
 export interface CheckOptions extends KernelSourceOptions {
   objects: readonly CheckInput[];
+  /** Kernels decompressed at once, ahead of the analysis (default: the number of CPUs). */
+  jobs?: number;
   onProgress?: (p: CheckProgress) => void;
   signal?: AbortSignal;
 }
@@ -59,13 +62,19 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const source = await kernelSource(options);
   const builder = new ReportBuilder(objects);
   const kernels = source.kernels;
+  const roots = new Set<string>();
+  for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
+  // Kernels read and decompressed ahead of the one being analyzed (on libuv's thread pool),
+  // `jobs` at a time; each holds its BTF in memory until analyzed.
+  const READ_AHEAD = Math.max(1, options.jobs ?? (os.availableParallelism?.() ?? os.cpus().length));
   const read = (k: KernelRef) => source.read(k).then((b) => ({ b }), (e: unknown) => ({ e }));
-  let next = kernels.length ? read(kernels[0]!) : undefined;
+  const ahead: Promise<{ b: Uint8Array } | { e: unknown }>[] = [];
+  for (let i = 0; i < Math.min(READ_AHEAD, kernels.length); i++) ahead.push(read(kernels[i]!));
   for (let i = 0; i < kernels.length; i++) {
     if (options.signal?.aborted) throw new BtfgenError('interrupted');
     const k = kernels[i]!;
-    const got = await next!;
-    next = i + 1 < kernels.length ? read(kernels[i + 1]!) : undefined;
+    const got = await ahead.shift()!;
+    if (i + READ_AHEAD < kernels.length) ahead.push(read(kernels[i + READ_AHEAD]!));
     const ki = builder.addKernel(k);
     if ('e' in got) {
       if (!(got.e instanceof BtfgenError)) throw got.e;
@@ -73,6 +82,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     } else {
       try {
         const target = prepareTarget(got.b, { name: k.key });
+        target.index.ensure(roots); // one candidate scan for every object's root types
         for (let oi = 0; oi < objects.length; oi++) builder.add(ki, oi, analyzeObject(objects[oi]!, target));
       } catch (e) {
         if (!(e instanceof BtfgenError)) throw e;

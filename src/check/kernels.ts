@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { describeFilter, kernelKey, listKernelsWith, parseKernelFilter, type KernelEntry } from '../archive/index.js';
 import { ArchiveError } from '../errors.js';
-import { extractKernelBtf, resolveDecompressor, type Decompressor } from '../pack/decompress.js';
+import { extractKernelBtf } from '../pack/decompress.js';
 import { resolvePackPaths } from '../pack/index.js';
 
 export interface KernelRef {
@@ -47,7 +47,6 @@ export async function kernelSource(options: KernelSourceOptions): Promise<Kernel
     throw new ArchiveError(`no kernels${what} in ${paths.archive}`);
   }
   const byKey = new Map(entries.map((e) => [kernelKey(e), e]));
-  let xz: Promise<Decompressor> | undefined;
   return {
     archive: paths.archive,
     kernels: entries.map((e) => ({ key: kernelKey(e), id: e.id, version: e.version, arch: e.arch, release: e.release, path: e.path })),
@@ -61,8 +60,9 @@ export async function kernelSource(options: KernelSourceOptions): Promise<Kernel
         throw new ArchiveError(`${e.relPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       }
       if (e.format === 'btf') return bytes;
-      xz ??= resolveDecompressor('auto');
-      return (await extractKernelBtf(bytes, await xz, { label: e.relPath })).btf;
+      // @napi-rs/lzma decompresses on libuv's thread pool: the next kernel is decompressed while
+      // the current one is analyzed on the main thread (pack's `xz` paths block their thread).
+      return (await extractKernelBtf(bytes, 'lzma', { label: e.relPath })).btf;
     },
   };
 }

@@ -70,7 +70,7 @@ export function register(program: Command): void {
     .option('--cache <dir>', 'btfhub cache directory holding btfhub-archive/ (default: $BTFHUB_CACHE, else ~/.cache/eunomia/btfhub)')
     .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
     .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
-    .option('-j, --jobs <n>', 'accepted for symmetry with pack; kernels are checked one at a time for now')
+    .option('-j, --jobs <n>', 'kernels decompressed at once, ahead of the analysis (default: number of CPUs); the analysis itself runs on one thread')
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--allow-missing', 'report only: exit 0 even when some kernel fails')
@@ -87,8 +87,9 @@ Examples:
       if (flags.archive !== undefined && flags.cache !== undefined) {
         throw new UsageError('--archive and --cache are mutually exclusive (the archive is <cache>/btfhub-archive)');
       }
-      parseIntFlag('--jobs', flags.jobs, 1, 1024);
+      const jobs = parseIntFlag('--jobs', flags.jobs, 1, 1024);
       const options: CheckOptions = { objects, distros: flags.distro ?? [], arches: flags.arch ?? [] };
+      if (jobs !== undefined) options.jobs = jobs;
       if (flags.archive !== undefined) options.archive = flags.archive;
       if (flags.cache !== undefined) options.cache = flags.cache;
       const bar = process.stderr.isTTY && !flags.quiet ? new Bar(process.stderr) : undefined;
