@@ -195,7 +195,11 @@ function groupOf(k: ReportKernel): string {
   return `${k.id}/${k.version}/${k.arch}`;
 }
 
-/** `a..b` with the parts both share left out of b: `5.4.0-26-generic..5.4.0-42-generic` -> `5.4.0-26..-42`. */
+/**
+ * `a..b` with the prefix both share left out of b, and their shared suffix left out of both
+ * when what differs is a number: `5.4.0-26-generic..5.4.0-42-generic` -> `5.4.0-26..-42`,
+ * `4.19.0-17-amd64..4.19.0-24-rt-amd64` -> `4.19.0-17-amd64..-24-rt-amd64`.
+ */
 export function collapseRun(a: string, b: string): string {
   let p = 0;
   while (p < a.length && p < b.length && a[p] === b[p]) p++;
@@ -204,6 +208,7 @@ export function collapseRun(a: string, b: string): string {
   let s = 0;
   while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
   while (s > 0 && a[a.length - s] !== '-' && a[a.length - s] !== '.') s--;
+  if (!/^\d+$/.test(a.slice(p, a.length - s)) || !/^\d+$/.test(b.slice(p, b.length - s))) s = 0;
   const sep = p > 0 ? '-' : '';
   return `${a.slice(0, a.length - s)}..${sep}${b.slice(p, b.length - s)}`;
 }

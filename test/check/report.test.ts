@@ -9,6 +9,8 @@ describe('kernel runs', () => {
     expect(collapseRun('5.4.0-26-generic', '5.4.0-42-generic')).toBe('5.4.0-26..-42');
     expect(collapseRun('4.18.0-80.el8.x86_64', '4.18.0-193.el8.x86_64')).toBe('4.18.0-80..-193');
     expect(collapseRun('5.10.1', '5.11.0')).toBe('5.10.1..5.11.0');
+    // a suffix is left out only when what differs is a plain number
+    expect(collapseRun('4.19.0-17-amd64', '4.19.0-24-rt-amd64')).toBe('4.19.0-17-amd64..-24-rt-amd64');
   });
 
   it('lists per group in version order, runs of 3+ collapsed, whole groups as (all n)', () => {
