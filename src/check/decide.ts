@@ -3,14 +3,13 @@
 // per-object candidate cache (pruned in place by bpf_core_calc_relo_insn()), then
 // bpf_core_patch_insn() (relo_core.c) on a copy of the instructions. The CO-RE engine itself
 // (candidates, spec matching, values) is src/minimize's.
-import type { Btf } from '../btf/btf.js';
-import { Kind, ReloKind, EINVAL, kindStr } from '../btf/kinds.js';
+import { ReloKind, EINVAL, kindStr } from '../btf/kinds.js';
 import { BtfError } from '../errors.js';
 import type { PreparedObject, PreparedRelo, PreparedTarget } from '../minimize/index.js';
 import { prepareObject } from '../minimize/index.js';
 import { calcReloInsn, reloKindName, u64, type ReloResult } from '../minimize/relo.js';
 import { CoreSpec } from '../minimize/spec.js';
-import { BPF_INSN_SZ, programAt, readObjectCode, type BpfProgram, type ObjectCode } from './programs.js';
+import { BPF_INSN_SZ, programAt, readObjectCode, type ObjectCode } from './programs.js';
 
 export type Verdict = 'ok' | 'poison' | 'error';
 
@@ -76,11 +75,11 @@ export function prepareCheckObject(bytes: Uint8Array, file: string): CheckObject
     if (e instanceof BtfError) throw e.withFile(file);
     throw e;
   }
-  const relos: CheckRelo[] = prepared.relos.map((r, at) => describe(prepared, code, r, at));
+  const relos: CheckRelo[] = prepared.relos.map((r, at) => describe(code, r, at));
   return { file, prepared, code, relos };
 }
 
-function describe(obj: PreparedObject, code: ObjectCode, r: PreparedRelo, at: number): CheckRelo {
+function describe(code: ObjectCode, r: PreparedRelo, at: number): CheckRelo {
   const sectionIndex = code.sectionByName.get(r.section) ?? -1;
   const secInsn = r.insnOff / BPF_INSN_SZ;
   const base = {
@@ -90,9 +89,9 @@ function describe(obj: PreparedObject, code: ObjectCode, r: PreparedRelo, at: nu
     sectionIndex,
     secInsn,
     kind: reloKindName(r.kind),
-    type: typeLabel(obj.btf, r),
+    type: typeLabel(r),
     access: r.accessString ?? '<?>',
-    path: cPath(obj.btf, r),
+    path: cPath(r),
   };
   if (r.insnOff % BPF_INSN_SZ) return { ...base, program: '', insn: -1, badInsn: `insn offset ${r.insnOff} is not a multiple of 8` };
   const prog = sectionIndex >= 0 ? programAt(code, sectionIndex, secInsn) : undefined;
@@ -106,14 +105,14 @@ function describe(obj: PreparedObject, code: ObjectCode, r: PreparedRelo, at: nu
   };
 }
 
-function typeLabel(btf: Btf, r: PreparedRelo): string {
+function typeLabel(r: PreparedRelo): string {
   if (r.localKind < 0) return `[${r.typeId}]`;
   const name = r.typeName === null ? '<?>' : r.typeName === '' ? '<anon>' : r.typeName;
   return `${kindStr(r.localKind)} ${name}`;
 }
 
 /** A C-like view of the access: `task_struct->real_parent.pid`, `s[2].a`, `enum e::V`. */
-export function cPath(btf: Btf, r: PreparedRelo): string {
+export function cPath(r: PreparedRelo): string {
   const root = r.typeName ? r.typeName : r.typeName === '' ? '<anon>' : `[${r.typeId}]`;
   const spec = r.localSpec;
   if (!spec) return `${root} (${r.accessString ?? '?'})`;
@@ -233,11 +232,11 @@ function decideOne(
   const sec = insns.get(c.sectionIndex);
   const p = obj.code.programs.find((x) => x.name === prog && x.sectionIndex === c.sectionIndex);
   if (!sec || !p || c.insn >= p.insnCount) return err(`insn #${c.insn} is out of the program`);
-  return patchInsn(sec, c.secInsn, p, c, res);
+  return patchInsn(sec, c.secInsn, c, res);
 }
 
 /** bpf_core_patch_insn(): validates the instruction against the local value and patches it. */
-function patchInsn(sec: Uint8Array, at: number, p: BpfProgram, c: CheckRelo, res: ReloResult): Decision {
+function patchInsn(sec: Uint8Array, at: number, c: CheckRelo, res: ReloResult): Decision {
   const o = at * BPF_INSN_SZ;
   const dv = new DataView(sec.buffer, sec.byteOffset, sec.byteLength);
   const tag = `insn #${c.insn}`;
