@@ -30,7 +30,7 @@ export interface CheckProgress {
 
 export interface CheckOptions extends KernelSourceOptions {
   objects: readonly CheckInput[];
-  /** Kernels decompressed at once, ahead of the analysis (default: the number of CPUs). */
+  /** Kernels decompressed at once, ahead of the analysis (default: twice the number of CPUs, as pack runs xz). */
   jobs?: number;
   onProgress?: (p: CheckProgress) => void;
   signal?: AbortSignal;
@@ -66,7 +66,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
   // Kernels read and decompressed ahead of the one being analyzed (on libuv's thread pool),
   // `jobs` at a time; each holds its BTF in memory until analyzed.
-  const READ_AHEAD = Math.max(1, options.jobs ?? (os.availableParallelism?.() ?? os.cpus().length));
+  const READ_AHEAD = Math.max(1, options.jobs ?? 2 * (os.availableParallelism?.() ?? os.cpus().length));
   const read = (k: KernelRef) => source.read(k).then((b) => ({ b }), (e: unknown) => ({ e }));
   const ahead: Promise<{ b: Uint8Array } | { e: unknown }>[] = [];
   for (let i = 0; i < Math.min(READ_AHEAD, kernels.length); i++) ahead.push(read(kernels[i]!));
