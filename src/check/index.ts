@@ -16,7 +16,8 @@ export { analyzeObject, type KernelOutcome, type ProgramOutcome, type CoreVerdic
 export { decideObject, prepareCheckObject, type CheckObject, type CheckRelo, type Decision, type Verdict } from './decide.js';
 export { formatText, reportFails, describeKernels, collapseRun, CHECK_REPORT_SCHEMA, CHECK_REPORT_VERSION } from './report.js';
 export type { CheckReport, ReportObject, ReportRelocation, ReportKernel, RelocationOutcome, ReportProgram } from './report.js';
-export { compareKernelDecisions, type DecisionDifference } from './verify.js';
+export { compareKernelDecisions, checkKernel, type DecisionDifference, type KernelCheck } from './verify.js';
+export { ReportBuilder } from './report.js';
 export { kernelSource, type KernelRef, type KernelSource } from './kernels.js';
 
 export type CheckInput = string | { name: string; bytes: Uint8Array };

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareCheckObject } from '../../src/check/decide.js';
-import { compareKernelDecisions } from '../../src/check/verify.js';
+import { checkKernel, compareKernelDecisions } from '../../src/check/verify.js';
 import { prepareTarget } from '../../src/minimize/index.js';
 import { FIXTURES, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, bpftoolMinimize, readBytes, tempFile, VMLINUX } from '../minimize/helpers/env.js';
 import { buildHarness, harnessSkipReason, parseReloLog, runHarness, type LibbpfDecision } from './helpers.js';
@@ -48,6 +48,10 @@ describe.skipIf(why !== '')(`pack --verify comparison vs libbpf ${why ? `(skippe
       expected.push(...differing(a, b, kinds).map((k) => `${o.file}:${k}`));
     }
     expect(ours).toEqual(expected.sort());
+    // pack's one call (report + verify, full decisions computed once) says the same
+    const both = checkKernel(objs, full, { report: true, minimized: min });
+    expect(both.differences!.map((d) => `${d.object}:${d.program}#${d.index}`).sort()).toEqual(ours);
+    expect(both.outcomes).toHaveLength(objs.length);
     if (minFor === checked[0] && checked.length === 1) expect(ours).toEqual([]);
     else expect(ours.length).toBeGreaterThan(0);
   }, 120_000);
