@@ -3,9 +3,9 @@
 // and pack's clear errors for bad input. Expected verdicts come from the kernels' BTF read by
 // an independent route (`bpftool btf dump ... format c`), not from our reader.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_ARCHIVE, REPO_ROOT } from '../helpers/data.js';
 import { assertDistFresh } from '../pack/helpers.js';
@@ -95,6 +95,24 @@ describe('btfgen check (CLI)', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.kernels.map((k: { arch: string }) => k.arch)).toEqual(['arm64']);
+  }, 60_000);
+
+  it('a kernel whose BTF cannot be read is reported and fails the run; the others are checked', async () => {
+    const arch = join(tmp, 'archive');
+    mkdirSync(join(arch, 'debian/12/x86_64'), { recursive: true });
+    const good = exampleKernels().find((k) => k.includes('x86_64'))!;
+    copyFileSync(good, join(arch, 'debian/12/x86_64', basename(good)));
+    writeFileSync(join(arch, 'debian/12/x86_64/9.9.9-broken.btf.tar.xz'), 'not xz at all');
+    const r = await run(['check', GUARDS, '--archive', arch, '--format', 'json', '--allow-missing']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.kernels).toHaveLength(2);
+    const broken = j.kernels.find((k: { release: string }) => k.release === '9.9.9-broken');
+    expect(broken.error).toMatch(/not an xz file/);
+    expect(j.summary.unreadableKernels).toBe(1);
+    const t = await run(['check', GUARDS, '--archive', arch, '--distro', 'debian']);
+    expect(t.code).toBe(1);
+    expect(t.stdout).toMatch(/Unreadable kernels:\n  debian\/12\/x86_64\/9\.9\.9-broken: /);
   }, 60_000);
 
   it('bad input: one clear line, pack-style exit codes, no partial output', async () => {
