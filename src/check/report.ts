@@ -298,8 +298,11 @@ export function formatText(r: CheckReport): string {
       for (const oc of rel.outcomes) {
         if (oc.verdict === 'ok') continue;
         const head = `${o.file}: prog '${rel.program}' relo #${rel.index} insn #${rel.insn}: ${rel.kind} ${rel.path} (${rel.type}, access ${rel.access})`;
-        const what = oc.verdict === 'error' ? `error: ${oc.message ?? ''}` : oc.message ? `poison: ${oc.message}` : 'poison (no candidate matched)';
-        const block = [`  ${head}`, `    ${what} on ${oc.kernels.length} kernel${oc.kernels.length === 1 ? '' : 's'}:`];
+        const n = `${oc.kernels.length} kernel${oc.kernels.length === 1 ? '' : 's'}`;
+        const block = [`  ${head}`];
+        if (oc.verdict === 'error') block.push(`    error (libbpf: ${oc.message ?? 'failed'}) on ${n}:`);
+        else if (oc.message) block.push(`    poison (libbpf: ${oc.message}) on ${n}:`);
+        else block.push(`    poison (no candidate matched) on ${n}:`);
         for (const d of describeKernels(r.kernels, oc.kernels)) block.push(`      ${d}`);
         (oc.verdict === 'poison' && oc.guarded ? guarded : failing).push(...block);
       }
