@@ -52,18 +52,10 @@ objects = objects.slice(0, n);
 const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-check-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-// GNU time gives the CPU time of the whole process tree (threads and xz children included): on a
-// loaded machine it says more than the wall clock.
-const GNU_TIME = spawnSync('/usr/bin/time', ['-f', '%U', 'true'], { encoding: 'utf8' }).status === 0;
-
 function time(args) {
   const t = performance.now();
-  const cmd = GNU_TIME ? '/usr/bin/time' : process.execPath;
-  const full = GNU_TIME ? ['-f', '@@cpu %U %S', process.execPath, BIN, ...args] : [BIN, ...args];
-  const r = spawnSync(cmd, full, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const ms = performance.now() - t;
-  const m = /@@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
-  if (m) cpu[args[0]].push((Number(m[1]) + Number(m[2])) * 1000);
   if (r.status !== 0) {
     console.error(`bench/check: btfgen ${args[0]} failed (${r.status}): ${r.stderr.trim().split('\n').pop()}`);
     process.exit(1);
@@ -75,7 +67,6 @@ const packArgs = ['pack', ...objects, '--archive', ARCHIVE, '--no-cache', '-q', 
 const checkArgs = ['check', ...objects, '--archive', ARCHIVE, '--format', 'json', '-o', path.join(work, 'report.json'), '--allow-missing', '-q'];
 const pack = [];
 const check = [];
-const cpu = { pack: [], check: [] };
 for (let i = 0; i < RUNS; i++) {
   pack.push(time(packArgs));
   check.push(time(checkArgs));
@@ -87,6 +78,3 @@ console.log(`objects ${objects.length}, kernels ${kernels}, runs ${RUNS}, pack -
 console.log(`pack   median ${(med(pack) / 1000).toFixed(2)} s  (${pack.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
 console.log(`check  median ${(med(check) / 1000).toFixed(2)} s  (${check.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
 console.log(`check / pack = ${(med(check) / med(pack)).toFixed(2)}x wall   json report ${(size / 1024).toFixed(0)} KiB`);
-if (cpu.pack.length && cpu.check.length) {
-  console.log(`cpu: pack ${(med(cpu.pack) / 1000).toFixed(2)} s, check ${(med(cpu.check) / 1000).toFixed(2)} s, check / pack = ${(med(cpu.check) / med(cpu.pack)).toFixed(2)}x cpu`);
-}
