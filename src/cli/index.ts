@@ -13,6 +13,7 @@ type Registrar = { register(program: Command): void };
 const COMMANDS: ReadonlyArray<[string, () => Promise<Registrar>]> = [
   ['fetch', () => import('./fetch.js')],
   ['pack', () => import('./pack.js')],
+  ['check', () => import('./check.js')],
   ['minimize', () => import('./minimize.js')],
   ['dump', () => import('./dump.js')],
   ['which', () => import('./which.js')],

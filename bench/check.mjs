@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// bench/check: `btfgen check` side by side with `btfgen pack` over the same archive and the same
+// objects (alternating runs, one at a time), printed as a ratio with the load average.
+//
+//   npm run build && node bench/check.mjs [--archive DIR] [--objects N] [--runs N] [--jobs N]
+//
+// Objects: see below (first N with --objects). pack runs with --no-cache and -o to a temp file;
+// check with --format json -o to a temp file and --allow-missing.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const arg = (name, def) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : def;
+};
+const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
+const RUNS = Number(arg('--runs', '2'));
+const JOBS = arg('--jobs', String(os.availableParallelism?.() ?? os.cpus().length));
+const BIN = path.join(ROOT, 'bin/btfgen');
+try {
+  statSync(ARCHIVE);
+  statSync(path.join(ROOT, 'dist/check/index.js'));
+} catch (e) {
+  console.error(`bench/check: ${e.path} not found (build with npm run build; pass --archive DIR)`);
+  process.exit(1);
+}
+const { prepareCheckObject } = await import(path.join(ROOT, 'dist/check/decide.js'));
+
+// Objects pack minimizes for every archive kernel (manifest: expect ok on "archive" targets, no
+// exceptions), plus the check guard fixture: distinct objects (pack minimizes exact copies once).
+const fixtures = path.join(ROOT, 'test/fixtures/bpf');
+const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8'));
+let objects = manifest.objects
+  .filter((o) => o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
+  .map((o) => path.resolve(fixtures, o.file))
+  .filter((p) => {
+    try {
+      prepareCheckObject(new Uint8Array(readFileSync(p)), p);
+      return true;
+    } catch {
+      return false; // no .BTF.ext: check has nothing to say about it
+    }
+  });
+objects.push(path.join(ROOT, 'test/check/fixtures/guards.o'));
+const n = Number(arg('--objects', String(objects.length)));
+objects = objects.slice(0, n);
+const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-check-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+function time(args) {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const ms = performance.now() - t;
+  if (r.status !== 0) {
+    console.error(`bench/check: btfgen ${args[0]} failed (${r.status}): ${r.stderr.trim().split('\n').pop()}`);
+    process.exit(1);
+  }
+  return ms;
+}
+
+const packArgs = ['pack', ...objects, '--archive', ARCHIVE, '--no-cache', '-q', '-j', JOBS, '-o', path.join(work, 'out.tar.gz')];
+const checkArgs = ['check', ...objects, '--archive', ARCHIVE, '--format', 'json', '-o', path.join(work, 'report.json'), '--allow-missing', '-q'];
+const pack = [];
+const check = [];
+for (let i = 0; i < RUNS; i++) {
+  pack.push(time(packArgs));
+  check.push(time(checkArgs));
+}
+const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const kernels = spawnSync('find', [ARCHIVE, '-name', '*.btf.tar.xz'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+const size = statSync(path.join(work, 'report.json')).size;
+console.log(`objects ${objects.length}, kernels ${kernels}, runs ${RUNS}, pack -j ${JOBS}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`pack   median ${(med(pack) / 1000).toFixed(2)} s  (${pack.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
+console.log(`check  median ${(med(check) / 1000).toFixed(2)} s  (${check.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
+console.log(`check / pack = ${(med(check) / med(pack)).toFixed(2)}x wall   json report ${(size / 1024).toFixed(0)} KiB`);

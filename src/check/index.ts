@@ -1,0 +1,96 @@
+// `btfgen check`: for every kernel of an archive, the decision libbpf 1.1 takes on each CO-RE
+// relocation of the given objects, whether a poison is guarded, and a CO-RE verdict per
+// program. Kernels are read one after the other (the next one is read and decompressed while
+// the current one is analyzed).
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BtfgenError, UsageError } from '../errors.js';
+import { prepareTarget } from '../minimize/index.js';
+import { analyzeObject } from './analyze.js';
+import { prepareCheckObject, type CheckObject } from './decide.js';
+import { kernelSource, type KernelRef, type KernelSourceOptions } from './kernels.js';
+import { ReportBuilder, type CheckReport } from './report.js';
+
+export { analyzeObject, type KernelOutcome, type ProgramOutcome, type CoreVerdict } from './analyze.js';
+export { decideObject, prepareCheckObject, type CheckObject, type CheckRelo, type Decision, type Verdict } from './decide.js';
+export { formatText, reportFails, describeKernels, collapseRun, CHECK_REPORT_SCHEMA, CHECK_REPORT_VERSION } from './report.js';
+export type { CheckReport, ReportObject, ReportRelocation, ReportKernel, RelocationOutcome, ReportProgram } from './report.js';
+export { compareKernelDecisions, checkKernel, type DecisionDifference, type KernelCheck } from './verify.js';
+export { ReportBuilder } from './report.js';
+export { kernelSource, type KernelRef, type KernelSource } from './kernels.js';
+
+export type CheckInput = string | { name: string; bytes: Uint8Array };
+
+export interface CheckProgress {
+  total: number;
+  done: number;
+  kernel?: string;
+  elapsedMs: number;
+}
+
+export interface CheckOptions extends KernelSourceOptions {
+  objects: readonly CheckInput[];
+  /** Kernels decompressed at once, ahead of the analysis (default: twice the number of CPUs, as pack runs xz). */
+  jobs?: number;
+  onProgress?: (p: CheckProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Reads and prepares the objects (an unusable object is an error naming it). */
+export async function loadCheckObjects(inputs: readonly CheckInput[], cwd = process.cwd()): Promise<CheckObject[]> {
+  if (inputs.length === 0) throw new UsageError('no object given');
+  const out: CheckObject[] = [];
+  for (const i of inputs) {
+    let name: string;
+    let bytes: Uint8Array;
+    if (typeof i === 'string') {
+      name = i;
+      try {
+        bytes = new Uint8Array(await readFile(path.resolve(cwd, i)));
+      } catch (e) {
+        throw new BtfgenError(`${i}: cannot read object (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+    } else ({ name, bytes } = i);
+    out.push(prepareCheckObject(bytes, name));
+  }
+  return out;
+}
+
+export async function check(options: CheckOptions): Promise<CheckReport> {
+  const started = performance.now();
+  const objects = await loadCheckObjects(options.objects, options.cwd);
+  const source = await kernelSource(options);
+  const builder = new ReportBuilder(objects);
+  const kernels = source.kernels;
+  const roots = new Set<string>();
+  for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
+  // Kernels read and decompressed ahead of the one being analyzed (on libuv's thread pool),
+  // `jobs` at a time; each holds its BTF in memory until analyzed.
+  const READ_AHEAD = Math.max(1, options.jobs ?? 2 * (os.availableParallelism?.() ?? os.cpus().length));
+  const read = (k: KernelRef) => source.read(k).then((b) => ({ b }), (e: unknown) => ({ e }));
+  const ahead: Promise<{ b: Uint8Array } | { e: unknown }>[] = [];
+  for (let i = 0; i < Math.min(READ_AHEAD, kernels.length); i++) ahead.push(read(kernels[i]!));
+  for (let i = 0; i < kernels.length; i++) {
+    if (options.signal?.aborted) throw new BtfgenError('interrupted');
+    const k = kernels[i]!;
+    const got = await ahead.shift()!;
+    if (i + READ_AHEAD < kernels.length) ahead.push(read(kernels[i + READ_AHEAD]!));
+    const ki = builder.addKernel(k);
+    if ('e' in got) {
+      if (!(got.e instanceof BtfgenError)) throw got.e;
+      builder.kernelError(ki, got.e.message);
+    } else {
+      try {
+        const target = prepareTarget(got.b, { name: k.key });
+        target.index.ensure(roots); // one candidate scan for every object's root types
+        for (let oi = 0; oi < objects.length; oi++) builder.add(ki, oi, analyzeObject(objects[oi]!, target));
+      } catch (e) {
+        if (!(e instanceof BtfgenError)) throw e;
+        builder.kernelError(ki, e.message);
+      }
+    }
+    options.onProgress?.({ total: kernels.length, done: i + 1, kernel: k.key, elapsedMs: performance.now() - started });
+  }
+  return builder.finish();
+}

@@ -1,0 +1,98 @@
+// `pack --verify`'s comparison: every relocation's decision against the minimized BTF must be
+// the one against the kernel's full BTF (same verdict, same patched value). target_type_id
+// values are the target's own type IDs, renumbered by minimization: they are compared only on
+// request.
+import type { PreparedTarget } from '../minimize/index.js';
+import { analyzeObject, type KernelOutcome } from './analyze.js';
+import { decideObject, type CheckObject, type Decision } from './decide.js';
+
+export interface DecisionDifference {
+  object: string;
+  program: string;
+  section: string;
+  /** `relo #N` within its section. */
+  index: number;
+  kind: string;
+  path: string;
+  full: Decision | undefined;
+  minimized: Decision | undefined;
+  /** One line: `prog 'p' relo #3 byte_off task_struct->pid: ok 1234 (full) != poison (minimized)`. */
+  message: string;
+}
+
+function show(d: Decision | undefined): string {
+  if (!d) return 'skipped';
+  if (d.verdict === 'ok') return `ok ${d.value}${d.memSize !== undefined ? ` (mem size ${d.memSize})` : ''}`;
+  return d.message ? `${d.verdict} (${d.message})` : d.verdict;
+}
+
+function same(a: Decision | undefined, b: Decision | undefined, valueMatters: boolean): boolean {
+  if (!a || !b) return a === b;
+  if (a.verdict !== b.verdict) return false;
+  if (a.verdict !== 'ok') return true;
+  return (!valueMatters || a.value === b.value) && a.memSize === b.memSize;
+}
+
+/**
+ * Differences between the decisions of `objects` on a kernel's full and minimized BTF.
+ * `fullDecisions` (per object, from analyzeObject() or decideObject() on `full`) saves
+ * computing them again when the caller has them.
+ */
+export function compareKernelDecisions(
+  objects: readonly CheckObject[],
+  full: PreparedTarget,
+  minimized: PreparedTarget,
+  options: { compareTypeIds?: boolean; fullDecisions?: readonly (readonly (Decision | undefined)[])[] } = {},
+): DecisionDifference[] {
+  const out: DecisionDifference[] = [];
+  for (const [oi, o] of objects.entries()) {
+    const a = options.fullDecisions?.[oi] ?? decideObject(o, full).decisions;
+    const b = decideObject(o, minimized).decisions;
+    o.relos.forEach((c, i) => {
+      const valueMatters = options.compareTypeIds === true || c.kind !== 'target_type_id';
+      if (same(a[i], b[i], valueMatters)) return;
+      out.push({
+        object: o.file,
+        program: c.program,
+        section: c.section,
+        index: c.index,
+        kind: c.kind,
+        path: c.path,
+        full: a[i],
+        minimized: b[i],
+        message: `${o.file}: prog '${c.program}' relo #${c.index} ${c.kind} ${c.path}: ${show(a[i])} (full BTF) != ${show(b[i])} (minimized BTF)`,
+      });
+    });
+  }
+  return out;
+}
+
+/** What `pack --verify` / `pack --report` need from one kernel, in the worker that has its BTF. */
+export interface KernelCheck {
+  /** Per object (with `report`): the outcome for ReportBuilder.add(). */
+  outcomes?: KernelOutcome[];
+  /** With `minimized`: decisions that differ between the full and the minimized BTF. */
+  differences?: DecisionDifference[];
+}
+
+/**
+ * The one call pack's per-kernel job makes: the check outcomes on the full BTF (`report`),
+ * and/or the comparison with the minimized BTF it just produced (`minimized`), computing the
+ * full BTF's decisions once for both.
+ */
+export function checkKernel(
+  objects: readonly CheckObject[],
+  full: PreparedTarget,
+  options: { report?: boolean; minimized?: PreparedTarget } = {},
+): KernelCheck {
+  const out: KernelCheck = {};
+  let decisions: (readonly (Decision | undefined)[])[] | undefined;
+  if (options.report) {
+    out.outcomes = objects.map((o) => analyzeObject(o, full));
+    decisions = out.outcomes.map((x) => x.decisions);
+  }
+  if (options.minimized) {
+    out.differences = compareKernelDecisions(objects, full, options.minimized, decisions ? { fullDecisions: decisions } : {});
+  }
+  return out;
+}

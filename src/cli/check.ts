@@ -1,0 +1,110 @@
+// `btfgen check`: libbpf's CO-RE decision for every relocation of the objects on every kernel
+// of an archive; text or json report on stdout or -o FILE (written atomically); exit 1 when a
+// selected kernel has an unguarded poison or an error (unless --allow-missing).
+import { rename, writeFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { check, formatText, reportFails, type CheckOptions, type CheckProgress } from '../check/index.js';
+import { UsageError } from '../errors.js';
+import { parseIntFlag } from './pack.js';
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+interface CheckFlags {
+  archive?: string;
+  cache?: string;
+  distro?: string[];
+  arch?: string[];
+  jobs?: string;
+  format?: string;
+  output?: string;
+  allowMissing?: boolean;
+  quiet?: boolean;
+}
+
+class Bar {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+  update(p: CheckProgress): void {
+    const now = Date.now();
+    if (now - this.last < 100 && p.done < p.total) return;
+    this.last = now;
+    const width = 24;
+    const fill = Math.round((p.total ? p.done / p.total : 0) * width);
+    const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
+    const line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${p.done}/${p.total} kernels${rate > 0 ? `  ${rate.toFixed(1)}/s` : ''}`;
+    this.stream.write(`\r${line.slice(0, (this.stream.columns || 100) - 1)}\x1b[K`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) this.stream.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .summary("libbpf's CO-RE decision for every relocation on every kernel of an archive")
+    .description(
+      'For every kernel of a btfhub-archive and every CO-RE relocation of the objects, the decision ' +
+        "libbpf 1.1 takes with that kernel's full BTF (ok with the patched value, poison, or error), " +
+        'whether each poisoned instruction is guarded (dead code once the kernel\'s constants are ' +
+        'patched in), and per program whether it passes CO-RE relocation there (loads-core / fails-core). ' +
+        'Exit status 1 when a selected kernel has an unguarded poison or an error.',
+    )
+    .argument('<object...>', 'CO-RE eBPF object files (.bpf.o)')
+    .option('--archive <dir>', 'archive directory (default: $BTFHUB_CACHE/btfhub-archive)')
+    .option('--cache <dir>', 'btfhub cache directory holding btfhub-archive/ (default: $BTFHUB_CACHE, else ~/.cache/eunomia/btfhub)')
+    .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
+    .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
+    .option('-j, --jobs <n>', 'kernels decompressed at once, ahead of the analysis (default: 2 x number of CPUs); the analysis itself runs on one thread')
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
+    .option('--allow-missing', 'report only: exit 0 even when some kernel fails')
+    .option('-q, --quiet', 'no progress bar')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  btfgen check prog.bpf.o --archive ./btfhub-archive
+  btfgen check a.bpf.o b.bpf.o --distro ubuntu/20.04 --format json -o report.json
+  btfgen check prog.bpf.o --allow-missing            # never fail CI, just report`,
+    )
+    .action(async (objects: string[], flags: CheckFlags) => {
+      if (flags.archive !== undefined && flags.cache !== undefined) {
+        throw new UsageError('--archive and --cache are mutually exclusive (the archive is <cache>/btfhub-archive)');
+      }
+      const jobs = parseIntFlag('--jobs', flags.jobs, 1, 1024);
+      const options: CheckOptions = { objects, distros: flags.distro ?? [], arches: flags.arch ?? [] };
+      if (jobs !== undefined) options.jobs = jobs;
+      if (flags.archive !== undefined) options.archive = flags.archive;
+      if (flags.cache !== undefined) options.cache = flags.cache;
+      const bar = process.stderr.isTTY && !flags.quiet ? new Bar(process.stderr) : undefined;
+      if (bar) options.onProgress = (p) => bar.update(p);
+      let report;
+      try {
+        report = await check(options);
+      } finally {
+        bar?.clear();
+      }
+      const text = flags.format === 'json' ? `${JSON.stringify(report)}\n` : formatText(report);
+      if (flags.output !== undefined) {
+        await writeAtomic(path.resolve(flags.output), text);
+        process.stderr.write(`Wrote ${flags.output}\n`);
+      } else process.stdout.write(text);
+      if (reportFails(report) && !flags.allowMissing) process.exitCode = 1;
+    });
+}
