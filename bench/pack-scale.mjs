@@ -9,8 +9,9 @@
 // and reused (with the result cache off too), which made a 1,000-kernel run of links cost a
 // quarter per kernel of the 85-kernel run. Needs the `xz` tool (@napi-rs/lzma rejects padding).
 // packs each one cold with tens of objects and the result cache off, and prints time, time per
-// kernel (and its ratio to the smallest run: it must stay flat as the archive grows), peak RSS
-// sampled over the run (/proc, every 20 ms, process tree) and output size.
+// kernel (and its ratio to the smallest run: it must stay flat as the archive grows), CPU time
+// per kernel (steadier than wall time on a shared machine), peak RSS (pack's VmHWM, and the
+// process tree's, sampled over the run) and output size.
 //
 //   npm run build && node bench/pack-scale.mjs [--archive DIR] [--sizes 85,1000,4300]
 //        [--objects N] [--jobs N] [--kernel-cache DIR [--warm]] [--pack-arg ARG]...
@@ -25,12 +26,12 @@
 // (test/fixtures/bpf/manifest.json: expect ok, target archive, no exceptions; it includes
 // examples/prog.bpf.o), then renamed copies up to --objects (btfgen minimizes each distinct
 // object once, so copies cost only their reading).
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runMeasured } from './lib/pack-measure.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -134,10 +135,84 @@ function synthetic(n) {
   return dir;
 }
 
+// The run is watched through /proc every 50 ms: the process tree's RSS (summed), pack's own
+// VmHWM, and CPU time: the largest sum over the tree of each process's utime + stime + the
+// times of the children it reaped. Not GNU time: pack's xz run under a helper shell that pack
+// does not reap before it exits, so their CPU never reaches pack's rusage.
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
+const procStat = (pid) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // fields 14-17 of stat(5): utime stime cutime cstime (rest[] starts at field 3)
+    return Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14]);
+  } catch {
+    return 0;
+  }
+};
+const statusKb = (pid, field) => {
+  try {
+    return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+const treeOf = (pid) => {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) {
+    let tasks = [];
+    try {
+      tasks = readdirSync(`/proc/${all[i]}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${all[i]}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) all.push(Number(c));
+      } catch {
+        // gone
+      }
+    }
+  }
+  return all;
+};
+
+function watched(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let treeKb = 0;
+    let hwmKb = 0;
+    let ticks = 0;
+    const poll = () => {
+      let rss = 0;
+      let t = 0;
+      for (const p of treeOf(child.pid)) {
+        rss += statusKb(p, 'VmRSS');
+        t += procStat(p);
+      }
+      treeKb = Math.max(treeKb, rss);
+      ticks = Math.max(ticks, t);
+      hwmKb = Math.max(hwmKb, statusKb(child.pid, 'VmHWM'));
+    };
+    const timer = setInterval(poll, 50);
+    child.on('error', (e) => {
+      clearInterval(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({ ms: performance.now() - t0, code, stderr, treeKb, hwmKb, cpuMs: ticks * TICK_MS });
+    });
+  });
+}
+
 async function pack(archive, objs, out) {
   const args = ['pack', ...objs, '--archive', archive, '-o', out, '--no-cache', '--jobs', String(JOBS), '-q', ...EXTRA];
   if (KCACHE) args.push('--kernel-cache', KCACHE);
-  const r = await runMeasured(BIN, args, { env: { ...process.env, HOME: work } });
+  const r = await watched(BIN, args, { ...process.env, HOME: work });
   if (r.code !== 0) throw new Error(`btfgen pack failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
   return r;
 }
@@ -165,11 +240,12 @@ for (const n of SIZES) {
   const r = await pack(archive, objs, out);
   const size = statSync(out).size;
   const sha = createHash('sha256').update(readFileSync(out)).digest('hex').slice(0, 16);
-  rows.push({ n, ms: r.ms, perKernel: r.ms / n, mainKb: r.peakMainKb, treeKb: r.peakTreeKb, size, sha, load });
+  rows.push({ n, ms: r.ms, perKernel: r.ms / n, cpuPerKernel: r.cpuMs / n, treeKb: r.treeKb, rssKb: r.hwmKb, size, sha, load });
   const row = rows.at(-1);
+  const cpu = `, CPU ${fmtS(r.cpuMs)} = ${row.cpuPerKernel.toFixed(1)} ms/kernel (x${(row.cpuPerKernel / rows[0].cpuPerKernel).toFixed(2)})`;
   console.log(
-    `${String(n).padStart(6)} kernels: ${fmtS(row.ms).padStart(8)}, ${row.perKernel.toFixed(1)} ms/kernel (x${(row.perKernel / rows[0].perKernel).toFixed(2)} of ${rows[0].n}), ` +
-      `peak RSS ${mb(row.mainKb)} (process, threads incl.) / ${mb(row.treeKb)} (tree), output ${(size / 1e6).toFixed(1)} MB sha256 ${sha}…, load ${load.toFixed(2)} (archive built in ${fmtS(buildMs)})`,
+    `${String(n).padStart(6)} kernels: ${fmtS(row.ms).padStart(8)}, ${row.perKernel.toFixed(1)} ms/kernel (x${(row.perKernel / rows[0].perKernel).toFixed(2)} of ${rows[0].n})${cpu}, ` +
+      `peak RSS ${mb(row.rssKb)} (pack's VmHWM) / ${mb(row.treeKb)} (tree, sampled), output ${(size / 1e6).toFixed(1)} MB sha256 ${sha}…, load ${load.toFixed(2)} (archive built in ${fmtS(buildMs)})`,
   );
   rmSync(out, { force: true });
   rmSync(archive, { recursive: true, force: true });
