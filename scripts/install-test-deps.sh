@@ -11,6 +11,6 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  bpftool clang-19 llvm-19 libbpf-dev libelf-dev zlib1g-dev xz-utils git make gcc libc6-dev pkg-config ca-certificates \
+  bpftool clang-19 llvm-19 libbpf-dev libelf-dev zlib1g-dev xz-utils zstd lz4 git make gcc libc6-dev pkg-config ca-certificates \
   >/dev/null
 echo "install-test-deps: $(bpftool version | head -1), $(clang-19 --version | head -1)"

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { clearKernelCache, defaultKernelCacheDir, kernelCacheStats, open, parseSize } from '../../src/kcache/index.js';
+import { clearKernelCache, defaultKernelCacheDir, formatSize, kernelCacheStats, open, parseSize } from '../../src/kcache/index.js';
 import { REPO_ROOT } from '../helpers/data.js';
 
 const temps: string[] = [];
@@ -61,7 +61,28 @@ describe('parseSize', () => {
   });
 });
 
+describe('formatSize', () => {
+  it('prints bytes in binary units, as parseSize reads them', () => {
+    expect(formatSize(0)).toBe('0 B');
+    expect(formatSize(1023)).toBe('1023 B');
+    expect(formatSize(1536)).toBe('1.5 KiB');
+    expect(formatSize(500 * 1024 ** 2)).toBe('500 MiB');
+    expect(formatSize(4 * 1024 ** 3)).toBe('4 GiB');
+    expect(formatSize(12.25 * 1024 ** 3)).toBe('12.3 GiB');
+  });
+});
+
 describe('kernel cache', () => {
+  it('is an optimization: a cache it cannot write to or read from is a miss, never an error', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const c = open({ dir: path.join(file, 'kc') });
+    expect(await c.put(idOf('x'), { btf: new Uint8Array(10), member: 'x' })).toBe(false);
+    expect(await c.get(idOf('x'))).toBeUndefined();
+    await c.flush();
+  });
+
   it('defaults to $BTFHUB_CACHE/kernel-cache, then ~/.cache/eunomia/btfhub/kernel-cache', () => {
     expect(defaultKernelCacheDir(undefined, { BTFHUB_CACHE: '/x/c' }, '/')).toBe('/x/c/kernel-cache');
     expect(defaultKernelCacheDir(undefined, { HOME: '/home/u' }, '/')).toBe('/home/u/.cache/eunomia/btfhub/kernel-cache');
