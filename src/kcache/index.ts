@@ -15,19 +15,21 @@
 // The header carries the identity, the lengths and a CRC-32 of the BTF: a damaged or truncated
 // entry, or one of another layout, is a miss and is removed.
 //
-// Bounded by maxBytes, least recently used first: a hit sets the entry's mtime. An entry this
-// process used (read or stored) is never evicted by it to make room: a pack walks every kernel
-// once, in the same order each time, so with an archive bigger than the limit plain LRU would
-// evict each kernel just before the next pack needs it; keeping the first kernels that fit
-// gives hits in proportion to the limit instead of none.
+// Bounded by maxBytes, least recently used first: a hit sets the entry's mtime. An entry used
+// (read or stored, by any process) since the cache was opened, or since the time its opener
+// gives, is never evicted to make room: a pack walks every kernel once, in the same order each
+// time, so with an archive bigger than the limit plain LRU would evict each kernel just before
+// the next pack needs it; keeping the first kernels that fit gives hits in proportion to the
+// limit instead of none.
 //
 // Concurrent packs: entries are written to a temporary name and renamed, so a reader sees a
 // whole entry or none; two packs that fill the same kernel both write it and the last rename
 // wins (same bytes). An entry evicted while another pack reads it stays readable to that pack
 // (the open descriptor keeps the inode). The size bound is kept per process from a scan of the
-// directory, re-scanned before evicting and after every SCAN_SLACK of the limit stored, so that
-// packs filling it at once overshoot by about that much each. Temporary files of processes that
-// no longer run (or older than an hour) are removed by the scan.
+// directory, re-scanned before evicting and after every SCAN_SLACK of the limit stored; a pack
+// that finds the cache full of entries it may not evict stops storing. Packs filling it at
+// once so overshoot the limit by at most about SCAN_SLACK each. Temporary files of processes
+// that no longer run (or older than an hour) are removed by the scan.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open as openFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -53,8 +55,6 @@ const STALE_TMP_MS = 60 * 60 * 1000;
 const LOW_WATER = 0.9;
 /** Share of the limit a process stores between two scans of the directory. */
 const SCAN_SLACK = 0.05;
-/** A hit refreshes an entry's mtime (its last use) when it is older than this. */
-const TOUCH_AFTER_MS = 60 * 1000;
 
 /** How the BTF is stored in an entry (header byte 8). */
 const enum Codec {
@@ -73,6 +73,12 @@ export interface KernelCacheOptions {
   dir: string;
   /** Size limit in bytes (default DEFAULT_KERNEL_CACHE_BYTES). */
   maxBytes?: number;
+  /**
+   * Entries used at or after this time (ms since the epoch) are not evicted; default: now. A
+   * pack whose worker threads each open the cache passes its start time, so that no thread
+   * evicts what another one read or stored in the same pack.
+   */
+  since?: number;
 }
 
 export interface KernelCacheStats {
@@ -93,7 +99,7 @@ export function defaultKernelCacheDir(cache?: string, env: Env = process.env, cw
 
 /** Opens (without touching the disk) the kernel cache in `dir`. */
 export function open(options: KernelCacheOptions): KernelCache {
-  return new KernelCache(options.dir, options.maxBytes ?? DEFAULT_KERNEL_CACHE_BYTES);
+  return new KernelCache(options.dir, options.maxBytes ?? DEFAULT_KERNEL_CACHE_BYTES, options.since ?? Date.now());
 }
 
 interface Indexed {
@@ -110,7 +116,7 @@ export class KernelCache {
   private sinceScan = 0;
   /** Stored bytes after which the next put re-scans: bounds what packs filling at once overshoot. */
   private readonly slack: number;
-  /** Every entry is one this process used: nothing can be evicted, later puts are skipped. */
+  /** Every entry was used since `since`: nothing can be evicted, later puts are skipped. */
   private full = false;
   /** Puts run one after the other (the index is this process's view of the limit). */
   private queue: Promise<unknown> = Promise.resolve();
@@ -120,6 +126,8 @@ export class KernelCache {
   constructor(
     readonly dir: string,
     readonly maxBytes: number,
+    /** Entries used at or after this time are not evicted (KernelCacheOptions.since). */
+    readonly since: number = Date.now(),
   ) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`kernel cache: bad size limit ${maxBytes}`);
     this.root = path.join(dir, KERNEL_CACHE_LAYOUT);
@@ -138,12 +146,10 @@ export class KernelCache {
     checkIdentity(identity);
     const file = this.file(identity);
     let data: Buffer;
-    let mtimeMs: number;
     try {
       const fh = await openFile(file, 'r');
       try {
         const st = await fh.stat();
-        mtimeMs = st.mtimeMs;
         data = Buffer.allocUnsafe(st.size);
         let n = 0;
         while (n < st.size) {
@@ -164,11 +170,8 @@ export class KernelCache {
       return undefined;
     }
     this.used.add(identity);
-    const now = Date.now();
-    if (now - mtimeMs > TOUCH_AFTER_MS) {
-      const t = new Date(now);
-      await utimes(file, t, t).catch(() => undefined);
-    }
+    const now = new Date();
+    await utimes(file, now, now).catch(() => undefined); // its last use, for LRU
     return entry;
   }
 
@@ -233,10 +236,12 @@ export class KernelCache {
     return true;
   }
 
-  /** Removes least recently used entries this process did not use until `need` more bytes fit. */
+  /** Removes least recently used entries not used since `since` until `need` more bytes fit. */
   private async evict(need: number): Promise<boolean> {
     const target = Math.min(this.maxBytes - need, Math.floor(this.maxBytes * LOW_WATER));
-    const victims = [...this.index!.entries()].filter(([id]) => !this.used.has(id)).sort((a, b) => a[1].usedAt - b[1].usedAt);
+    const victims = [...this.index!.entries()]
+      .filter(([id, e]) => !this.used.has(id) && e.usedAt < this.since)
+      .sort((a, b) => a[1].usedAt - b[1].usedAt);
     let freeable = 0;
     for (const [, e] of victims) freeable += e.size;
     if (this.total - freeable + need > this.maxBytes) return false;

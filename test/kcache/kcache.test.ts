@@ -169,7 +169,7 @@ describe('kernel cache', () => {
     // a later pack, with room for three entries: it reads e1, then stores e4
     const c = open({ dir, maxBytes: 3 * entry + Math.floor(entry / 2) });
     expect(await c.get(ids[0]!)).toBeDefined();
-    expect(statSync(entryFile(dir, ids[0]!)).mtimeMs).toBeGreaterThan(Date.now() - 60_000); // the hit is its last use
+    expect(statSync(entryFile(dir, ids[0]!)).mtimeMs).toBeGreaterThan(Date.now() - 10_000); // the hit is its last use
     expect(await c.put(ids[3]!, { btf: new Uint8Array(size), member: 'x' })).toBe(true);
     // e2 was the least recently used: gone; e1 (used now), e3 and e4 stay
     expect(existsSync(entryFile(dir, ids[1]!))).toBe(false);
@@ -197,6 +197,25 @@ describe('kernel cache', () => {
       if (!h) await next.put(id, { btf: new Uint8Array(size), member: 'x' });
     }
     expect(hits).toEqual([true, true, false, false]);
+  });
+
+  it('with a shared `since` (the threads of one pack) no opener evicts what another used in that pack', async () => {
+    const dir = tempDir();
+    const size = 10_000;
+    const max = 2 * (size + 100);
+    const since = Date.now() - 1000;
+    const a = open({ dir, maxBytes: max, since });
+    expect(await a.put(idOf('p1'), { btf: new Uint8Array(size), member: 'x' })).toBe(true);
+    expect(await a.put(idOf('p2'), { btf: new Uint8Array(size), member: 'x' })).toBe(true);
+    const b = open({ dir, maxBytes: max, since });
+    expect(await b.put(idOf('p3'), { btf: new Uint8Array(size), member: 'x' })).toBe(false);
+    expect(filesIn(dir)).toHaveLength(2);
+    // a later pack (its own `since`) may evict them: they are older than its start
+    await new Promise((r) => setTimeout(r, 50));
+    const later = open({ dir, maxBytes: max });
+    expect(await later.put(idOf('p3'), { btf: new Uint8Array(size), member: 'x' })).toBe(true);
+    expect(existsSync(entryFile(dir, idOf('p3')))).toBe(true);
+    expect(filesIn(dir)).toHaveLength(2);
   });
 
   it('skips an entry bigger than the whole limit, and stores nothing with a limit of 0', async () => {
