@@ -15,5 +15,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   bpftool clang-19 llvm-19 libclang-rt-19-dev libbpf-dev libelf-dev zlib1g-dev xz-utils git make gcc libc6-dev pkg-config ca-certificates \
   chromium \
   qemu-system-x86 busybox-static cpio \
+  zstd lz4 \
   >/dev/null
 echo "install-test-deps: $(bpftool version | head -1), $(clang-19 --version | head -1)"

@@ -21,7 +21,7 @@ describe('btfgen CLI', () => {
     expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(VERSION);
   });
 
-  const commands = ['fetch', 'pack', 'minimize', 'dump', 'which', 'btfgen'];
+  const commands = ['fetch', 'pack', 'minimize', 'dump', 'which', 'cache', 'btfgen'];
   for (const cmd of commands) {
     it(`${cmd} --help describes the command and exits 0`, () => {
       const r = run(cmd, '--help');

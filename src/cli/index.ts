@@ -17,6 +17,7 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Registrar>]> = [
   ['minimize', () => import('./minimize.js')],
   ['dump', () => import('./dump.js')],
   ['which', () => import('./which.js')],
+  ['cache', () => import('./cache.js')],
   ['btfgen', () => import('./legacy.js')],
 ];
 
