@@ -136,8 +136,10 @@ for _ in $(seq 1 ${#objs[@]}); do
   pack_all && break
   left=()
   for o in "${packed[@]}"; do
-    if grep -qF "$o:" "$out/pack.log"; then
-      printf '%s\t%s\n' "$(basename "$o")" "$(grep -m1 -F "$o:" "$out/pack.log" | sed "s|$ROOT/||g" | cut -c1-240)" >> "$out/not-packed.tsv"
+    # by file name: a failure replayed from the result cache may name the path it was first seen at
+    n="/$(basename "$o"):"
+    if grep -qF "$n" "$out/pack.log"; then
+      printf '%s\t%s\n' "$(basename "$o")" "$(grep -m1 -F "$n" "$out/pack.log" | sed "s|$ROOT/||g" | cut -c1-240)" >> "$out/not-packed.tsv"
     else
       left+=("$o")
     fi
