@@ -1,13 +1,14 @@
 // Kernel BTF inputs as btfhub archives ship them: raw BTF or ELF as is, `.btf.xz`, and
 // `.btf.tar.xz` (one `<release>.btf` member, sometimes under a path prefix). Pure: bytes in,
 // bytes out; xz decoding uses @napi-rs/lzma, loaded only when an xz input shows up.
+import { isXz, KERNEL_BTF_MAX, TAR_SLACK, xzUncompressedSize } from '../archive/xz.js';
 import { BtfError } from '../errors.js';
 import { importExternal } from '../external.js';
 
-const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+export { isXz };
 
-export function isXz(b: Uint8Array): boolean {
-  return b.length >= 6 && XZ_MAGIC.every((v, i) => b[i] === v);
+function bomb(member: string, name: string): BtfError {
+  return new BtfError(`BTF member ${member} expands beyond ${KERNEL_BTF_MAX >> 20} MiB: not a kernel BTF`, name);
 }
 
 /** A POSIX/GNU tar archive: "ustar" magic at 257 and a valid header checksum. */
@@ -109,7 +110,13 @@ function parsePaxPath(data: Uint8Array): string | undefined {
  */
 export async function unpackKernelBtf(bytes: Uint8Array, name = 'input'): Promise<Uint8Array> {
   let b = bytes;
+  const member = name.slice(name.lastIndexOf('/') + 1).replace(/\.tar\.xz$|\.xz$/, '');
   if (isXz(b)) {
+    // A bomb is refused from its index before a byte is decoded; lzma-rs has no output limit,
+    // so an index that lies is caught after decoding.
+    const limit = KERNEL_BTF_MAX + TAR_SLACK;
+    const declared = xzUncompressedSize(b.subarray(Math.max(0, b.length - 4096)));
+    if (declared !== undefined && declared > limit) throw bomb(member, name);
     const { xz } = await importExternal<typeof import('@napi-rs/lzma')>('@napi-rs/lzma');
     try {
       const d = xz.decompressSync(b);
@@ -117,9 +124,15 @@ export async function unpackKernelBtf(bytes: Uint8Array, name = 'input'): Promis
     } catch (e) {
       throw new BtfError(`cannot decompress xz data: ${(e as Error).message}`, name);
     }
+    if (b.length > limit) throw bomb(member, name);
   }
-  if (!isTar(b)) return b;
+  if (!isTar(b)) {
+    // a bare .btf.xz; a file given as is (an ELF vmlinux may be larger) is not capped
+    if (b !== bytes && b.length > KERNEL_BTF_MAX) throw bomb(member, name);
+    return b;
+  }
   const members = readTar(b);
+  for (const m of members) if (m.data.length > KERNEL_BTF_MAX) throw bomb(m.name, name);
   for (const m of members) {
     if (m.type === '1' || m.type === '2') throw new BtfError(`tar member '${m.name}' is a link; refusing it`, name);
     const parts = m.name.split('/');

@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArchiveError } from '../errors.js';
 import { importExternal } from '../external.js';
-import { DEFAULT_MAX_MEMBER, readKernelTar, type TarReadOptions } from './tar-read.js';
+import { bombError, expectedMember, isXz, KERNEL_BTF_MAX, TAR_SLACK, xzUncompressedSize } from '../archive/xz.js';
+import { readKernelTar, type TarReadOptions } from './tar-read.js';
 
 export type Decompressor = 'xz' | 'lzma';
 export type DecompressorChoice = Decompressor | 'auto';
@@ -73,11 +74,6 @@ function xzMessage(stderr: unknown): string {
   return line.replace(/^xz: \(stdin\): /, '').replace(/^xz: /, '') || 'xz failed';
 }
 
-/** True for the magic of an .xz stream. */
-export function isXz(bytes: Uint8Array): boolean {
-  return bytes.length >= 6 && bytes[0] === 0xfd && bytes[1] === 0x37 && bytes[2] === 0x7a && bytes[3] === 0x58 && bytes[4] === 0x5a && bytes[5] === 0;
-}
-
 /**
  * The kernel BTF inside a `.btf.tar.xz` file's bytes. `label` (the file's path) prefixes errors.
  * Throws ArchiveError for anything wrong with the archive itself.
@@ -102,15 +98,15 @@ export async function extractKernelBtf(
   },
 ): Promise<{ btf: Uint8Array; member: string }> {
   if (!isXz(compressed)) throw new ArchiveError(`${options.label}: not an xz file`);
-  const limit = (options.maxMemberSize ?? DEFAULT_MAX_MEMBER) + (16 << 20);
+  const limit = (options.maxMemberSize ?? KERNEL_BTF_MAX) + TAR_SLACK;
   // The index's size is checked first (cheap); the decompressors enforce the limit as well,
   // since an index can lie (@napi-rs/lzma notices only after decoding).
   const declared = xzUncompressedSize(compressed.subarray(Math.max(0, compressed.length - 4096)));
   if (declared !== undefined && declared > limit) {
-    throw new ArchiveError(`${options.label}: decompressed tar is larger than the ${options.maxMemberSize ?? DEFAULT_MAX_MEMBER}-byte limit (${declared} bytes)`);
+    throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
   }
   if (decompressor === 'xz' && options.inputFd !== undefined) {
-    const maxMember = options.maxMemberSize ?? DEFAULT_MAX_MEMBER;
+    const maxMember = options.maxMemberSize ?? KERNEL_BTF_MAX;
     const lane = defaultLane();
     if (lane) {
       const size = await lane.decompress(options.inputFd, maxMember);
@@ -145,7 +141,7 @@ export async function extractKernelBtf(
       stripFinalNewline: false,
     });
     if (r.failed) {
-      if (r.isMaxBuffer) throw new ArchiveError(`${options.label}: decompressed tar is larger than the ${options.maxMemberSize ?? DEFAULT_MAX_MEMBER}-byte limit`);
+      if (r.isMaxBuffer) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
       if (r.exitCode === undefined) throw new Error(`${options.label}: could not run xz: ${r.shortMessage}`);
       throw new ArchiveError(`${options.label}: xz: ${xzMessage(r.stderr)}`);
     }
@@ -159,6 +155,8 @@ export async function extractKernelBtf(
   } catch (err) {
     throw new ArchiveError(`${options.label}: xz: ${(err as Error).message}`);
   }
+  // lzma-rs has no output limit: an index that lied is caught only now
+  if (tar.length > limit) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
   const m = readKernelTar(tar, options);
   return { btf: m.data, member: m.name };
 }
@@ -262,7 +260,7 @@ async function xzThroughFifo(anchor: number, inputFd: number, declared: number |
     closeSync(rd);
   }
   const r = await exited;
-  if (out.over) throw new ArchiveError(`${label}: decompressed tar is larger than the ${maxMember}-byte limit`);
+  if (out.over) throw bombError(expectedMember(label), label, maxMember);
   if (r.error || r.code === null) throw new Error(`${label}: could not run xz: ${r.error?.message ?? 'killed by a signal'}`);
   if (r.code !== 0) throw new ArchiveError(`${label}: xz: ${xzMessage(Buffer.concat(stderr))}`);
   return out.data;
@@ -417,7 +415,7 @@ async function xzViaHelper(h: Helper, anchor: number, inputFd: number, declared:
       }
       messages.push(line);
     }
-    if (out.over) throw new ArchiveError(`${label}: decompressed tar is larger than the ${maxMember}-byte limit`);
+    if (out.over) throw bombError(expectedMember(label), label, maxMember);
     if (status < 0) throw new Error(`${label}: could not run xz: the xz helper shell exited`);
     if (status !== 0) {
       if (status > 128) throw new Error(`${label}: could not run xz: killed by a signal`);
@@ -566,8 +564,8 @@ export class XzLane {
   }
 
   /** `xz -dc` of the file open as `inputFd` (read from offset 0) into this lane: the output size. */
-  async decompress(inputFd: number, maxMemberSize: number = DEFAULT_MAX_MEMBER): Promise<number | undefined> {
-    const limit = maxMemberSize + (16 << 20);
+  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX): Promise<number | undefined> {
+    const limit = maxMemberSize + TAR_SLACK;
     const status = await xzIntoScratch(this.helper, this.fd, inputFd, limit);
     this.lastStatus = status;
     if (status !== 0) {
@@ -599,43 +597,3 @@ export class XzLane {
 
 // Room past the declared size so that the read which sees EOF needs no larger buffer.
 const BLOCK_SLACK = 4096;
-
-function readVarint(b: Uint8Array, pos: { i: number }): number {
-  let v = 0;
-  let mul = 1;
-  for (let n = 0; n < 9; n++) {
-    if (pos.i >= b.length) return -1;
-    const x = b[pos.i++]!;
-    v += (x & 0x7f) * mul;
-    if (!(x & 0x80)) return v;
-    mul *= 128;
-  }
-  return -1;
-}
-
-/**
- * The uncompressed size recorded in an .xz file's index (last stream only), from the file's
- * tail (its last 1 KiB suffice for single-block files); undefined when it cannot be read.
- * Only a scheduling hint (which kernels are heavy): nothing trusts it for decoding.
- */
-export function xzUncompressedSize(tail: Uint8Array): number | undefined {
-  const n = tail.length;
-  if (n < 12 + 8 || tail[n - 2] !== 0x59 || tail[n - 1] !== 0x5a) return undefined; // "YZ"
-  const dv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  const indexSize = (dv.getUint32(n - 8, true) + 1) * 4;
-  const start = n - 12 - indexSize;
-  if (start < 0) return undefined;
-  const idx = tail.subarray(start, n - 12);
-  if (idx[0] !== 0) return undefined;
-  const pos = { i: 1 };
-  const records = readVarint(idx, pos);
-  if (records < 0 || records > 100_000) return undefined;
-  let total = 0;
-  for (let r = 0; r < records; r++) {
-    const unpadded = readVarint(idx, pos);
-    const size = readVarint(idx, pos);
-    if (unpadded < 0 || size < 0) return undefined;
-    total += size;
-  }
-  return total;
-}

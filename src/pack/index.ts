@@ -17,7 +17,8 @@ import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
 import { VERSION } from '../version.js';
 import { cachePaths, OutputCache, ResultStore, resultKey, resultKeyPrefix, StatIndex } from './cache.js';
-import { resolveDecompressor, scratchAvailable, xzUncompressedSize, type Decompressor, type DecompressorChoice } from './decompress.js';
+import { resolveDecompressor, scratchAvailable, type Decompressor, type DecompressorChoice } from './decompress.js';
+import { KERNEL_BTF_MAX, xzUncompressedSize } from '../archive/xz.js';
 import { combineFingerprints, distinctObjects } from './fingerprint.js';
 import { prepareObjects, type Engine, type ObjectBytes } from './minimizer.js';
 import {
@@ -34,7 +35,6 @@ import {
 } from './output.js';
 import { AbortError, startPool, type PoolTask, type WorkerPool } from './pool.js';
 import { PROTOCOL, type ResultMessage, type WorkerInit } from './protocol.js';
-import { DEFAULT_MAX_MEMBER } from './tar-read.js';
 import { checkUstarName } from './tar-write.js';
 
 export type { Layout, OutputFormat } from './output.js';
@@ -480,7 +480,7 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
         storeRoot: store.root,
         storePersistent: store.persistent,
         keyPrefix,
-        maxMemberSize: DEFAULT_MAX_MEMBER,
+        maxMemberSize: KERNEL_BTF_MAX,
         lanes: plan.lanes,
       };
       const onResult = (r: ResultMessage): void => {

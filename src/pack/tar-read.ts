@@ -9,6 +9,7 @@
 // members, absolute names and names with a `..` component, more than one regular member, a
 // member that is not `.btf`, truncated or corrupt headers, and members above `maxMemberSize`.
 import { ArchiveError } from '../errors.js';
+import { bombError, KERNEL_BTF_MAX } from '../archive/xz.js';
 import { BLOCK } from './tar-write.js';
 
 export interface TarMember {
@@ -18,13 +19,12 @@ export interface TarMember {
 }
 
 export interface TarReadOptions {
-  /** Largest accepted member, in bytes (default 1 GiB): a guard against hostile size fields. */
+  /** Largest accepted member, in bytes (default KERNEL_BTF_MAX): a guard against bombs. */
   maxMemberSize?: number;
   /** Prefix for error messages, usually the archive file's path. */
   label?: string;
 }
 
-export const DEFAULT_MAX_MEMBER = 1 << 30;
 
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
@@ -144,7 +144,7 @@ export class KernelTarReader {
 
   constructor(options: TarReadOptions = {}) {
     this.label = options.label ?? 'tar';
-    this.maxMemberSize = options.maxMemberSize ?? DEFAULT_MAX_MEMBER;
+    this.maxMemberSize = options.maxMemberSize ?? KERNEL_BTF_MAX;
   }
 
   push(chunk: Uint8Array): void {
@@ -278,7 +278,7 @@ export class KernelTarReader {
       throw new ArchiveError(`${this.label}: more than one member ('${this.member.name}', '${name}'); expected one <release>.btf file`);
     }
     if (entrySize > this.maxMemberSize) {
-      throw new ArchiveError(`${this.label}: member '${name}' is ${entrySize} bytes, above the ${this.maxMemberSize}-byte limit`);
+      throw bombError(name, this.label, this.maxMemberSize);
     }
     this.member = { name, data: this.borrow ? new Uint8Array(0) : new Uint8Array(entrySize) };
     this.memberFill = 0;

@@ -98,6 +98,8 @@ export class TarReader {
   private metaFill = 0;
   private nextName: string | undefined;
   private paxSize: number | undefined;
+  /** A pax `size` record that no integer up to 2^53-1 can hold (the entry's size is unknown). */
+  private paxSizeBad = false;
 
   /** True once the end-of-archive marker was read. */
   get ended(): boolean {
@@ -179,6 +181,9 @@ export class TarReader {
     }
     let size = checksumOk(h) ? parseNumber(h, 124, 12) : undefined;
     if (size === undefined) throw new CorruptArchiveError('not a tar archive, or a corrupt one (bad header)');
+    // A size that cannot be represented makes the archive invalid, never a guess from the
+    // header's own field (the same rule as btf_helpers.c).
+    if (this.paxSizeBad) throw new CorruptArchiveError('corrupt tar: bad size (a pax size above 2^53-1)');
     if (this.paxSize !== undefined) size = this.paxSize;
     this.remain = size;
     this.pad = (BLOCK - (size % BLOCK)) % BLOCK;
@@ -203,6 +208,7 @@ export class TarReader {
     }
     this.nextName = undefined;
     this.paxSize = undefined;
+    this.paxSizeBad = false;
     events.push({ kind: 'entry', entry: { name, type: entryType(typeflag), typeflag, size } });
     if (size > 0) this.state = 'data';
     else this.endEntry(events);
@@ -243,7 +249,10 @@ export class TarReader {
           if (nul >= 0) raw = raw.subarray(0, nul); // as C strings (btf_helpers.c) read it
           const value = utf8.decode(raw);
           if (key === 'path') this.nextName = value;
-          else if (key === 'size' && /^\d+$/.test(value) && Number.isSafeInteger(Number(value))) this.paxSize = Number(value);
+          else if (key === 'size' && /^\d+$/.test(value)) {
+            if (Number.isSafeInteger(Number(value))) this.paxSize = Number(value);
+            else this.paxSizeBad = true;
+          }
         }
       }
       pos += len;
