@@ -14,9 +14,9 @@ import path from 'node:path';
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { describeFilter, listKernelsWith, parseKernelFilter, type KernelEntry } from '../archive/index.js';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
-import { resolveFetchConfig, type Env } from '../fetch/config.js';
+import { resolveArchivePaths, type Env } from '../archive/paths.js';
 import { VERSION } from '../version.js';
-import { cachePaths, OutputCache, ResultStore, resultKey, resultKeyPrefix, StatIndex } from './cache.js';
+import { cachePaths, cacheTempDir, OutputCache, ResultStore, resultKey, resultKeyPrefix, StatIndex } from './cache.js';
 import { resolveDecompressor, scratchAvailable, type Decompressor, type DecompressorChoice } from './decompress.js';
 import { KERNEL_BTF_MAX, xzUncompressedSize } from '../archive/xz.js';
 import { combineFingerprints, distinctObjects } from './fingerprint.js';
@@ -26,13 +26,13 @@ import {
   memberName,
   PACKAGE_JSON_MEMBER,
   placeAtomically,
-  removeStaleTemps,
   sortByName,
   writeArchive,
   type ArchiveMember,
   type Layout,
   type OutputFormat,
 } from './output.js';
+import { removeStaleCacheTemps, removeStaleSpools, removeStaleTemps, spoolPrefix } from './leftovers.js';
 import { AbortError, startPool, type PoolTask, type WorkerPool } from './pool.js';
 import { PROTOCOL, type ResultMessage, type WorkerInit } from './protocol.js';
 import { checkUstarName } from './tar-write.js';
@@ -271,16 +271,11 @@ function stripLabel(message: string, label: string): string {
 }
 
 /** Resolves defaults the CLI also shows: archive, cache and pack-cache directories. */
-export function resolvePackPaths(
+export const resolvePackPaths = (
   options: Pick<PackOptions, 'archive' | 'cache' | 'cacheDir'>,
   env: Env = process.env,
   cwd: string = process.cwd(),
-): { archive: string; cache: string; cacheDir: string } {
-  const cfg = resolveFetchConfig(options.cache !== undefined ? { cache: options.cache } : {}, env, cwd);
-  const archive = options.archive !== undefined ? path.resolve(cwd, options.archive) : cfg.viewDir;
-  const cacheDir = options.cacheDir !== undefined ? path.resolve(cwd, options.cacheDir) : path.join(cfg.cache, 'pack-cache');
-  return { archive, cache: cfg.cache, cacheDir };
-}
+): { archive: string; cache: string; cacheDir: string } => resolveArchivePaths(options, env, cwd);
 
 /**
  * Minimizes every kernel of an archive for `objects` and writes one reproducible tar.gz.
@@ -365,7 +360,7 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
 
   // The walk.
   const filter = parseKernelFilter({ distros: options.distros ?? [], arches: options.arches ?? [] });
-  const entries = await listKernelsWith(paths.archive, filter);
+  const entries = await listKernelsWith(paths.archive, filter, { problems: true });
   if (entries.length === 0) {
     const what = filter.distros.length || filter.arches.length ? ` matching ${describeFilter(filter)}` : '';
     throw new ArchiveError(`no kernels${what} in ${paths.archive}`);
@@ -388,11 +383,13 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
   let spool: string | undefined;
   let store: ResultStore;
   const statIndex = useCache ? new StatIndex(cp.stats) : undefined;
+  await removeStaleSpools(os.tmpdir());
   if (useCache) {
     store = new ResultStore(paths.cacheDir, true);
+    await removeStaleCacheTemps(cacheTempDir(paths.cacheDir));
     await statIndex!.load();
   } else {
-    spool = await mkdtemp(path.join(os.tmpdir(), 'btfgen-pack-'));
+    spool = await mkdtemp(path.join(os.tmpdir(), spoolPrefix()));
     store = new ResultStore(spool, false);
   }
 
@@ -421,6 +418,13 @@ async function packWith(options: PackOptions, early: WorkerPool | undefined): Pr
     const tasks: PoolTask[] = [];
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
+      if (it.entry.problem !== undefined) {
+        // named like a kernel file but none (a dangling link, a directory): a failing kernel
+        Object.assign(it, { state: 'failed', message: it.entry.problem, failureCached: false });
+        counts.failed++;
+        done++;
+        continue;
+      }
       if (statIndex) {
         let st: BigIntStats | undefined;
         try {

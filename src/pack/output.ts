@@ -3,7 +3,7 @@
 // temporary file next to the destination and renamed into place.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Gzip } from 'fflate';
 import type { KernelEntry } from '../archive/index.js';
@@ -36,39 +36,6 @@ export function fixedMtime(env: Readonly<Record<string, string | undefined>> = p
 /** Temp files of `output` are `.<base>.btfgen-<pid>-<hex>.tmp` in the same directory. */
 export function tempPathFor(output: string): string {
   return path.join(path.dirname(output), `.${path.basename(output)}.btfgen-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temp files a killed earlier pack left next to `output` (their process is gone). */
-export async function removeStaleTemps(output: string): Promise<string[]> {
-  const dir = path.dirname(output);
-  const base = path.basename(output);
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return removed;
-  }
-  const prefix = `.${base}.btfgen-`;
-  for (const n of names) {
-    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
-    const m = /^(\d+)-[0-9a-f]+\.tmp$/.exec(n.slice(prefix.length));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || pidAlive(pid)) continue;
-    await rm(path.join(dir, n), { force: true });
-    removed.push(n);
-  }
-  return removed;
 }
 
 /** Temp files being written by this process, removed on exit should it end mid-write. */
