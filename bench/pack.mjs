@@ -5,6 +5,12 @@
 //
 //   npm run build && node bench/pack.mjs [--archive DIR] [--objects N] [--runs N]
 //                                        [--ref-extract-jobs N] [--jobs N] [--decompressors]
+//                                        [--compare DIR [--no-reference]]
+//
+// --compare DIR: another built btfgen checkout (e.g. `git worktree add /tmp/before REV` and
+// `npm run build` there); its cold and warm packs alternate with ours in every run, and a
+// before/after table (medians, peak RSS from one polled run each) follows. --no-reference
+// skips the floor and the bpftool pipeline (a comparison alone).
 //
 // Reference pipeline (what the old script did, serially per stage, in a temp directory):
 //   1. extract every .tar.xz with `tar -xJf`, one after the other (--ref-extract-jobs N runs N
@@ -39,6 +45,8 @@ const REF_EXTRACT_JOBS = Number(arg('--ref-extract-jobs', '1'));
 const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 const JOBS = Number(arg('--jobs', String(CPUS)));
 const BIN = path.join(ROOT, 'bin/btfgen');
+const COMPARE = arg('--compare', undefined) ? path.resolve(arg('--compare')) : undefined;
+const NO_REFERENCE = argv.includes('--no-reference');
 
 try {
   statSync(ARCHIVE);
@@ -106,8 +114,8 @@ cd "$W/ex" && tar -czf "$W/ref.tar.gz" .
   return { ...r, out: path.join(dir, 'ref.tar.gz') };
 }
 
-async function ours(cacheDir, out, poll, extra = []) {
-  const r = await runMeasured(BIN, ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
+async function ours(cacheDir, out, poll, extra = [], bin = BIN) {
+  const r = await runMeasured(bin, ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
     env: { ...process.env, HOME: work },
     poll,
   });
@@ -173,22 +181,41 @@ console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join('
 
 const rows = { floor: [], reference: [], cold: [], warm: [] };
 const mem = { reference: 0, referenceMain: 0, cold: 0, coldMain: 0, warm: 0 };
+const before = { cold: [], warm: [], coldMain: 0, warmMain: 0 };
 let check = '';
 for (let run = 0; run < RUNS; run++) {
-  const f = await floor();
-  rows.floor.push(f.ms);
-  // Timed runs are not polled (polling costs CPU); memory comes from extra polled runs.
-  const ref = await reference(false);
-  rows.reference.push(ref.ms);
-  const cache = path.join(work, `cache${run}`);
-  const out = path.join(work, `ours${run}.tar.gz`);
-  const cold = await ours(cache, out, false);
-  rows.cold.push(cold.ms);
-  const warm = await ours(cache, path.join(work, `warm${run}.tar.gz`), false);
-  rows.warm.push(warm.ms);
+  let ref;
+  if (!NO_REFERENCE) {
+    const f = await floor();
+    rows.floor.push(f.ms);
+    // Timed runs are not polled (polling costs CPU); memory comes from extra polled runs.
+    ref = await reference(false);
+    rows.reference.push(ref.ms);
+  }
+  // before and after alternate, each side starting first in every other run
+  const sides = COMPARE && run % 2 === 1 ? ['before', 'after'] : ['after', 'before'];
+  let out;
+  for (const side of sides) {
+    if (side === 'before' && !COMPARE) continue;
+    const bin = side === 'before' ? path.join(COMPARE, 'bin/btfgen') : BIN;
+    const cache = path.join(work, `cache-${side}${run}`);
+    const o = path.join(work, `${side}${run}.tar.gz`);
+    const cold = await ours(cache, o, false, [], bin);
+    const warm = await ours(cache, path.join(work, `warm-${side}${run}.tar.gz`), false, [], bin);
+    if (side === 'after') {
+      rows.cold.push(cold.ms);
+      rows.warm.push(warm.ms);
+      out = o;
+    } else {
+      before.cold.push(cold.ms);
+      before.warm.push(warm.ms);
+    }
+  }
   if (run === 0) {
-    rmSync(path.join(work, 'ref'), { recursive: true, force: true });
-    mem.reference = (await reference(true)).peakTreeKb;
+    if (!NO_REFERENCE) {
+      rmSync(path.join(work, 'ref'), { recursive: true, force: true });
+      mem.reference = (await reference(true)).peakTreeKb;
+    }
     const memCache = path.join(work, 'cache-mem');
     const c = await ours(memCache, path.join(work, 'mem.tar.gz'), true);
     mem.cold = c.peakChildrenKb;
@@ -196,17 +223,46 @@ for (let run = 0; run < RUNS; run++) {
     mem.coldShmem = c.peakShmemKb;
     mem.warm = (await ours(memCache, path.join(work, 'mem-warm.tar.gz'), true)).peakMainKb;
     rmSync(memCache, { recursive: true, force: true });
+    if (COMPARE) {
+      const bin = path.join(COMPARE, 'bin/btfgen');
+      const bc = await ours(memCache, path.join(work, 'mem-b.tar.gz'), true, [], bin);
+      before.coldMain = bc.peakMainKb;
+      before.warmMain = (await ours(memCache, path.join(work, 'mem-b-warm.tar.gz'), true, [], bin)).peakMainKb;
+      rmSync(memCache, { recursive: true, force: true });
+    }
   }
   if (run === 0) {
     const a = members(out);
-    const b = members(ref.out);
-    const refKernels = [...b.keys()].filter((n) => n.endsWith('.btf'));
-    let same = 0;
-    for (const n of refKernels) if (a.get(n)?.equals(b.get(n))) same++;
-    const warmSame = readFileSync(out).equals(readFileSync(path.join(work, `warm${run}.tar.gz`)));
-    check = `${same}/${refKernels.length} members identical to the reference (bpftool) output; ${a.size} members in ours; warm output ${warmSame ? 'identical' : 'DIFFERENT'}`;
+    const warmSame = readFileSync(out).equals(readFileSync(path.join(work, `warm-after${run}.tar.gz`)));
+    if (ref) {
+      const b = members(ref.out);
+      const refKernels = [...b.keys()].filter((n) => n.endsWith('.btf'));
+      let same = 0;
+      for (const n of refKernels) if (a.get(n)?.equals(b.get(n))) same++;
+      check = `${same}/${refKernels.length} members identical to the reference (bpftool) output; `;
+    }
+    check += `${a.size} members in ours; warm output ${warmSame ? 'identical' : 'DIFFERENT'}`;
+    if (COMPARE) check += `; before/after outputs ${readFileSync(out).equals(readFileSync(path.join(work, `before${run}.tar.gz`))) ? 'identical' : 'DIFFERENT'}`;
   }
   rmSync(path.join(work, 'ref'), { recursive: true, force: true });
+}
+
+if (COMPARE) {
+  const mc = median(rows.cold);
+  const mw = median(rows.warm);
+  const bc = median(before.cold);
+  const bw = median(before.warm);
+  console.log('');
+  console.log(`before (${COMPARE}) vs after (${ROOT}), medians of ${RUNS} alternating runs:`);
+  console.log(`  cold pack:  before ${fmt(bc)}  after ${fmt(mc)}  after/before ${(mc / bc).toFixed(3)}x`);
+  console.log(`  warm pack:  before ${fmt(bw)}  after ${fmt(mw)}  after/before ${(mw / bw).toFixed(3)}x`);
+  console.log(`  peak RSS (main process): cold before ${mb(before.coldMain)} after ${mb(mem.coldMain)}; warm before ${mb(before.warmMain)} after ${mb(mem.warm)}`);
+  console.log(`  raw ms: before cold ${JSON.stringify(before.cold.map(Math.round))} warm ${JSON.stringify(before.warm.map(Math.round))}; after cold ${JSON.stringify(rows.cold.map(Math.round))} warm ${JSON.stringify(rows.warm.map(Math.round))}`);
+}
+if (NO_REFERENCE) {
+  console.log(`check: ${check}`);
+  console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  process.exit(0);
 }
 
 const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));

@@ -1,13 +1,15 @@
 // The output archive: member names for each layout, and the deterministic tar / tar.gz writer
 // (sorted members, fixed mtime/owner/mode, gzip without a timestamp or file name), written to a
 // temporary file next to the destination and renamed into place.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Gzip } from 'fflate';
 import type { KernelEntry } from '../archive/index.js';
 import { compareBytes } from '../archive/index.js';
+import { VERSION } from '../version.js';
+import type { OutputCache } from './cache.js';
 import { TarStreamWriter } from './tar-write.js';
 
 export type Layout = 'btfhub' | 'bcc';
@@ -178,4 +180,40 @@ export async function placeAtomically(output: string, fill: (tmp: string) => Pro
   } finally {
     liveTemps.delete(tmp);
   }
+}
+
+/**
+ * The output of a pack: the sorted members (and ./package.json) as a tar(.gz), copied from the
+ * output cache when the very same archive was made before (keyed by a manifest of every member
+ * name and result key, the format, level and mtime), else written and stored there.
+ */
+export async function writePackOutput(o: {
+  output: string;
+  members: (ArchiveMember & { key: string })[];
+  json: Uint8Array | undefined;
+  format: OutputFormat;
+  level: number;
+  env: Readonly<Record<string, string | undefined>>;
+  outputCache: OutputCache | undefined;
+  signal?: AbortSignal;
+}): Promise<{ size: number; cached: boolean }> {
+  const mtime = fixedMtime(o.env);
+  const ext = o.format === 'tar.gz' ? 'tar.gz' : 'tar';
+  const members: (ArchiveMember & { key: string })[] = [...o.members];
+  if (o.json) {
+    const j = o.json;
+    members.push({ name: PACKAGE_JSON_MEMBER, key: createHash('sha256').update(j).digest('hex'), load: async () => j });
+  }
+  sortByName(members);
+  const manifest = createHash('sha256');
+  manifest.update(`btfgen-pack-output\0${VERSION}\0${o.format}\0${o.level}\0${mtime}\0`);
+  for (const m of members) manifest.update(`${m.name}\0${m.key}\0`);
+  const key = manifest.digest('hex');
+  const cache = o.outputCache;
+  if (cache && (await placeAtomically(o.output, (tmp) => cache.copyTo(key, ext, tmp)))) {
+    return { size: Number((await stat(o.output)).size), cached: true };
+  }
+  const size = await writeArchive(o.output, members, { format: o.format, mtime, level: o.level, ...(o.signal ? { signal: o.signal } : {}) });
+  if (cache) await cache.store(key, ext, o.output).catch(() => undefined);
+  return { size, cached: false };
 }

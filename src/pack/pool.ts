@@ -69,7 +69,11 @@ export class WorkerPool {
   close(): void {
     for (const e of this.early.splice(0)) void e.worker.terminate();
   }
-  /** Runs the tasks (see runPool); resolves with the number of workers that were started. */
+  /**
+   * Runs every task on `size` workers (growing to `maxSize` when minimizing falls behind the
+   * decompressions); `onResult` sees each result as it arrives. Resolves with the number of
+   * workers started when all tasks are done; rejects on abort or when a worker cannot start.
+   */
   run(tasks: readonly PoolTask[], size: number, init: WorkerInit, onResult: (r: ResultMessage) => void, signal?: AbortSignal, maxSize = size): Promise<number> {
     try {
       return runTasks(this, tasks, size, init, onResult, signal, maxSize);
@@ -86,21 +90,6 @@ export function startPool(size: number): WorkerPool {
 }
 
 /**
- * Runs every task on `size` workers (growing to `maxSize` when minimizing falls behind the
- * decompressions); `onResult` sees each result as it arrives. Resolves with the number of
- * workers started when all tasks are done; rejects on abort or when a worker cannot start.
- */
-export function runPool(
-  tasks: readonly PoolTask[],
-  size: number,
-  init: WorkerInit,
-  onResult: (r: ResultMessage) => void,
-  signal?: AbortSignal,
-): Promise<number> {
-  return runTasks(undefined, tasks, size, init, onResult, signal);
-}
-
-/**
  * Minimizing threads that `cores` cores need when minimizing a kernel costs `minimizeMs` and
  * decompressing it `xzCpuMs` of CPU: the threads must keep up with the decompressions,
  * W >= cores * M / (M + X). At least 1.
@@ -112,7 +101,7 @@ export function minimizersNeeded(cores: number, minimizeMs: number, xzCpuMs: num
 }
 
 function runTasks(
-  pool: WorkerPool | undefined,
+  pool: WorkerPool,
   tasks: readonly PoolTask[],
   size: number,
   init: WorkerInit,
@@ -190,7 +179,7 @@ function runTasks(
       handed++;
       if (t.heavy) heavyInFlight++;
       held.set(t.id, t);
-      w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label } satisfies TaskMessage);
+      w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label, release: t.release } satisfies TaskMessage);
     };
     const feed = (w: Worker): void => {
       if (settled || isolating.has(w)) return;
@@ -208,7 +197,7 @@ function runTasks(
     };
 
     const spawn = (): void => {
-      const w = pool?.take() ?? new Worker(script);
+      const w = pool.take() ?? new Worker(script);
       started++;
       live.add(w);
       current.set(w, new Map());

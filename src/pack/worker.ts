@@ -9,11 +9,11 @@
 // before it is optimized) once. Without lanes, one kernel at a time.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
-import { closeXzPipes, extractKernelBtf, prepareXzPipes, reusableBuffer, XzLane } from './decompress.js';
+import { closeXzPipes, prepareXzPipes, reusableBuffer, XzLane } from './decompress.js';
+import { decodeKernel, withMember, type KernelBtf } from './kernels.js';
 import type { KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
@@ -103,20 +103,15 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
   return n === buf.length ? buf : buf.subarray(0, n);
 }
 
-const CRASH_ON = process.env.BTFGEN_TEST_WORKER_EXIT_ON;
-// Test hook (test/pack): minimizing made dear by a fixed wait, so that the pool's thread growth
-// is tested on a decision that does not hang on how loaded the machine is.
-const MINIMIZE_DELAY_MS = Number(process.env.BTFGEN_TEST_MINIMIZE_DELAY_MS ?? 0);
-
 /** Decompresses (unless a lane did), minimizes and stores one job. */
 async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMessage> {
   const { t, ms, sha256, key, hashedAt } = job;
-  // Test hook (test/pack): a worker that dies on this kernel, with others in its lanes.
-  if (CRASH_ON && t.label.includes(CRASH_ON)) process.exit(70);
+  const hooks = init.hooks;
+  if (hooks.exitOn && t.label.includes(hooks.exitOn)) process.exit(70);
   try {
     let t0 = performance.now();
-    let btf = job.bytes;
-    let member: string | undefined;
+    const kernel = { format: t.format, relPath: t.label, release: t.release };
+    let k: KernelBtf;
     if (t.format === 'btf.tar.xz') {
       let tar: Uint8Array | undefined;
       if (job.lane && job.size !== undefined) {
@@ -124,19 +119,20 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         tar = job.lane.take(job.size, reusableBuffer(job.size));
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
-      let x: { btf: Uint8Array; member: string };
       if (tar) {
         const m = readKernelTar(tar, { label: t.label, maxMemberSize: init.maxMemberSize });
-        x = { btf: m.data, member: m.name };
+        k = withMember({ btf: m.data, file: job.bytes }, m.name, t.release);
       } else {
         // No lane, or it failed: the streaming path (which also words any error).
-        x = await extractKernelBtf(job.bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, inputFd: job.file.fd, reuseBuffer: true });
+        k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
       }
-      btf = x.btf;
-      const release = path.basename(t.path).slice(0, -'.btf.tar.xz'.length);
-      if (x.member.replace(/^(\.\/)+/, '') !== `${release}.btf`) member = x.member;
       ms.decompress += performance.now() - t0;
-    } else beforeMinimize?.();
+    } else {
+      beforeMinimize?.();
+      k = await decodeKernel(job.bytes, kernel, init.decompressor);
+    }
+    const btf = k.btf;
+    const member = k.oddMember;
     job.bytes = new Uint8Array(0); // let the compressed copy go before minimizing
     t0 = performance.now();
     let m: KernelMinimizer;
@@ -148,7 +144,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       throw err;
     }
     const out = await m.run(btf, t.label);
-    if (MINIMIZE_DELAY_MS > 0) await new Promise((r) => setTimeout(r, MINIMIZE_DELAY_MS));
+    if (hooks.minimizeDelayMs) await new Promise((r) => setTimeout(r, hooks.minimizeDelayMs));
     ms.minimize = performance.now() - t0;
     await store.write(key, out);
     const res: ResultMessage = { type: 'result', id: t.id, status: 'minimized', sha256, key, size: out.length, hashedAt, ms };
