@@ -259,24 +259,22 @@ if (COMPARE) {
   console.log(`  peak RSS (main process): cold before ${mb(before.coldMain)} after ${mb(mem.coldMain)}; warm before ${mb(before.warmMain)} after ${mb(mem.warm)}`);
   console.log(`  raw ms: before cold ${JSON.stringify(before.cold.map(Math.round))} warm ${JSON.stringify(before.warm.map(Math.round))}; after cold ${JSON.stringify(rows.cold.map(Math.round))} warm ${JSON.stringify(rows.warm.map(Math.round))}`);
 }
-if (NO_REFERENCE) {
-  console.log(`check: ${check}`);
-  console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  process.exit(0);
-}
+if (NO_REFERENCE) console.log(`check: ${check}`);
 
-const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
-const line = (name, ms, rss, notes) =>
-  console.log(`${name.padEnd(34)} ${fmt(ms).padStart(9)}  ${(m.reference / ms >= 0 ? (ms / m.reference).toFixed(3) + 'x' : '').padStart(8)}  ${((ms / m.floor).toFixed(2) + 'x').padStart(7)}  ${rss.padStart(16)}  ${notes}`);
-console.log('');
-console.log(`${'pipeline'.padEnd(34)} ${'time'.padStart(9)}  ${'vs ref'.padStart(8)}  ${'vs floor'.padStart(7)}  ${'peak RSS'.padStart(16)}`);
-line(`floor (xz -dc, ${CPUS} jobs, nothing else)`, m.floor, '-', '');
-line('reference (tar -xJf, bpftool, tar)', m.reference, `${mb(mem.reference)} tree`, '');
-line('btfgen pack, cold cache', m.cold, `${mb(mem.coldMain)} (+xz ${mb(mem.cold)})`, mem.coldShmem ? `+${mb(mem.coldShmem)} of tmpfs scratch files` : "");
-line('btfgen pack, warm re-run', m.warm, mb(mem.warm), `warm/cold ${(m.warm / m.cold).toFixed(3)}x`);
-console.log('');
-console.log(`check: ${check}`);
-if (RUNS > 1) console.log(`runs: ${RUNS} (medians); raw: ${JSON.stringify(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
+if (!NO_REFERENCE) {
+  const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
+  const line = (name, ms, rss, notes) =>
+    console.log(`${name.padEnd(34)} ${fmt(ms).padStart(9)}  ${(m.reference / ms >= 0 ? (ms / m.reference).toFixed(3) + 'x' : '').padStart(8)}  ${((ms / m.floor).toFixed(2) + 'x').padStart(7)}  ${rss.padStart(16)}  ${notes}`);
+  console.log('');
+  console.log(`${'pipeline'.padEnd(34)} ${'time'.padStart(9)}  ${'vs ref'.padStart(8)}  ${'vs floor'.padStart(7)}  ${'peak RSS'.padStart(16)}`);
+  line(`floor (xz -dc, ${CPUS} jobs, nothing else)`, m.floor, '-', '');
+  line('reference (tar -xJf, bpftool, tar)', m.reference, `${mb(mem.reference)} tree`, '');
+  line('btfgen pack, cold cache', m.cold, `${mb(mem.coldMain)} (+xz ${mb(mem.cold)})`, mem.coldShmem ? `+${mb(mem.coldShmem)} of tmpfs scratch files` : "");
+  line('btfgen pack, warm re-run', m.warm, mb(mem.warm), `warm/cold ${(m.warm / m.cold).toFixed(3)}x`);
+  console.log('');
+  console.log(`check: ${check}`);
+  if (RUNS > 1) console.log(`runs: ${RUNS} (medians); raw: ${JSON.stringify(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
+}
 
 if (argv.includes('--decompressors')) {
   const d = await decompressors();
