@@ -93,8 +93,7 @@ export function compareBytes(a: string, b: string): number {
 }
 
 // The walk uses synchronous calls: a directory listing per call, hundreds of them for a whole
-// archive, where a promise round trip each cost more than the call (13 ms vs ~3 ms for the
-// 85-kernel demo archive, on pack's critical path).
+// archive, where a promise round trip each costs more than the call (on pack's critical path).
 function realSubdirs(dir: string): string[] {
   let entries: Dirent[];
   try {

@@ -1,11 +1,12 @@
-// Reading a kernel's BTF out of its archive file, in memory: `.btf` as is, `.btf.tar.xz` through
-// an xz decompressor and the in-memory tar reader (tar-read.ts). Nothing is unpacked to disk.
-//
-// Two decompressors, measured on btfhub-archive-demo (see docs/readme/pack.md): the `xz`
-// command (liblzma; forked by a helper shell into a FIFO when the caller passes the file's
-// descriptor, as pack's workers do, else run through execa) decodes a 44 MB kernel in
-// ~0.26 s; @napi-rs/lzma (lzma-rs, pure Rust, in process) in ~0.50 s. `xz` is the default; @napi-rs/lzma is the
-// fallback when `xz` is not installed, or on request (`--decompressor lzma`).
+// Reading a kernel's BTF out of its `.btf.tar.xz`, in memory: an xz decompressor, then the
+// in-memory tar reader (tar-read.ts). Nothing is unpacked to disk. The paths, fastest first
+// (docs/pack-internals.md; their measured cost in bench/README.md):
+//   1. `xz` into a private tmpfs scratch file (XzLane; Linux with a tmpfs /dev/shm);
+//   2. `xz` into a FIFO, read with blocking reads (Linux without a tmpfs /dev/shm);
+//   3. `xz` through execa (no file descriptor to hand it);
+//   4. @napi-rs/lzma in process (no `xz` command, or `--decompressor lzma`).
+// All of this thread's state (FIFO anchor, helper shell, default lane, reusable buffer) lives
+// in this module and is released by closeXzPipes().
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants as fsc, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -22,8 +23,7 @@ let xzAvailable: Promise<boolean> | undefined;
 
 /**
  * True when an executable `xz` is on PATH (checked once per process). A PATH lookup, not a
- * run of `xz --version`: that spawn cost ~10 ms on pack's critical path, before any kernel
- * starts. An `xz` that is found but does not run fails each kernel with "could not run xz".
+ * run of `xz --version`: a spawn on pack's critical path, before any kernel starts. An `xz` that is found but does not run fails each kernel with "could not run xz".
  */
 export function hasXzCommand(): Promise<boolean> {
   xzAvailable ??= Promise.resolve(onPath('xz'));
@@ -162,9 +162,9 @@ export async function extractKernelBtf(
 }
 
 // Reading `xz -dc`'s output. Node connects a child's stdio 'pipe' through a socketpair read by
-// the event loop: one poll and one read per 8 KiB that xz writes, which cost ~1.5 us of CPU per
-// KiB moved (2.2 s for the demo archive's 538 MB). A named pipe instead, read with blocking
-// fs.readSync into one buffer of the size the xz index declares, costs less than half of that.
+// the event loop: one poll and one read per 8 KiB that xz writes. A named pipe instead, read
+// with blocking fs.readSync into one buffer of the size the xz index declares, costs less than
+// half of that CPU.
 // The FIFO is created once per thread in a private temporary directory, opened (the descriptor
 // kept as an anchor, holding no data) and its name removed at once, so nothing stays on disk;
 // each decompression reopens it through /proc/self/fd. Where any of this is unavailable (not
@@ -289,7 +289,7 @@ function drainFifo(rd: number, declared: number | undefined, limit: number): { d
 }
 
 // Forking the worker's process for every `xz` is not cheap either: node forks the whole
-// process (hundreds of MB mapped), 4-8 ms of CPU per kernel. So each thread starts one small
+// process (hundreds of MB mapped) each time. So each thread starts one small
 // shell once, which forks `xz` on request: it opens the FIFO through /proc/<pid>/fd (our
 // descriptors), says so with xz's pid, and reports xz's exit status (xz's messages come on
 // the same stream, before the status).
@@ -430,9 +430,8 @@ async function xzViaHelper(h: Helper, anchor: number, inputFd: number, declared:
 }
 
 // The fastest way out of xz is not a pipe at all. Writing into a pipe costs xz and us a context
-// switch per 64 KiB and the kernel two copies with locking: measured over the demo archive's
-// 85 kernels, `xz -dc | cat` takes 1.5 CPU-s more than `xz -dc >/dev/null` (6.9 vs 5.7 s),
-// a file on tmpfs written and read back 0.6 s more. So where /dev/shm is a tmpfs, each XzLane
+// switch per 64 KiB and the kernel two copies with locking; a file on tmpfs written and read
+// back costs less than half of that (bench/README.md). So where /dev/shm is a tmpfs, each XzLane
 // keeps one scratch file there: created private (0600, O_EXCL), its name removed at once, so
 // it lives in memory only and only while the descriptor is open; xz writes into it through
 // /proc/<pid>/fd, we read it in one call and truncate it. A file size limit (ulimit -f) stops a

@@ -3,8 +3,8 @@
 // minimizes and stores the result.
 //
 // With decompression lanes (init.lanes > 1: `xz` into private tmpfs scratch files, see XzLane),
-// one thread keeps several `xz` running while it minimizes what is already out: on the demo
-// archive xz is ~85% of the CPU work, so one minimizing thread keeps two or more xz busy, and
+// one thread keeps several `xz` running while it minimizes what is already out: on btfhub
+// kernels xz is most of the CPU work, so one minimizing thread keeps two or more xz busy, and
 // one thread instead of one per core pays V8's cold start (module loading, interpreted code
 // before it is optimized) once. Without lanes, one kernel at a time.
 import { createHash } from 'node:crypto';
@@ -169,7 +169,16 @@ class Pipeline {
   private readonly ready: Job[] = [];
   private draining = false;
 
-  constructor(private readonly free: XzLane[]) {}
+  private readonly free: XzLane[];
+
+  /** `lanes`: this pipeline's own, closed by close(). */
+  constructor(private readonly lanes: XzLane[]) {
+    this.free = [...lanes];
+  }
+
+  close(): void {
+    for (const l of this.lanes.splice(0)) l.close();
+  }
 
   add(t: TaskMessage): void {
     this.waiting.push(t);
@@ -207,7 +216,7 @@ class Pipeline {
     else {
       lane.close();
       const fresh = XzLane.open();
-      if (fresh) lanes.push(fresh);
+      if (fresh) this.lanes.push(fresh);
       this.free.push(fresh ?? lane); // a dead lane makes finish() take the streaming path
     }
     this.pump();
@@ -232,6 +241,7 @@ class Pipeline {
 class Sequential {
   private readonly queue: TaskMessage[] = [];
   private busy = false;
+  close(): void {}
   add(t: TaskMessage): void {
     this.queue.push(t);
     void this.run();
@@ -247,12 +257,25 @@ class Sequential {
   }
 }
 
-let lanes: XzLane[] = [];
+/** Set once by main(); closed at the close message or at exit. */
+let runner: Pipeline | Sequential | undefined;
 
 function closeAll(): void {
-  for (const l of lanes) l.close();
-  lanes = [];
+  runner?.close();
   closeXzPipes();
+}
+
+/** `n` lanes, or none where fewer than two open (one lane gains nothing over Sequential). */
+function openLanes(n: number): XzLane[] {
+  const lanes: XzLane[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = XzLane.open();
+    if (!l) break;
+    lanes.push(l);
+  }
+  if (lanes.length >= 2) return lanes;
+  for (const l of lanes) l.close();
+  return [];
 }
 
 async function main(): Promise<void> {
@@ -269,20 +292,10 @@ async function main(): Promise<void> {
     return;
   }
   store = new ResultStore(init.storeRoot, init.storePersistent);
-  if (init.decompressor === 'xz') {
-    for (let i = 0; i < init.lanes; i++) {
-      const l = XzLane.open();
-      if (!l) break;
-      lanes.push(l);
-    }
-    if (lanes.length < 2) {
-      // one lane gains nothing over the sequential path
-      for (const l of lanes) l.close();
-      lanes = [];
-      prepareXzPipes();
-    }
-  }
-  const runner = lanes.length ? new Pipeline([...lanes]) : new Sequential();
+  const lanes = init.decompressor === 'xz' ? openLanes(init.lanes) : [];
+  if (init.decompressor === 'xz' && lanes.length === 0) prepareXzPipes();
+  const r = lanes.length ? new Pipeline(lanes) : new Sequential();
+  runner = r;
   port.on('message', (msg: TaskMessage | { type: 'close' }) => {
     if (msg.type === 'close') {
       closeAll();
@@ -292,7 +305,7 @@ async function main(): Promise<void> {
         .finally(() => port.close());
       return;
     }
-    runner.add(msg);
+    r.add(msg);
   });
   post({ type: 'ready', protocol: PROTOCOL, capacity: Math.max(1, lanes.length) });
 }
