@@ -12,7 +12,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
-import { closeXzPipes, prepareXzPipes, reusableBuffer, XzLane } from './decompress.js';
+import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
 import { decodeKernel, withMember, type KernelBtf } from './kernels.js';
 import type { KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
@@ -293,7 +293,6 @@ async function main(): Promise<void> {
   }
   store = new ResultStore(init.storeRoot, init.storePersistent);
   const lanes = init.decompressor === 'xz' ? openLanes(init.lanes) : [];
-  if (init.decompressor === 'xz' && lanes.length === 0) prepareXzPipes();
   const r = lanes.length ? new Pipeline(lanes) : new Sequential();
   runner = r;
   port.on('message', (msg: TaskMessage | { type: 'close' }) => {

@@ -218,8 +218,8 @@ describe('.btf.tar.xz in memory', () => {
 });
 
 // The paths pack's workers take: xz reading the kernel file's descriptor and writing into a
-// private tmpfs scratch file (XzLane; extractKernelBtf with inputFd), with the streaming FIFO
-// path behind them for anything that goes wrong.
+// private tmpfs scratch file (XzLane; extractKernelBtf with inputFd), with the execa path
+// behind them for anything that goes wrong.
 describe('xz into scratch files (pack workers)', () => {
   const payload = btfBytes(300_000, 5);
   const onDisk = (bytes: Uint8Array): { fd: number; bytes: Uint8Array } => {
