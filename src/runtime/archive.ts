@@ -41,7 +41,12 @@ function isZlibError(err: unknown): err is Error & { code: string } {
 }
 
 /** The archive's tar bytes: gunzipped (streaming) when it starts with the gzip magic. */
-export async function* tarBytes(source: ArchiveSource): AsyncGenerator<Uint8Array, void, undefined> {
+export function tarBytes(source: ArchiveSource): AsyncGenerator<Uint8Array, void, undefined> {
+  return tarStream(source, { inputEnded: false });
+}
+
+/** tarBytes, telling `state.inputEnded` once the source has handed over its last byte. */
+async function* tarStream(source: ArchiveSource, state: { inputEnded: boolean }): AsyncGenerator<Uint8Array, void, undefined> {
   const it = rawChunks(source)[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headLength = 0;
@@ -54,7 +59,7 @@ export async function* tarBytes(source: ArchiveSource): AsyncGenerator<Uint8Arra
     }
     while (!exhausted) {
       const r = await it.next();
-      if (r.done) exhausted = true;
+      if (r.done) exhausted = state.inputEnded = true;
       else {
         fed += r.value.length;
         yield r.value;
@@ -202,8 +207,10 @@ export async function extractMember(
   try {
     // After the end-of-archive marker the rest is still read: gzip data damaged after it
     // (trailing garbage, a broken further member) makes the archive invalid. At the exact key
-    // reading stops, the archive unread past it.
-    read: for await (const chunk of tarBytes(source)) {
+    // reading stops, unless the source has already handed over all its bytes (a small
+    // archive, or one given as bytes): what was read is then checked to its end too.
+    const stream = { inputEnded: false };
+    read: for await (const chunk of tarStream(source, stream)) {
       if (done) continue;
       for (const ev of reader.push(chunk)) {
         if (ev.kind === 'entry') {
@@ -228,6 +235,7 @@ export async function extractMember(
             current = -1;
             if (best === 0) {
               done = true; // the exact key: nothing can beat it
+              if (stream.inputEnded) break;
               break read;
             }
           }

@@ -170,6 +170,16 @@ describe('hostile sizes and gzip framing (extractMember)', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('with the exact key in an archive given whole, what follows it is checked too', async () => {
+    const whole = gzip(concat([...target(), tarEnd()]));
+    const ok = await extract(whole);
+    expect(readFileSync(ok.path, 'utf8')).toBe(VARIANT_TARGET_DATA);
+    rmSync(ok.path);
+    await expect(extract(concat([whole, new Uint8Array(100)]))).rejects.toThrow(/trailing garbage after gzip data/);
+    await expect(extract(concat([whole, new Uint8Array([0x1f])]))).rejects.toThrow(CorruptArchiveError);
+    expect(leftovers()).toEqual([]);
+  });
+
   it('zeros after the trailer are named trailing garbage', async () => {
     await expect(extract(concat([gz(), new Uint8Array(512)]))).rejects.toThrow(/trailing garbage after gzip data/);
   });
