@@ -41,12 +41,7 @@ function isZlibError(err: unknown): err is Error & { code: string } {
 }
 
 /** The archive's tar bytes: gunzipped (streaming) when it starts with the gzip magic. */
-export function tarBytes(source: ArchiveSource): AsyncGenerator<Uint8Array, void, undefined> {
-  return tarStream(source, { inputEnded: false });
-}
-
-/** tarBytes, telling `state.inputEnded` once the source has handed over its last byte. */
-async function* tarStream(source: ArchiveSource, state: { inputEnded: boolean }): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* tarBytes(source: ArchiveSource): AsyncGenerator<Uint8Array, void, undefined> {
   const it = rawChunks(source)[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headLength = 0;
@@ -59,7 +54,7 @@ async function* tarStream(source: ArchiveSource, state: { inputEnded: boolean })
     }
     while (!exhausted) {
       const r = await it.next();
-      if (r.done) exhausted = state.inputEnded = true;
+      if (r.done) exhausted = true;
       else {
         fed += r.value.length;
         yield r.value;
@@ -184,7 +179,8 @@ export interface ExtractedMember {
 
 /**
  * Streams the archive once and writes the best member for `host` (see candidateKeys) to a
- * fresh 0600 file. Stops at the exact key; a better-ranked member found later replaces a
+ * fresh 0600 file. Stops at the exact key (an archive given as bytes is still checked to its
+ * end: gzip data after it must be valid); a better-ranked member found later replaces a
  * worse one in the same file; the first of equal members wins. Only regular files count:
  * links, devices, directories, absolute names and names with `..` are ignored, never written.
  * Throws NoMatchingBtfError (keys tried, nearest kernels) or CorruptArchiveError; on any
@@ -207,10 +203,10 @@ export async function extractMember(
   try {
     // After the end-of-archive marker the rest is still read: gzip data damaged after it
     // (trailing garbage, a broken further member) makes the archive invalid. At the exact key
-    // reading stops, unless the source has already handed over all its bytes (a small
-    // archive, or one given as bytes): what was read is then checked to its end too.
-    const stream = { inputEnded: false };
-    read: for await (const chunk of tarStream(source, stream)) {
+    // reading stops for a file or a stream (the rest unread); an archive given as bytes is
+    // all there, and is checked to its end too (as btf_helpers.c, given the bytes, does).
+    const whole = source instanceof Uint8Array;
+    read: for await (const chunk of tarBytes(source)) {
       if (done) continue;
       for (const ev of reader.push(chunk)) {
         if (ev.kind === 'entry') {
@@ -235,7 +231,7 @@ export async function extractMember(
             current = -1;
             if (best === 0) {
               done = true; // the exact key: nothing can beat it
-              if (stream.inputEnded) break;
+              if (whole) break;
               break read;
             }
           }
