@@ -253,7 +253,6 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
     options.onProgress(p);
   };
 
-  let pool: WorkerPool | undefined;
   try {
     progress('scan');
     const todo = await results.scan(items);
@@ -261,8 +260,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
     progress('minimize');
     let decompressor: Decompressor | undefined;
     if (todo.length) {
-      pool = early ?? startPool(Math.min(threadPlan(s.jobs, true, s.decompressor !== 'lzma').workers, todo.length));
-      decompressor = await minimizeAll(s, todo, ids, pool, {
+      decompressor = await minimizeAll(s, todo, ids, early, {
         protocol: PROTOCOL,
         objects: objects.distinct,
         headerLen: s.headerLen,
@@ -272,7 +270,6 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
         storePersistent: results.store.persistent,
         keyPrefix,
         maxMemberSize: KERNEL_BTF_MAX,
-        lanes: 1,
         hooks: s.hooks,
       }, (r) => {
         const it = items[r.id]!;
@@ -344,7 +341,6 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
     progress('done');
     return result;
   } finally {
-    pool?.close();
     await results.close();
   }
 }
@@ -386,27 +382,33 @@ async function readJson(file: string, cwd: string): Promise<Uint8Array> {
 }
 
 /**
- * Runs the kernels left after the scan on the pool, biggest first (the slowest kernels must
- * not come last). Returns the decompressor used.
+ * Runs the kernels left after the scan on the pool (the early one, else one started now),
+ * biggest first (the slowest kernels must not come last). Returns the decompressor used.
  */
 async function minimizeAll(
   s: PackSettings,
   todo: readonly Item[],
   ids: ReadonlyMap<Item, number>,
-  pool: WorkerPool,
-  init: WorkerInit,
+  early: WorkerPool | undefined,
+  init: Omit<WorkerInit, 'lanes'>,
   onResult: (r: ResultMessage) => void,
   signal: AbortSignal | undefined,
   work: { threads: number },
 ): Promise<Decompressor> {
   const mostlyXz = todo.filter((it) => it.entry.format === 'btf.tar.xz').length * 2 >= todo.length;
   const plan = threadPlan(s.jobs, mostlyXz, init.decompressor === 'xz');
+  // started before the kernels are sized: the threads boot meanwhile
+  const pool = early ?? startPool(Math.min(plan.workers, todo.length));
   const tasks: (PoolTask & { size: number })[] = todo.map((it) => {
     const size = estimateKernelSize(it.entry);
     return { id: ids.get(it)!, path: it.entry.path, format: it.entry.format, label: it.entry.relPath, release: it.entry.release, heavy: size >= HEAVY_BYTES, size };
   });
   tasks.sort((a, b) => b.size - a.size || a.id - b.id);
-  work.threads = await pool.run(tasks, plan.workers, { ...init, lanes: plan.lanes }, onResult, signal, plan.lanes > 1 ? plan.maxWorkers : plan.workers);
+  try {
+    work.threads = await pool.run(tasks, plan.workers, { ...init, lanes: plan.lanes }, onResult, signal, plan.lanes > 1 ? plan.maxWorkers : plan.workers);
+  } finally {
+    pool.close();
+  }
   return init.decompressor;
 }
 
