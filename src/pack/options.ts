@@ -5,7 +5,7 @@ import path from 'node:path';
 import { resolveArchivePaths, type Env } from '../archive/paths.js';
 import { UsageError } from '../errors.js';
 import type { DecompressorChoice } from './decompress.js';
-import type { PackOptions } from './index.js';
+import type { PackOptions } from './types.js';
 import type { Engine } from './minimizer.js';
 import type { Layout, OutputFormat } from './output.js';
 import { testHooks, type TestHooks } from './protocol.js';
