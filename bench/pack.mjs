@@ -5,6 +5,12 @@
 //
 //   npm run build && node bench/pack.mjs [--archive DIR] [--objects N] [--runs N]
 //                                        [--ref-extract-jobs N] [--jobs N] [--decompressors]
+//                                        [--compare DIR [--no-reference]]
+//
+// --compare DIR: another built btfgen checkout (e.g. `git worktree add /tmp/before REV` and
+// `npm run build` there); its cold and warm packs alternate with ours in every run, and a
+// before/after table (medians, peak RSS from one polled run each) follows. --no-reference
+// skips the floor and the bpftool pipeline (a comparison alone).
 //
 // Reference pipeline (what the old script did, serially per stage, in a temp directory):
 //   1. extract every .tar.xz with `tar -xJf`, one after the other (--ref-extract-jobs N runs N
@@ -39,6 +45,8 @@ const REF_EXTRACT_JOBS = Number(arg('--ref-extract-jobs', '1'));
 const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 const JOBS = Number(arg('--jobs', String(CPUS)));
 const BIN = path.join(ROOT, 'bin/btfgen');
+const COMPARE = arg('--compare', undefined) ? path.resolve(arg('--compare')) : undefined;
+const NO_REFERENCE = argv.includes('--no-reference');
 
 try {
   statSync(ARCHIVE);
@@ -106,8 +114,8 @@ cd "$W/ex" && tar -czf "$W/ref.tar.gz" .
   return { ...r, out: path.join(dir, 'ref.tar.gz') };
 }
 
-async function ours(cacheDir, out, poll, extra = []) {
-  const r = await runMeasured(BIN, ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
+async function ours(cacheDir, out, poll, extra = [], bin = BIN) {
+  const r = await runMeasured(bin, ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
     env: { ...process.env, HOME: work },
     poll,
   });
@@ -144,7 +152,7 @@ async function decompressors() {
     const t0 = performance.now();
     let bytes = 0;
     for (const k of kernels) {
-      const fd = mode === 'execa' || mode === 'lzma' ? undefined : openSync(k, 'r');
+      const fd = mode === 'execa' || mode === 'lzma' ? undefined : openSync(k, 'r'); // without scratch files: execa
       try {
         bytes += (await extractKernelBtf(readFileSync(k), mode === 'lzma' ? 'lzma' : 'xz', { label: k, reuseBuffer: true, ...(fd !== undefined ? { inputFd: fd } : {}) })).btf.length;
       } finally {
@@ -156,7 +164,7 @@ async function decompressors() {
   const list = path.join(work, 'kernels.txt');
   writeFileSync(list, kernels.join('\n') + '\n');
   const res = {};
-  for (const mode of ['scratch', 'fifo', 'execa', 'lzma', 'scratch', 'fifo', 'execa', 'lzma']) {
+  for (const mode of ['scratch', 'execa', 'lzma', 'scratch', 'execa', 'lzma']) {
     const env = { ...process.env, BTFGEN_XZ_SCRATCH: mode === 'scratch' ? '1' : '0' };
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, mode, list], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
     const r = JSON.parse(out.trim().split('\n').pop());
@@ -173,22 +181,41 @@ console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join('
 
 const rows = { floor: [], reference: [], cold: [], warm: [] };
 const mem = { reference: 0, referenceMain: 0, cold: 0, coldMain: 0, warm: 0 };
+const before = { cold: [], warm: [], coldMain: 0, warmMain: 0 };
 let check = '';
 for (let run = 0; run < RUNS; run++) {
-  const f = await floor();
-  rows.floor.push(f.ms);
-  // Timed runs are not polled (polling costs CPU); memory comes from extra polled runs.
-  const ref = await reference(false);
-  rows.reference.push(ref.ms);
-  const cache = path.join(work, `cache${run}`);
-  const out = path.join(work, `ours${run}.tar.gz`);
-  const cold = await ours(cache, out, false);
-  rows.cold.push(cold.ms);
-  const warm = await ours(cache, path.join(work, `warm${run}.tar.gz`), false);
-  rows.warm.push(warm.ms);
+  let ref;
+  if (!NO_REFERENCE) {
+    const f = await floor();
+    rows.floor.push(f.ms);
+    // Timed runs are not polled (polling costs CPU); memory comes from extra polled runs.
+    ref = await reference(false);
+    rows.reference.push(ref.ms);
+  }
+  // before and after alternate, each side starting first in every other run
+  const sides = COMPARE && run % 2 === 1 ? ['before', 'after'] : ['after', 'before'];
+  let out;
+  for (const side of sides) {
+    if (side === 'before' && !COMPARE) continue;
+    const bin = side === 'before' ? path.join(COMPARE, 'bin/btfgen') : BIN;
+    const cache = path.join(work, `cache-${side}${run}`);
+    const o = path.join(work, `${side}${run}.tar.gz`);
+    const cold = await ours(cache, o, false, [], bin);
+    const warm = await ours(cache, path.join(work, `warm-${side}${run}.tar.gz`), false, [], bin);
+    if (side === 'after') {
+      rows.cold.push(cold.ms);
+      rows.warm.push(warm.ms);
+      out = o;
+    } else {
+      before.cold.push(cold.ms);
+      before.warm.push(warm.ms);
+    }
+  }
   if (run === 0) {
-    rmSync(path.join(work, 'ref'), { recursive: true, force: true });
-    mem.reference = (await reference(true)).peakTreeKb;
+    if (!NO_REFERENCE) {
+      rmSync(path.join(work, 'ref'), { recursive: true, force: true });
+      mem.reference = (await reference(true)).peakTreeKb;
+    }
     const memCache = path.join(work, 'cache-mem');
     const c = await ours(memCache, path.join(work, 'mem.tar.gz'), true);
     mem.cold = c.peakChildrenKb;
@@ -196,38 +223,64 @@ for (let run = 0; run < RUNS; run++) {
     mem.coldShmem = c.peakShmemKb;
     mem.warm = (await ours(memCache, path.join(work, 'mem-warm.tar.gz'), true)).peakMainKb;
     rmSync(memCache, { recursive: true, force: true });
+    if (COMPARE) {
+      const bin = path.join(COMPARE, 'bin/btfgen');
+      const bc = await ours(memCache, path.join(work, 'mem-b.tar.gz'), true, [], bin);
+      before.coldMain = bc.peakMainKb;
+      before.warmMain = (await ours(memCache, path.join(work, 'mem-b-warm.tar.gz'), true, [], bin)).peakMainKb;
+      rmSync(memCache, { recursive: true, force: true });
+    }
   }
   if (run === 0) {
     const a = members(out);
-    const b = members(ref.out);
-    const refKernels = [...b.keys()].filter((n) => n.endsWith('.btf'));
-    let same = 0;
-    for (const n of refKernels) if (a.get(n)?.equals(b.get(n))) same++;
-    const warmSame = readFileSync(out).equals(readFileSync(path.join(work, `warm${run}.tar.gz`)));
-    check = `${same}/${refKernels.length} members identical to the reference (bpftool) output; ${a.size} members in ours; warm output ${warmSame ? 'identical' : 'DIFFERENT'}`;
+    const warmSame = readFileSync(out).equals(readFileSync(path.join(work, `warm-after${run}.tar.gz`)));
+    if (ref) {
+      const b = members(ref.out);
+      const refKernels = [...b.keys()].filter((n) => n.endsWith('.btf'));
+      let same = 0;
+      for (const n of refKernels) if (a.get(n)?.equals(b.get(n))) same++;
+      check = `${same}/${refKernels.length} members identical to the reference (bpftool) output; `;
+    }
+    check += `${a.size} members in ours; warm output ${warmSame ? 'identical' : 'DIFFERENT'}`;
+    if (COMPARE) check += `; before/after outputs ${readFileSync(out).equals(readFileSync(path.join(work, `before${run}.tar.gz`))) ? 'identical' : 'DIFFERENT'}`;
   }
   rmSync(path.join(work, 'ref'), { recursive: true, force: true });
 }
 
-const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
-const line = (name, ms, rss, notes) =>
-  console.log(`${name.padEnd(34)} ${fmt(ms).padStart(9)}  ${(m.reference / ms >= 0 ? (ms / m.reference).toFixed(3) + 'x' : '').padStart(8)}  ${((ms / m.floor).toFixed(2) + 'x').padStart(7)}  ${rss.padStart(16)}  ${notes}`);
-console.log('');
-console.log(`${'pipeline'.padEnd(34)} ${'time'.padStart(9)}  ${'vs ref'.padStart(8)}  ${'vs floor'.padStart(7)}  ${'peak RSS'.padStart(16)}`);
-line(`floor (xz -dc, ${CPUS} jobs, nothing else)`, m.floor, '-', '');
-line('reference (tar -xJf, bpftool, tar)', m.reference, `${mb(mem.reference)} tree`, '');
-line('btfgen pack, cold cache', m.cold, `${mb(mem.coldMain)} (+xz ${mb(mem.cold)})`, mem.coldShmem ? `+${mb(mem.coldShmem)} of tmpfs scratch files` : "");
-line('btfgen pack, warm re-run', m.warm, mb(mem.warm), `warm/cold ${(m.warm / m.cold).toFixed(3)}x`);
-console.log('');
-console.log(`check: ${check}`);
-if (RUNS > 1) console.log(`runs: ${RUNS} (medians); raw: ${JSON.stringify(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
+if (COMPARE) {
+  const mc = median(rows.cold);
+  const mw = median(rows.warm);
+  const bc = median(before.cold);
+  const bw = median(before.warm);
+  console.log('');
+  console.log(`before (${COMPARE}) vs after (${ROOT}), medians of ${RUNS} alternating runs:`);
+  console.log(`  cold pack:  before ${fmt(bc)}  after ${fmt(mc)}  after/before ${(mc / bc).toFixed(3)}x`);
+  console.log(`  warm pack:  before ${fmt(bw)}  after ${fmt(mw)}  after/before ${(mw / bw).toFixed(3)}x`);
+  console.log(`  peak RSS (main process): cold before ${mb(before.coldMain)} after ${mb(mem.coldMain)}; warm before ${mb(before.warmMain)} after ${mb(mem.warm)}`);
+  console.log(`  raw ms: before cold ${JSON.stringify(before.cold.map(Math.round))} warm ${JSON.stringify(before.warm.map(Math.round))}; after cold ${JSON.stringify(rows.cold.map(Math.round))} warm ${JSON.stringify(rows.warm.map(Math.round))}`);
+}
+if (NO_REFERENCE) console.log(`check: ${check}`);
+
+if (!NO_REFERENCE) {
+  const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
+  const line = (name, ms, rss, notes) =>
+    console.log(`${name.padEnd(34)} ${fmt(ms).padStart(9)}  ${(m.reference / ms >= 0 ? (ms / m.reference).toFixed(3) + 'x' : '').padStart(8)}  ${((ms / m.floor).toFixed(2) + 'x').padStart(7)}  ${rss.padStart(16)}  ${notes}`);
+  console.log('');
+  console.log(`${'pipeline'.padEnd(34)} ${'time'.padStart(9)}  ${'vs ref'.padStart(8)}  ${'vs floor'.padStart(7)}  ${'peak RSS'.padStart(16)}`);
+  line(`floor (xz -dc, ${CPUS} jobs, nothing else)`, m.floor, '-', '');
+  line('reference (tar -xJf, bpftool, tar)', m.reference, `${mb(mem.reference)} tree`, '');
+  line('btfgen pack, cold cache', m.cold, `${mb(mem.coldMain)} (+xz ${mb(mem.cold)})`, mem.coldShmem ? `+${mb(mem.coldShmem)} of tmpfs scratch files` : "");
+  line('btfgen pack, warm re-run', m.warm, mb(mem.warm), `warm/cold ${(m.warm / m.cold).toFixed(3)}x`);
+  console.log('');
+  console.log(`check: ${check}`);
+  if (RUNS > 1) console.log(`runs: ${RUNS} (medians); raw: ${JSON.stringify(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.map((x) => Math.round(x))])))}`);
+}
 
 if (argv.includes('--decompressors')) {
   const d = await decompressors();
   console.log('');
   console.log(`decompressors, one thread, every kernel in turn (${(d.bytes / 1e6).toFixed(0)} MB of BTF out):`);
   console.log(`  xz command into a tmpfs scratch file (pack's path): ${d.scratch.map(fmt).join(', ')}`);
-  console.log(`  xz command into a FIFO (no tmpfs):                  ${d.fifo.map(fmt).join(', ')}`);
   console.log(`  xz command via execa (no file descriptor):          ${d.execa.map(fmt).join(', ')}`);
   console.log(`  @napi-rs/lzma xz.decompress (fallback):             ${d.lzma.map(fmt).join(', ')}`);
 }

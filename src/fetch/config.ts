@@ -2,24 +2,19 @@
 // `script/btfgen` (BTFHUB_CACHE, BTFHUB_REPO) and the spellings its README documented
 // (BTFHUB_CACHE_DIR, BTFHUB_REPO_URL), then defaults. Pure apart from reading `env`.
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseKernelFilter, type KernelFilter } from '../archive/filter.js';
+import { CACHE_ENV, DEFAULT_CACHE, expandHome, firstEnv, resolveCacheDir, VIEW_DIR, type Env } from '../archive/paths.js';
+
+export { CACHE_ENV, DEFAULT_CACHE, expandHome, VIEW_DIR, type Env };
 
 export const DEFAULT_REPO = 'https://github.com/aquasecurity/btfhub-archive';
-/** Relative to the home directory. */
-export const DEFAULT_CACHE = '.cache/eunomia/btfhub';
 /** `$CACHE/<REPOS_DIR>/<sanitized url>/`: one clone per repository. */
 export const REPOS_DIR = 'btfhub-archive-repos';
-/** `$CACHE/<VIEW_DIR>/`: the merged archive that `pack` reads. */
-export const VIEW_DIR = 'btfhub-archive';
 
-/** Environment variables, in priority order within each setting. */
-export const CACHE_ENV = ['BTFHUB_CACHE', 'BTFHUB_CACHE_DIR'] as const;
+/** Environment variables, in priority order. */
 export const REPO_ENV = ['BTFHUB_REPO', 'BTFHUB_REPO_URL'] as const;
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface FetchConfigInput {
   /** Repository URLs or local paths, first wins; each may be a comma-separated list. */
@@ -51,27 +46,8 @@ export interface FetchConfig {
   source: { cache: string; repos: string };
 }
 
-function firstEnv(env: Env, names: readonly string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) return { name, value };
-  }
-  return undefined;
-}
-
 function splitCommas(values: readonly string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-}
-
-function homeOf(env: Env): string {
-  return env.HOME?.trim() || os.homedir();
-}
-
-/** Expands a leading `~` or `~/` (environment values are often quoted, so the shell did not). */
-export function expandHome(p: string, env: Env = process.env): string {
-  if (p === '~') return homeOf(env);
-  if (p.startsWith('~/')) return path.join(homeOf(env), p.slice(2));
-  return p;
 }
 
 /**
@@ -112,17 +88,7 @@ export function resolveFetchConfig(
   env: Env = process.env,
   cwd: string = process.cwd(),
 ): FetchConfig {
-  let cache: string;
-  let cacheSource: string;
-  if (input.cache !== undefined && input.cache.trim() !== '') {
-    cache = input.cache.trim();
-    cacheSource = '--cache';
-  } else {
-    const e = firstEnv(env, CACHE_ENV);
-    cache = e ? e.value : path.join(homeOf(env), DEFAULT_CACHE);
-    cacheSource = e ? e.name : 'default';
-  }
-  cache = path.resolve(cwd, expandHome(cache, env));
+  const { cache, source: cacheSource } = resolveCacheDir(input.cache, env, cwd);
 
   let repoArgs: string[];
   let repoSource: string;

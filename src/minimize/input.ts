@@ -1,47 +1,19 @@
 // Kernel BTF inputs as btfhub archives ship them: raw BTF or ELF as is, `.btf.xz`, and
 // `.btf.tar.xz` (one `<release>.btf` member, sometimes under a path prefix). Pure: bytes in,
 // bytes out; xz decoding uses @napi-rs/lzma, loaded only when an xz input shows up.
+import { isXz, KERNEL_BTF_MAX, TAR_SLACK, xzUncompressedSize } from '../archive/xz.js';
+import { BLOCK, cString, decodeHeader, isZeroBlock, looksLikeTar, parsePax } from '../tar/header.js';
 import { BtfError } from '../errors.js';
 import { importExternal } from '../external.js';
 
-const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+export { isXz };
 
-export function isXz(b: Uint8Array): boolean {
-  return b.length >= 6 && XZ_MAGIC.every((v, i) => b[i] === v);
+function bomb(member: string, name: string): BtfError {
+  return new BtfError(`BTF member ${member} expands beyond ${KERNEL_BTF_MAX >> 20} MiB: not a kernel BTF`, name);
 }
 
 /** A POSIX/GNU tar archive: "ustar" magic at 257 and a valid header checksum. */
-export function isTar(b: Uint8Array): boolean {
-  if (b.length < 512) return false;
-  const magic = String.fromCharCode(...b.subarray(257, 262));
-  return magic === 'ustar' && checksumOk(b.subarray(0, 512));
-}
-
-function checksumOk(h: Uint8Array): boolean {
-  const stored = parseOctal(h.subarray(148, 156));
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
-  return stored === sum;
-}
-
-function cstr(b: Uint8Array): string {
-  const z = b.indexOf(0);
-  const e = z < 0 ? b.length : z;
-  let s = '';
-  for (let i = 0; i < e; i++) s += String.fromCharCode(b[i]!);
-  return s;
-}
-
-function parseOctal(b: Uint8Array): number {
-  if (b[0]! & 0x80) {
-    // GNU base-256 for large values
-    let v = 0;
-    for (let i = 1; i < b.length; i++) v = v * 256 + b[i]!;
-    return v;
-  }
-  const s = cstr(b).trim();
-  return s ? parseInt(s, 8) : 0;
-}
+export const isTar = looksLikeTar;
 
 export interface TarMember {
   name: string;
@@ -55,51 +27,33 @@ export function readTar(b: Uint8Array): TarMember[] {
   let p = 0;
   let longName: string | undefined;
   let paxPath: string | undefined;
-  while (p + 512 <= b.length) {
-    const h = b.subarray(p, p + 512);
-    if (h.every((x) => x === 0)) break;
-    if (!checksumOk(h)) throw new BtfError(`tar: bad header checksum at offset ${p}`);
-    const size = parseOctal(h.subarray(124, 136));
-    const type = String.fromCharCode(h[156]! || 0x30);
-    const dataStart = p + 512;
+  while (p + BLOCK <= b.length) {
+    const h = b.subarray(p, p + BLOCK);
+    if (isZeroBlock(h)) break;
+    const raw = decodeHeader(h);
+    if (!raw) throw new BtfError(`tar: bad header checksum or size field at offset ${p}`);
+    const { size } = raw;
+    const type = raw.typeflag === '\0' ? '0' : raw.typeflag;
+    const dataStart = p + BLOCK;
     if (dataStart + size > b.length) throw new BtfError(`tar: member at offset ${p} runs past the end of the archive`);
     const data = b.subarray(dataStart, dataStart + size);
-    p = dataStart + Math.ceil(size / 512) * 512;
+    p = dataStart + Math.ceil(size / BLOCK) * BLOCK;
     if (type === 'L') {
-      longName = cstr(data);
+      longName = cString(data, 0, data.length);
       continue;
     }
     if (type === 'x') {
-      paxPath = parsePaxPath(data) ?? paxPath;
+      paxPath = parsePax(data).path ?? paxPath;
       continue;
     }
     if (type === 'g' || type === 'K') continue;
-    let name = cstr(h.subarray(0, 100));
-    const prefix = cstr(h.subarray(345, 500));
-    if (prefix && String.fromCharCode(...h.subarray(257, 262)) === 'ustar') name = `${prefix}/${name}`;
+    let name = raw.name;
     if (longName !== undefined) name = longName;
     if (paxPath !== undefined) name = paxPath;
     longName = paxPath = undefined;
     out.push({ name, type, data });
   }
   return out;
-}
-
-function parsePaxPath(data: Uint8Array): string | undefined {
-  const text = new TextDecoder('latin1').decode(data);
-  let path: string | undefined;
-  let i = 0;
-  while (i < text.length) {
-    const sp = text.indexOf(' ', i);
-    if (sp < 0) break;
-    const len = parseInt(text.slice(i, sp), 10);
-    if (!(len > 0)) break;
-    const rec = text.slice(sp + 1, i + len - 1);
-    const eq = rec.indexOf('=');
-    if (eq > 0 && rec.slice(0, eq) === 'path') path = rec.slice(eq + 1);
-    i += len;
-  }
-  return path;
 }
 
 /**
@@ -109,7 +63,13 @@ function parsePaxPath(data: Uint8Array): string | undefined {
  */
 export async function unpackKernelBtf(bytes: Uint8Array, name = 'input'): Promise<Uint8Array> {
   let b = bytes;
+  const member = name.slice(name.lastIndexOf('/') + 1).replace(/\.tar\.xz$|\.xz$/, '');
   if (isXz(b)) {
+    // A bomb is refused from its index before a byte is decoded; lzma-rs has no output limit,
+    // so an index that lies is caught after decoding.
+    const limit = KERNEL_BTF_MAX + TAR_SLACK;
+    const declared = xzUncompressedSize(b.subarray(Math.max(0, b.length - 4096)));
+    if (declared !== undefined && declared > limit) throw bomb(member, name);
     const { xz } = await importExternal<typeof import('@napi-rs/lzma')>('@napi-rs/lzma');
     try {
       const d = xz.decompressSync(b);
@@ -117,9 +77,15 @@ export async function unpackKernelBtf(bytes: Uint8Array, name = 'input'): Promis
     } catch (e) {
       throw new BtfError(`cannot decompress xz data: ${(e as Error).message}`, name);
     }
+    if (b.length > limit) throw bomb(member, name);
   }
-  if (!isTar(b)) return b;
+  if (!isTar(b)) {
+    // a bare .btf.xz; a file given as is (an ELF vmlinux may be larger) is not capped
+    if (b !== bytes && b.length > KERNEL_BTF_MAX) throw bomb(member, name);
+    return b;
+  }
   const members = readTar(b);
+  for (const m of members) if (m.data.length > KERNEL_BTF_MAX) throw bomb(m.name, name);
   for (const m of members) {
     if (m.type === '1' || m.type === '2') throw new BtfError(`tar member '${m.name}' is a link; refusing it`, name);
     const parts = m.name.split('/');

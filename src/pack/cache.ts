@@ -53,9 +53,27 @@ export function resultKey(prefix: string, kernelSha256: string): string {
   return createHash('sha256').update(prefix).update(kernelSha256).digest('hex');
 }
 
-export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+/** The directory every cache temp file is written in (same filesystem: rename works). */
+export function cacheTempDir(root: string): string {
+  return path.join(root, CACHE_LAYOUT, 'tmp');
+}
+
+const madeDirs = new Set<string>();
+async function ensureDir(dir: string): Promise<void> {
+  if (madeDirs.has(dir)) return;
+  await mkdir(dir, { recursive: true });
+  madeDirs.add(dir);
+}
+
+/**
+ * Writes `file` through a temp file in `tmpDir` named `<name>.tmp-<pid>-<hex>` and a rename:
+ * readers never see a partial file, and a killed writer's leftover is found in one directory
+ * (leftovers.ts).
+ */
+export async function writeAtomic(file: string, data: Uint8Array | string, tmpDir: string): Promise<void> {
+  await ensureDir(path.dirname(file));
+  await ensureDir(tmpDir);
+  const tmp = path.join(tmpDir, `${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await writeFile(tmp, data);
     await rename(tmp, file);
@@ -103,11 +121,11 @@ export class ResultStore {
     return new Uint8Array(readFileSync(this.resultPath(key)));
   }
   async write(key: string, data: Uint8Array): Promise<void> {
-    await writeAtomic(this.resultPath(key), data);
+    await writeAtomic(this.resultPath(key), data, cacheTempDir(this.root));
   }
   async writeFailure(key: string, message: string): Promise<void> {
     if (!this.persistent) return;
-    await writeAtomic(this.errorPath(key), JSON.stringify({ message, version: VERSION }) + '\n');
+    await writeAtomic(this.errorPath(key), JSON.stringify({ message, version: VERSION }) + '\n', cacheTempDir(this.root));
   }
 }
 
@@ -156,7 +174,7 @@ export class StatIndex {
     for (const [k, v] of mine) this.entries.set(k, v);
     const obj: Record<string, StatEntry> = {};
     for (const k of [...this.entries.keys()].sort()) obj[k] = this.entries.get(k)!;
-    await writeAtomic(this.file, JSON.stringify({ version: 1, entries: obj }));
+    await writeAtomic(this.file, JSON.stringify({ version: 1, entries: obj }), path.join(path.dirname(this.file), 'tmp'));
     this.dirty = false;
   }
 }
@@ -185,7 +203,9 @@ export class OutputCache {
   async store(manifest: string, ext: string, source: string): Promise<void> {
     const f = this.file(manifest, ext);
     await mkdir(this.dir, { recursive: true });
-    const tmp = `${f}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const tmpDir = path.join(path.dirname(this.dir), 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = path.join(tmpDir, `${path.basename(f)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       await copyFile(source, tmp);
       await rename(tmp, f);

@@ -1,18 +1,20 @@
-// Reading a kernel's BTF out of its archive file, in memory: `.btf` as is, `.btf.tar.xz` through
-// an xz decompressor and the in-memory tar reader (tar-read.ts). Nothing is unpacked to disk.
-//
-// Two decompressors, measured on btfhub-archive-demo (see docs/readme/pack.md): the `xz`
-// command (liblzma; forked by a helper shell into a FIFO when the caller passes the file's
-// descriptor, as pack's workers do, else run through execa) decodes a 44 MB kernel in
-// ~0.26 s; @napi-rs/lzma (lzma-rs, pure Rust, in process) in ~0.50 s. `xz` is the default; @napi-rs/lzma is the
-// fallback when `xz` is not installed, or on request (`--decompressor lzma`).
-import { spawn, spawnSync } from 'node:child_process';
+// Reading a kernel's BTF out of its `.btf.tar.xz`, in memory: an xz decompressor, then the
+// in-memory tar reader (tar-read.ts). Nothing is unpacked to disk. The paths, fastest first
+// (docs/pack-internals.md; their measured cost in bench/README.md):
+//   1. `xz` into a private tmpfs scratch file (XzLane; Linux with a tmpfs /dev/shm);
+//   2. `xz` through execa: everywhere else, and whenever a lane fails (it words the error);
+//   3. @napi-rs/lzma in process (no `xz` command, or `--decompressor lzma`).
+// A FIFO path (for Linux without a tmpfs /dev/shm) was measured and dropped: bench/README.md.
+// All of this thread's state (its default lane, the reusable buffer) lives in this module and
+// is released by closeXzPipes().
+import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants as fsc, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveError } from '../errors.js';
 import { importExternal } from '../external.js';
-import { DEFAULT_MAX_MEMBER, readKernelTar, type TarReadOptions } from './tar-read.js';
+import { bombError, expectedMember, isXz, KERNEL_BTF_MAX, TAR_SLACK, xzUncompressedSize } from '../archive/xz.js';
+import { readKernelTar, type TarReadOptions } from './tar-read.js';
 
 export type Decompressor = 'xz' | 'lzma';
 export type DecompressorChoice = Decompressor | 'auto';
@@ -21,8 +23,7 @@ let xzAvailable: Promise<boolean> | undefined;
 
 /**
  * True when an executable `xz` is on PATH (checked once per process). A PATH lookup, not a
- * run of `xz --version`: that spawn cost ~10 ms on pack's critical path, before any kernel
- * starts. An `xz` that is found but does not run fails each kernel with "could not run xz".
+ * run of `xz --version`: a spawn on pack's critical path, before any kernel starts. An `xz` that is found but does not run fails each kernel with "could not run xz".
  */
 export function hasXzCommand(): Promise<boolean> {
   xzAvailable ??= Promise.resolve(onPath('xz'));
@@ -73,11 +74,6 @@ function xzMessage(stderr: unknown): string {
   return line.replace(/^xz: \(stdin\): /, '').replace(/^xz: /, '') || 'xz failed';
 }
 
-/** True for the magic of an .xz stream. */
-export function isXz(bytes: Uint8Array): boolean {
-  return bytes.length >= 6 && bytes[0] === 0xfd && bytes[1] === 0x37 && bytes[2] === 0x7a && bytes[3] === 0x58 && bytes[4] === 0x5a && bytes[5] === 0;
-}
-
 /**
  * The kernel BTF inside a `.btf.tar.xz` file's bytes. `label` (the file's path) prefixes errors.
  * Throws ArchiveError for anything wrong with the archive itself.
@@ -102,34 +98,25 @@ export async function extractKernelBtf(
   },
 ): Promise<{ btf: Uint8Array; member: string }> {
   if (!isXz(compressed)) throw new ArchiveError(`${options.label}: not an xz file`);
-  const limit = (options.maxMemberSize ?? DEFAULT_MAX_MEMBER) + (16 << 20);
+  const limit = (options.maxMemberSize ?? KERNEL_BTF_MAX) + TAR_SLACK;
   // The index's size is checked first (cheap); the decompressors enforce the limit as well,
   // since an index can lie (@napi-rs/lzma notices only after decoding).
   const declared = xzUncompressedSize(compressed.subarray(Math.max(0, compressed.length - 4096)));
+  const maxMember = options.maxMemberSize ?? KERNEL_BTF_MAX;
   if (declared !== undefined && declared > limit) {
-    throw new ArchiveError(`${options.label}: decompressed tar is larger than the ${options.maxMemberSize ?? DEFAULT_MAX_MEMBER}-byte limit (${declared} bytes)`);
+    throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
   }
   if (decompressor === 'xz' && options.inputFd !== undefined) {
-    const maxMember = options.maxMemberSize ?? DEFAULT_MAX_MEMBER;
     const lane = defaultLane();
     if (lane) {
       const size = await lane.decompress(options.inputFd, maxMember);
       const tar = size === undefined ? undefined : lane.take(size, options.reuseBuffer ? reusableBuffer(size) : undefined);
-      // Any trouble (corrupt data, over the limit, tmpfs full) is decided by the FIFO path
-      // below, which streams and so gives the authoritative message.
+      // Any trouble (corrupt data, over the limit, tmpfs full) is decided by the path below,
+      // which gives xz's own message.
       if (tar) {
         const m = readKernelTar(tar, options);
         return { btf: m.data, member: m.name };
       }
-    }
-    const anchor = fifoAnchor();
-    if (anchor !== undefined) {
-      const h = xzHelper();
-      const tar = h
-        ? await xzViaHelper(h, anchor, options.inputFd, declared, limit, options.label, maxMember)
-        : await xzThroughFifo(anchor, options.inputFd, declared, limit, options.label, maxMember);
-      const m = readKernelTar(tar, options);
-      return { btf: m.data, member: m.name };
     }
   }
   if (decompressor === 'xz') {
@@ -145,7 +132,7 @@ export async function extractKernelBtf(
       stripFinalNewline: false,
     });
     if (r.failed) {
-      if (r.isMaxBuffer) throw new ArchiveError(`${options.label}: decompressed tar is larger than the ${options.maxMemberSize ?? DEFAULT_MAX_MEMBER}-byte limit`);
+      if (r.isMaxBuffer) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
       if (r.exitCode === undefined) throw new Error(`${options.label}: could not run xz: ${r.shortMessage}`);
       throw new ArchiveError(`${options.label}: xz: ${xzMessage(r.stderr)}`);
     }
@@ -159,140 +146,25 @@ export async function extractKernelBtf(
   } catch (err) {
     throw new ArchiveError(`${options.label}: xz: ${(err as Error).message}`);
   }
+  // lzma-rs has no output limit: an index that lied is caught only now
+  if (tar.length > limit) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
   const m = readKernelTar(tar, options);
   return { btf: m.data, member: m.name };
 }
 
-// Reading `xz -dc`'s output. Node connects a child's stdio 'pipe' through a socketpair read by
-// the event loop: one poll and one read per 8 KiB that xz writes, which cost ~1.5 us of CPU per
-// KiB moved (2.2 s for the demo archive's 538 MB). A named pipe instead, read with blocking
-// fs.readSync into one buffer of the size the xz index declares, costs less than half of that.
-// The FIFO is created once per thread in a private temporary directory, opened (the descriptor
-// kept as an anchor, holding no data) and its name removed at once, so nothing stays on disk;
-// each decompression reopens it through /proc/self/fd. Where any of this is unavailable (not
-// Linux, no mkfifo), the execa path is used.
-let anchorFd: number | null = null;
-let anchorTried = false;
-
-function fifoAnchor(): number | undefined {
-  if (anchorTried) return anchorFd ?? undefined;
-  anchorTried = true;
-  if (process.platform !== 'linux') return undefined;
-  let dir: string | undefined;
-  try {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'btfgen-xz-'));
-    const fifo = path.join(dir, 'out');
-    const r = spawnSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore', timeout: 10_000 });
-    if (r.status !== 0) return undefined;
-    const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
-    try {
-      closeSync(openSync(`/proc/self/fd/${fd}`, fsc.O_WRONLY | fsc.O_NONBLOCK));
-    } catch {
-      closeSync(fd);
-      return undefined;
-    }
-    anchorFd = fd;
-    return fd;
-  } catch {
-    return undefined;
-  } finally {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /**
- * Sets up this thread's scratch file, FIFO and xz helper shell now rather than at the first
- * kernel (forking the helper is cheapest while the thread is small).
- */
-export function prepareXzPipes(): void {
-  if (defaultLane()) return;
-  fifoAnchor();
-  xzHelper();
-}
-
-/**
- * Releases this thread's FIFO descriptor and helper shell (both are made again on next use).
- * File descriptors belong to the process, not the thread: a worker that ends must call this.
+ * Releases this thread's default lane and reusable buffer (made again on next use). File
+ * descriptors belong to the process, not the thread: a worker that ends must call this.
  */
 export function closeXzPipes(): void {
-  const h = helperState;
-  helperState = undefined;
-  if (h && !h.dead) h.child.stdin!.end();
   laneState?.close();
   laneState = undefined;
   reusable = undefined;
-  if (anchorFd !== null) closeQuietly(anchorFd);
-  anchorFd = null;
-  anchorTried = false;
-}
-
-async function xzThroughFifo(anchor: number, inputFd: number, declared: number | undefined, limit: number, label: string, maxMember: number): Promise<Uint8Array> {
-  // The write end first (a reader, the anchor, exists), then the blocking read end (a writer
-  // exists); once xz has the write end and ours is closed, EOF means xz closed its output.
-  const w = openSync(`/proc/self/fd/${anchor}`, fsc.O_WRONLY);
-  let rd: number;
-  try {
-    rd = openSync(`/proc/self/fd/${anchor}`, fsc.O_RDONLY);
-  } catch (err) {
-    closeSync(w);
-    throw err;
-  }
-  let child: ReturnType<typeof spawn>;
-  try {
-    child = spawn('xz', ['-dc'], { stdio: [inputFd, w, 'pipe'] });
-  } catch (err) {
-    closeSync(rd);
-    throw err;
-  } finally {
-    closeSync(w);
-  }
-  const stderr: Buffer[] = [];
-  child.stderr!.on('data', (d: Buffer) => stderr.push(d));
-  const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    child.on('error', (error) => resolve({ code: null, error }));
-    child.on('close', (code) => resolve({ code }));
-  });
-  let out: { data: Uint8Array; over: boolean } = { data: new Uint8Array(0), over: false };
-  try {
-    if (child.pid !== undefined) {
-      out = drainFifo(rd, declared, limit);
-      if (out.over) child.kill('SIGKILL');
-    }
-  } finally {
-    closeSync(rd);
-  }
-  const r = await exited;
-  if (out.over) throw new ArchiveError(`${label}: decompressed tar is larger than the ${maxMember}-byte limit`);
-  if (r.error || r.code === null) throw new Error(`${label}: could not run xz: ${r.error?.message ?? 'killed by a signal'}`);
-  if (r.code !== 0) throw new ArchiveError(`${label}: xz: ${xzMessage(Buffer.concat(stderr))}`);
-  return out.data;
-}
-
-/** Reads the FIFO until EOF into a buffer sized from the xz index; false when over `limit`. */
-function drainFifo(rd: number, declared: number | undefined, limit: number): { data: Uint8Array; over: boolean } {
-  let buf = new Uint8Array(Math.min(limit, declared !== undefined ? declared + BLOCK_SLACK : 1 << 20));
-  let n = 0;
-  for (;;) {
-    if (n === buf.length) {
-      if (buf.length >= limit) {
-        // Full at the limit: anything more is over it.
-        if (readSync(rd, new Uint8Array(1), 0, 1, null) === 0) break;
-        return { data: buf, over: true };
-      }
-      const bigger = new Uint8Array(Math.min(limit, buf.length * 2));
-      bigger.set(buf);
-      buf = bigger;
-    }
-    const got = readSync(rd, buf, n, buf.length - n, null);
-    if (got === 0) break;
-    n += got;
-  }
-  return { data: buf.subarray(0, n), over: false };
 }
 
 // Forking the worker's process for every `xz` is not cheap either: node forks the whole
-// process (hundreds of MB mapped), 4-8 ms of CPU per kernel. So each thread starts one small
-// shell once, which forks `xz` on request: it opens the FIFO through /proc/<pid>/fd (our
+// process (hundreds of MB mapped) each time. So each lane starts one small shell once, which
+// forks `xz` on request: it opens the input and the scratch file through /proc/<pid>/fd (our
 // descriptors), says so with xz's pid, and reports xz's exit status (xz's messages come on
 // the same stream, before the status).
 const STATUS = '@btfgen-xz-status ';
@@ -308,18 +180,6 @@ interface Helper {
   wake: (() => void) | undefined;
   dead: boolean;
 }
-let helperState: Helper | null | undefined;
-
-function xzHelper(): Helper | undefined {
-  if (helperState !== undefined) return helperState ?? undefined;
-  helperState = null;
-  const h = startHelper(() => {
-    if (helperState === h) helperState = undefined; // a later kernel starts a new one
-  });
-  if (h) helperState = h;
-  return h;
-}
-
 /** Starts a helper shell (HELPER_SCRIPT); `down` runs when it goes away. */
 function startHelper(down?: () => void): Helper | undefined {
   try {
@@ -369,76 +229,13 @@ async function helperLine(h: Helper): Promise<string | undefined> {
   return h.lines.shift();
 }
 
-async function xzViaHelper(h: Helper, anchor: number, inputFd: number, declared: number | undefined, limit: number, label: string, maxMember: number): Promise<Uint8Array> {
-  // Our write end keeps the read end's open from blocking and is closed once the helper has
-  // opened its own; EOF then means xz and the helper's group are done with the FIFO.
-  let w: number | undefined = openSync(`/proc/self/fd/${anchor}`, fsc.O_WRONLY);
-  let rd: number | undefined;
-  busy(h);
-  try {
-    rd = openSync(`/proc/self/fd/${anchor}`, fsc.O_RDONLY);
-    h.lines.length = 0;
-    h.child.stdin!.write(`/proc/${process.pid}/fd/${inputFd}\n/proc/${process.pid}/fd/${w}\nunlimited\n`);
-    const messages: string[] = [];
-    let pid = 0;
-    for (;;) {
-      const line = await helperLine(h);
-      if (line === undefined) throw new Error(`${label}: could not run xz: the xz helper shell exited`);
-      if (line.startsWith(PID)) {
-        pid = Number(line.slice(PID.length));
-        break;
-      }
-      if (line.startsWith(STATUS)) throw new Error(`${label}: could not run xz: cannot open its input or output`);
-      messages.push(line);
-    }
-    closeSync(w);
-    w = undefined;
-    let out: { data: Uint8Array; over: boolean };
-    try {
-      out = drainFifo(rd, declared, limit);
-    } finally {
-      closeSync(rd);
-      rd = undefined;
-    }
-    if (out.over) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    let status = -1;
-    for (;;) {
-      const line = await helperLine(h);
-      if (line === undefined) break;
-      if (line.startsWith(STATUS)) {
-        status = Number(line.slice(STATUS.length));
-        break;
-      }
-      messages.push(line);
-    }
-    if (out.over) throw new ArchiveError(`${label}: decompressed tar is larger than the ${maxMember}-byte limit`);
-    if (status < 0) throw new Error(`${label}: could not run xz: the xz helper shell exited`);
-    if (status !== 0) {
-      if (status > 128) throw new Error(`${label}: could not run xz: killed by a signal`);
-      throw new ArchiveError(`${label}: xz: ${xzMessage(messages.join('\n'))}`);
-    }
-    return out.data;
-  } finally {
-    if (w !== undefined) closeSync(w);
-    if (rd !== undefined) closeSync(rd);
-    idle(h);
-  }
-}
-
 // The fastest way out of xz is not a pipe at all. Writing into a pipe costs xz and us a context
-// switch per 64 KiB and the kernel two copies with locking: measured over the demo archive's
-// 85 kernels, `xz -dc | cat` takes 1.5 CPU-s more than `xz -dc >/dev/null` (6.9 vs 5.7 s),
-// a file on tmpfs written and read back 0.6 s more. So where /dev/shm is a tmpfs, each XzLane
+// switch per 64 KiB and the kernel two copies with locking, and node reads a child's pipe
+// through the event loop, a poll and a read per 8 KiB (bench/README.md). So where /dev/shm is a tmpfs, each XzLane
 // keeps one scratch file there: created private (0600, O_EXCL), its name removed at once, so
 // it lives in memory only and only while the descriptor is open; xz writes into it through
 // /proc/<pid>/fd, we read it in one call and truncate it. A file size limit (ulimit -f) stops a
-// hostile stream at the member limit, as the FIFO path does. Nothing reaches a disk.
+// hostile stream at the member limit, as execa's maxBuffer does. Nothing reaches a disk.
 const TMPFS_MAGIC = 0x01021994;
 
 /** True when scratch files can be made (Linux, /dev/shm a tmpfs). */
@@ -566,8 +363,8 @@ export class XzLane {
   }
 
   /** `xz -dc` of the file open as `inputFd` (read from offset 0) into this lane: the output size. */
-  async decompress(inputFd: number, maxMemberSize: number = DEFAULT_MAX_MEMBER): Promise<number | undefined> {
-    const limit = maxMemberSize + (16 << 20);
+  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX): Promise<number | undefined> {
+    const limit = maxMemberSize + TAR_SLACK;
     const status = await xzIntoScratch(this.helper, this.fd, inputFd, limit);
     this.lastStatus = status;
     if (status !== 0) {
@@ -597,45 +394,3 @@ export class XzLane {
   }
 }
 
-// Room past the declared size so that the read which sees EOF needs no larger buffer.
-const BLOCK_SLACK = 4096;
-
-function readVarint(b: Uint8Array, pos: { i: number }): number {
-  let v = 0;
-  let mul = 1;
-  for (let n = 0; n < 9; n++) {
-    if (pos.i >= b.length) return -1;
-    const x = b[pos.i++]!;
-    v += (x & 0x7f) * mul;
-    if (!(x & 0x80)) return v;
-    mul *= 128;
-  }
-  return -1;
-}
-
-/**
- * The uncompressed size recorded in an .xz file's index (last stream only), from the file's
- * tail (its last 1 KiB suffice for single-block files); undefined when it cannot be read.
- * Only a scheduling hint (which kernels are heavy): nothing trusts it for decoding.
- */
-export function xzUncompressedSize(tail: Uint8Array): number | undefined {
-  const n = tail.length;
-  if (n < 12 + 8 || tail[n - 2] !== 0x59 || tail[n - 1] !== 0x5a) return undefined; // "YZ"
-  const dv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  const indexSize = (dv.getUint32(n - 8, true) + 1) * 4;
-  const start = n - 12 - indexSize;
-  if (start < 0) return undefined;
-  const idx = tail.subarray(start, n - 12);
-  if (idx[0] !== 0) return undefined;
-  const pos = { i: 1 };
-  const records = readVarint(idx, pos);
-  if (records < 0 || records > 100_000) return undefined;
-  let total = 0;
-  for (let r = 0; r < records; r++) {
-    const unpadded = readVarint(idx, pos);
-    const size = readVarint(idx, pos);
-    if (unpadded < 0 || size < 0) return undefined;
-    total += size;
-  }
-  return total;
-}

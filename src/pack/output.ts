@@ -1,14 +1,16 @@
 // The output archive: member names for each layout, and the deterministic tar / tar.gz writer
 // (sorted members, fixed mtime/owner/mode, gzip without a timestamp or file name), written to a
 // temporary file next to the destination and renamed into place.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Gzip } from 'fflate';
 import type { KernelEntry } from '../archive/index.js';
 import { compareBytes } from '../archive/index.js';
 import { fileError } from '../fsutil.js';
+import { VERSION } from '../version.js';
+import type { OutputCache } from './cache.js';
 import { TarStreamWriter } from './tar-write.js';
 
 export type Layout = 'btfhub' | 'bcc';
@@ -37,39 +39,6 @@ export function fixedMtime(env: Readonly<Record<string, string | undefined>> = p
 /** Temp files of `output` are `.<base>.btfgen-<pid>-<hex>.tmp` in the same directory. */
 export function tempPathFor(output: string): string {
   return path.join(path.dirname(output), `.${path.basename(output)}.btfgen-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temp files a killed earlier pack left next to `output` (their process is gone). */
-export async function removeStaleTemps(output: string): Promise<string[]> {
-  const dir = path.dirname(output);
-  const base = path.basename(output);
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return removed;
-  }
-  const prefix = `.${base}.btfgen-`;
-  for (const n of names) {
-    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
-    const m = /^(\d+)-[0-9a-f]+\.tmp$/.exec(n.slice(prefix.length));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || pidAlive(pid)) continue;
-    await rm(path.join(dir, n), { force: true });
-    removed.push(n);
-  }
-  return removed;
 }
 
 /** Temp files being written by this process, removed on exit should it end mid-write. */
@@ -212,4 +181,40 @@ export async function placeAtomically(output: string, fill: (tmp: string) => Pro
   } finally {
     liveTemps.delete(tmp);
   }
+}
+
+/**
+ * The output of a pack: the sorted members (and ./package.json) as a tar(.gz), copied from the
+ * output cache when the very same archive was made before (keyed by a manifest of every member
+ * name and result key, the format, level and mtime), else written and stored there.
+ */
+export async function writePackOutput(o: {
+  output: string;
+  members: (ArchiveMember & { key: string })[];
+  json: Uint8Array | undefined;
+  format: OutputFormat;
+  level: number;
+  env: Readonly<Record<string, string | undefined>>;
+  outputCache: OutputCache | undefined;
+  signal?: AbortSignal;
+}): Promise<{ size: number; cached: boolean }> {
+  const mtime = fixedMtime(o.env);
+  const ext = o.format === 'tar.gz' ? 'tar.gz' : 'tar';
+  const members: (ArchiveMember & { key: string })[] = [...o.members];
+  if (o.json) {
+    const j = o.json;
+    members.push({ name: PACKAGE_JSON_MEMBER, key: createHash('sha256').update(j).digest('hex'), load: async () => j });
+  }
+  sortByName(members);
+  const manifest = createHash('sha256');
+  manifest.update(`btfgen-pack-output\0${VERSION}\0${o.format}\0${o.level}\0${mtime}\0`);
+  for (const m of members) manifest.update(`${m.name}\0${m.key}\0`);
+  const key = manifest.digest('hex');
+  const cache = o.outputCache;
+  if (cache && (await placeAtomically(o.output, (tmp) => cache.copyTo(key, ext, tmp)))) {
+    return { size: Number((await stat(o.output)).size), cached: true };
+  }
+  const size = await writeArchive(o.output, members, { format: o.format, mtime, level: o.level, ...(o.signal ? { signal: o.signal } : {}) });
+  if (cache) await cache.store(key, ext, o.output).catch(() => undefined);
+  return { size, cached: false };
 }

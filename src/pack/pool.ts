@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
+import { CrashTriage } from './triage.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 /**
@@ -43,8 +44,8 @@ interface Early {
 }
 
 /**
- * Workers started ahead of their tasks: a thread takes ~60 ms to boot and load the minimizer,
- * which can overlap the main thread's own set-up (sizing kernels, finding xz). They wait for
+ * Workers started ahead of their tasks: booting a thread and loading the minimizer
+ * overlap the main thread's own set-up (sizing kernels, finding xz). They wait for
  * their init message; run() hands them out. close() ends any that run() did not take.
  */
 export class WorkerPool {
@@ -69,7 +70,11 @@ export class WorkerPool {
   close(): void {
     for (const e of this.early.splice(0)) void e.worker.terminate();
   }
-  /** Runs the tasks (see runPool); resolves with the number of workers that were started. */
+  /**
+   * Runs every task on `size` workers (growing to `maxSize` when minimizing falls behind the
+   * decompressions); `onResult` sees each result as it arrives. Resolves with the number of
+   * workers started when all tasks are done; rejects on abort or when a worker cannot start.
+   */
   run(tasks: readonly PoolTask[], size: number, init: WorkerInit, onResult: (r: ResultMessage) => void, signal?: AbortSignal, maxSize = size): Promise<number> {
     try {
       return runTasks(this, tasks, size, init, onResult, signal, maxSize);
@@ -86,21 +91,6 @@ export function startPool(size: number): WorkerPool {
 }
 
 /**
- * Runs every task on `size` workers (growing to `maxSize` when minimizing falls behind the
- * decompressions); `onResult` sees each result as it arrives. Resolves with the number of
- * workers started when all tasks are done; rejects on abort or when a worker cannot start.
- */
-export function runPool(
-  tasks: readonly PoolTask[],
-  size: number,
-  init: WorkerInit,
-  onResult: (r: ResultMessage) => void,
-  signal?: AbortSignal,
-): Promise<number> {
-  return runTasks(undefined, tasks, size, init, onResult, signal);
-}
-
-/**
  * Minimizing threads that `cores` cores need when minimizing a kernel costs `minimizeMs` and
  * decompressing it `xzCpuMs` of CPU: the threads must keep up with the decompressions,
  * W >= cores * M / (M + X). At least 1.
@@ -112,7 +102,7 @@ export function minimizersNeeded(cores: number, minimizeMs: number, xzCpuMs: num
 }
 
 function runTasks(
-  pool: WorkerPool | undefined,
+  pool: WorkerPool,
   tasks: readonly PoolTask[],
   size: number,
   init: WorkerInit,
@@ -133,10 +123,9 @@ function runTasks(
   let heavyInFlight = 0;
   const handedTo = new Map<Worker, number>();
   const take = (w: Worker): PoolTask | undefined => {
-    // A worker's first kernels run on cold code (interpreted until V8 tiers it up): measured on
-    // the demo archive, a 44 MB kernel took 290 ms to minimize as a worker's first task, still
-    // 213 ms after one small kernel, and 75-90 ms once warm; a small one 40 ms first and 10 ms
-    // later. So each worker warms up on a few light kernels before it takes a heavy one.
+    // A worker's first kernels run on cold code (interpreted until V8 tiers it up): a heavy
+    // kernel minimized first costs several times what it costs warm. So each worker warms up on
+    // a few light kernels before it takes a heavy one.
     const k = handedTo.get(w) ?? 0;
     handedTo.set(w, k + 1);
     if (k < WARM_UP) {
@@ -156,10 +145,7 @@ function runTasks(
     // Tasks each worker holds, by id; and how many it may hold (from its ready message).
     const current = new Map<Worker, Map<number, PoolTask>>();
     const limit = new Map<Worker, number>();
-    // Kernels a crashed worker held besides the culprit, retried one at a time (see died()).
-    const suspects: PoolTask[] = [];
-    const crashed = new Set<number>();
-    const isolating = new Set<Worker>();
+    const triage = new CrashTriage<PoolTask, Worker>();
     let sumMinimize = 0;
     let sumXz = 0;
     let samples = 0;
@@ -190,15 +176,14 @@ function runTasks(
       handed++;
       if (t.heavy) heavyInFlight++;
       held.set(t.id, t);
-      w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label } satisfies TaskMessage);
+      w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label, release: t.release } satisfies TaskMessage);
     };
     const feed = (w: Worker): void => {
-      if (settled || isolating.has(w)) return;
+      if (settled || triage.busy(w)) return;
       const held = current.get(w)!;
-      if (suspects.length && held.size === 0) {
-        isolating.add(w);
-        hand(w, held, suspects.shift()!);
-        return;
+      if (held.size === 0) {
+        const suspect = triage.nextFor(w);
+        if (suspect) return hand(w, held, suspect);
       }
       while (held.size < (limit.get(w) ?? 1)) {
         const t = take(w);
@@ -208,7 +193,7 @@ function runTasks(
     };
 
     const spawn = (): void => {
-      const w = pool?.take() ?? new Worker(script);
+      const w = pool.take() ?? new Worker(script);
       started++;
       live.add(w);
       current.set(w, new Map());
@@ -220,18 +205,10 @@ function runTasks(
         live.delete(w);
         if (settled) return;
         const held = [...(current.get(w)?.values() ?? [])];
-        isolating.delete(w);
-        for (const t of held) {
-          release(w, t.id);
-          // A worker holds several kernels at once (its xz lanes): all but the culprit are
-          // innocent. Each goes back for one more try, alone on a worker; a kernel that was
-          // alone when its worker died, or dies a second time, fails.
-          if (held.length > 1 && !crashed.has(t.id)) {
-            crashed.add(t.id);
-            suspects.push(t);
-            handed--;
-            continue;
-          }
+        for (const t of held) release(w, t.id);
+        const fail = triage.died(w, held);
+        handed -= held.length - fail.length; // the suspects are handed out again
+        for (const t of fail) {
           onResult({
             type: 'result',
             id: t.id,
@@ -258,7 +235,7 @@ function runTasks(
           return feed(w);
         }
         release(w, msg.id);
-        isolating.delete(w);
+        triage.answered(w);
         done++;
         onResult(msg);
         if (msg.status === 'minimized') {

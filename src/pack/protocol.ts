@@ -3,7 +3,7 @@ import type { Decompressor } from './decompress.js';
 import type { Engine, ObjectBytes } from './minimizer.js';
 
 /** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
-export const PROTOCOL = 2;
+export const PROTOCOL = 3;
 
 export interface WorkerInit {
   protocol: number;
@@ -19,6 +19,27 @@ export interface WorkerInit {
   maxMemberSize: number;
   /** Decompression lanes to run at once (xz into tmpfs scratch files; see worker.ts). */
   lanes: number;
+  hooks: TestHooks;
+}
+
+/**
+ * Test hooks (test/pack), all in one object handed to the workers: none is set in a normal
+ * run. Read from BTFGEN_TEST_WORKER_EXIT_ON and BTFGEN_TEST_MINIMIZE_DELAY_MS.
+ */
+export interface TestHooks {
+  /** A worker exits (code 70) on the kernel whose label contains this: crash isolation. */
+  exitOn?: string;
+  /** Minimizing made dear by a fixed wait: the pool's thread growth, on a decision that does
+   * not hang on how loaded the machine is. */
+  minimizeDelayMs?: number;
+}
+
+export function testHooks(env: Readonly<Record<string, string | undefined>>): TestHooks {
+  const hooks: TestHooks = {};
+  if (env.BTFGEN_TEST_WORKER_EXIT_ON) hooks.exitOn = env.BTFGEN_TEST_WORKER_EXIT_ON;
+  const delay = Number(env.BTFGEN_TEST_MINIMIZE_DELAY_MS ?? 0);
+  if (delay > 0) hooks.minimizeDelayMs = delay;
+  return hooks;
 }
 
 export interface TaskMessage {
@@ -29,6 +50,8 @@ export interface TaskMessage {
   format: 'btf' | 'btf.tar.xz';
   /** Archive-relative path, for messages. */
   label: string;
+  /** The kernel's release (its member should be `<release>.btf`). */
+  release: string;
 }
 
 export interface TaskTimings {

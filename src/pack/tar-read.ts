@@ -9,7 +9,8 @@
 // members, absolute names and names with a `..` component, more than one regular member, a
 // member that is not `.btf`, truncated or corrupt headers, and members above `maxMemberSize`.
 import { ArchiveError } from '../errors.js';
-import { BLOCK } from './tar-write.js';
+import { bombError, KERNEL_BTF_MAX } from '../archive/xz.js';
+import { BLOCK, cString, decodeHeader, isZeroBlock, META_MAX, parsePax, type PaxFields } from '../tar/header.js';
 
 export interface TarMember {
   /** Member name as stored (after PAX/GNU long-name overrides). */
@@ -18,79 +19,12 @@ export interface TarMember {
 }
 
 export interface TarReadOptions {
-  /** Largest accepted member, in bytes (default 1 GiB): a guard against hostile size fields. */
+  /** Largest accepted member, in bytes (default KERNEL_BTF_MAX): a guard against bombs. */
   maxMemberSize?: number;
   /** Prefix for error messages, usually the archive file's path. */
   label?: string;
 }
 
-export const DEFAULT_MAX_MEMBER = 1 << 30;
-
-const latin1 = new TextDecoder('latin1');
-const utf8 = new TextDecoder('utf-8');
-
-function cstr(buf: Uint8Array, off: number, len: number): string {
-  let end = off;
-  const lim = off + len;
-  while (end < lim && buf[end] !== 0) end++;
-  return utf8.decode(buf.subarray(off, end));
-}
-
-/** Parses a tar numeric field: octal text (space/NUL terminated) or GNU base-256. */
-function parseNumber(buf: Uint8Array, off: number, len: number): number {
-  if (buf[off]! & 0x80) {
-    // GNU base-256: big-endian two's complement in the remaining bits; negative is invalid here.
-    if (buf[off]! & 0x40) return -1;
-    let v = buf[off]! & 0x3f;
-    for (let i = 1; i < len; i++) {
-      v = v * 256 + buf[off + i]!;
-      if (v > Number.MAX_SAFE_INTEGER) return -1;
-    }
-    return v;
-  }
-  const s = latin1.decode(buf.subarray(off, off + len)).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) return -1;
-  return parseInt(s, 8);
-}
-
-function isZeroBlock(buf: Uint8Array): boolean {
-  for (let i = 0; i < BLOCK; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
-function checksumOk(h: Uint8Array): boolean {
-  const stored = parseNumber(h, 148, 8);
-  if (stored < 0) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-/** PAX extended header records: `<len> <key>=<value>\n`. */
-function parsePax(data: Uint8Array, label: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let off = 0;
-  while (off < data.length) {
-    let sp = off;
-    while (sp < data.length && data[sp] !== 0x20) sp++;
-    const len = parseInt(latin1.decode(data.subarray(off, sp)), 10);
-    if (!Number.isFinite(len) || len <= 0 || off + len > data.length) {
-      if (data[off] === 0) break; // NUL padding
-      throw new ArchiveError(`${label}: malformed PAX header`);
-    }
-    const rec = utf8.decode(data.subarray(sp + 1, off + len - 1));
-    const eq = rec.indexOf('=');
-    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
-    off += len;
-  }
-  return out;
-}
 
 /**
  * Normalizes a member path: strips leading `./` components and trailing slashes. Throws for
@@ -136,7 +70,7 @@ export class KernelTarReader {
   private meta: Uint8Array | undefined;
   private metaFill = 0;
   private metaType = '';
-  private pax = new Map<string, string>();
+  private pax: PaxFields = { malformed: false };
   private longName: string | undefined;
   private sawEnd = false;
   /** Whole-image mode (readKernelTar): the member is a view of the input, not a copy. */
@@ -144,7 +78,7 @@ export class KernelTarReader {
 
   constructor(options: TarReadOptions = {}) {
     this.label = options.label ?? 'tar';
-    this.maxMemberSize = options.maxMemberSize ?? DEFAULT_MAX_MEMBER;
+    this.maxMemberSize = options.maxMemberSize ?? KERNEL_BTF_MAX;
   }
 
   push(chunk: Uint8Array): void {
@@ -223,18 +157,12 @@ export class KernelTarReader {
       this.state = 'end';
       return;
     }
-    if (!checksumOk(h)) throw new ArchiveError(`${this.label}: not a tar archive or a corrupt tar header (bad checksum)`);
-    const size = parseNumber(h, 124, 12);
-    if (size < 0) throw new ArchiveError(`${this.label}: corrupt tar header (size field)`);
-    const type = h[156] === 0 ? '0' : String.fromCharCode(h[156]!);
-    const magic = latin1.decode(h.subarray(257, 263));
-    let name = cstr(h, 0, 100);
-    if (magic === 'ustar\u0000') {
-      const prefix = cstr(h, 345, 155);
-      if (prefix) name = `${prefix}/${name}`;
-    }
+    const raw = decodeHeader(h);
+    if (raw === undefined) throw new ArchiveError(`${this.label}: not a tar archive or a corrupt tar header (bad checksum or size field)`);
+    const size = raw.size;
+    const type = raw.typeflag === '\0' ? '0' : raw.typeflag;
     if (type === 'x' || type === 'g' || type === 'L') {
-      if (size > 1 << 20) throw new ArchiveError(`${this.label}: oversized ${type === 'L' ? 'GNU long name' : 'PAX'} header (${size} bytes)`);
+      if (size > META_MAX) throw new ArchiveError(`${this.label}: oversized ${type === 'L' ? 'GNU long name' : 'PAX'} header (${size} bytes)`);
       this.metaType = type;
       this.meta = new Uint8Array(size);
       this.metaFill = 0;
@@ -245,16 +173,15 @@ export class KernelTarReader {
       return;
     }
     // Overrides from a preceding PAX header or GNU long name apply to this entry only.
-    const paxPath = this.pax.get('path');
-    const paxSize = this.pax.get('size');
+    let name = raw.name;
     if (this.longName !== undefined) name = this.longName;
-    if (paxPath !== undefined) name = paxPath;
+    if (this.pax.path !== undefined) name = this.pax.path;
     let entrySize = size;
-    if (paxSize !== undefined) {
-      entrySize = Number(paxSize);
-      if (!Number.isSafeInteger(entrySize) || entrySize < 0) throw new ArchiveError(`${this.label}: corrupt PAX size`);
+    if (this.pax.size !== undefined) {
+      if (Number.isNaN(this.pax.size)) throw new ArchiveError(`${this.label}: corrupt PAX size`);
+      entrySize = this.pax.size;
     }
-    this.pax = new Map();
+    this.pax = { malformed: false };
     this.longName = undefined;
 
     const special = TYPE_NAMES[type];
@@ -278,7 +205,7 @@ export class KernelTarReader {
       throw new ArchiveError(`${this.label}: more than one member ('${this.member.name}', '${name}'); expected one <release>.btf file`);
     }
     if (entrySize > this.maxMemberSize) {
-      throw new ArchiveError(`${this.label}: member '${name}' is ${entrySize} bytes, above the ${this.maxMemberSize}-byte limit`);
+      throw bombError(name, this.label, this.maxMemberSize);
     }
     this.member = { name, data: this.borrow ? new Uint8Array(0) : new Uint8Array(entrySize) };
     this.memberFill = 0;
@@ -292,9 +219,12 @@ export class KernelTarReader {
     const data = this.meta!;
     this.meta = undefined;
     if (this.metaType === 'x') {
-      for (const [k, v] of parsePax(data, this.label)) this.pax.set(k, v);
+      const pax = parsePax(data);
+      if (pax.malformed) throw new ArchiveError(`${this.label}: malformed PAX header`);
+      if (pax.path !== undefined) this.pax.path = pax.path;
+      if (pax.size !== undefined) this.pax.size = pax.size;
     } else if (this.metaType === 'L') {
-      this.longName = cstr(data, 0, data.length);
+      this.longName = cString(data, 0, data.length);
     } // 'g': global PAX header; nothing we use
     this.state = this.padding > 0 ? 'skip' : 'header';
   }

@@ -9,7 +9,8 @@
 // caller can warn; names that cannot be split are rejected.
 import { ArchiveError } from '../errors.js';
 
-export const BLOCK = 512;
+export { BLOCK } from '../tar/header.js';
+import { BLOCK } from '../tar/header.js';
 /** GNU tar's default record size (blocking factor 20): archives are padded to a multiple of it. */
 export const RECORD = 10240;
 

@@ -3,17 +3,17 @@
 // minimizes and stores the result.
 //
 // With decompression lanes (init.lanes > 1: `xz` into private tmpfs scratch files, see XzLane),
-// one thread keeps several `xz` running while it minimizes what is already out: on the demo
-// archive xz is ~85% of the CPU work, so one minimizing thread keeps two or more xz busy, and
+// one thread keeps several `xz` running while it minimizes what is already out: on btfhub
+// kernels xz is most of the CPU work, so one minimizing thread keeps two or more xz busy, and
 // one thread instead of one per core pays V8's cold start (module loading, interpreted code
 // before it is optimized) once. Without lanes, one kernel at a time.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { ResultStore, resultKey } from './cache.js';
-import { closeXzPipes, extractKernelBtf, prepareXzPipes, reusableBuffer, XzLane } from './decompress.js';
+import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
+import { decodeKernel, withMember, type KernelBtf } from './kernels.js';
 import type { KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
@@ -103,20 +103,15 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
   return n === buf.length ? buf : buf.subarray(0, n);
 }
 
-const CRASH_ON = process.env.BTFGEN_TEST_WORKER_EXIT_ON;
-// Test hook (test/pack): minimizing made dear by a fixed wait, so that the pool's thread growth
-// is tested on a decision that does not hang on how loaded the machine is.
-const MINIMIZE_DELAY_MS = Number(process.env.BTFGEN_TEST_MINIMIZE_DELAY_MS ?? 0);
-
 /** Decompresses (unless a lane did), minimizes and stores one job. */
 async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMessage> {
   const { t, ms, sha256, key, hashedAt } = job;
-  // Test hook (test/pack): a worker that dies on this kernel, with others in its lanes.
-  if (CRASH_ON && t.label.includes(CRASH_ON)) process.exit(70);
+  const hooks = init.hooks;
+  if (hooks.exitOn && t.label.includes(hooks.exitOn)) process.exit(70);
   try {
     let t0 = performance.now();
-    let btf = job.bytes;
-    let member: string | undefined;
+    const kernel = { format: t.format, relPath: t.label, release: t.release };
+    let k: KernelBtf;
     if (t.format === 'btf.tar.xz') {
       let tar: Uint8Array | undefined;
       if (job.lane && job.size !== undefined) {
@@ -124,19 +119,20 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         tar = job.lane.take(job.size, reusableBuffer(job.size));
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
-      let x: { btf: Uint8Array; member: string };
       if (tar) {
         const m = readKernelTar(tar, { label: t.label, maxMemberSize: init.maxMemberSize });
-        x = { btf: m.data, member: m.name };
+        k = withMember({ btf: m.data, file: job.bytes }, m.name, t.release);
       } else {
         // No lane, or it failed: the streaming path (which also words any error).
-        x = await extractKernelBtf(job.bytes, init.decompressor, { label: t.label, maxMemberSize: init.maxMemberSize, inputFd: job.file.fd, reuseBuffer: true });
+        k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
       }
-      btf = x.btf;
-      const release = path.basename(t.path).slice(0, -'.btf.tar.xz'.length);
-      if (x.member.replace(/^(\.\/)+/, '') !== `${release}.btf`) member = x.member;
       ms.decompress += performance.now() - t0;
-    } else beforeMinimize?.();
+    } else {
+      beforeMinimize?.();
+      k = await decodeKernel(job.bytes, kernel, init.decompressor);
+    }
+    const btf = k.btf;
+    const member = k.oddMember;
     job.bytes = new Uint8Array(0); // let the compressed copy go before minimizing
     t0 = performance.now();
     let m: KernelMinimizer;
@@ -148,7 +144,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       throw err;
     }
     const out = await m.run(btf, t.label);
-    if (MINIMIZE_DELAY_MS > 0) await new Promise((r) => setTimeout(r, MINIMIZE_DELAY_MS));
+    if (hooks.minimizeDelayMs) await new Promise((r) => setTimeout(r, hooks.minimizeDelayMs));
     ms.minimize = performance.now() - t0;
     await store.write(key, out);
     const res: ResultMessage = { type: 'result', id: t.id, status: 'minimized', sha256, key, size: out.length, hashedAt, ms };
@@ -173,7 +169,16 @@ class Pipeline {
   private readonly ready: Job[] = [];
   private draining = false;
 
-  constructor(private readonly free: XzLane[]) {}
+  private readonly free: XzLane[];
+
+  /** `lanes`: this pipeline's own, closed by close(). */
+  constructor(private readonly lanes: XzLane[]) {
+    this.free = [...lanes];
+  }
+
+  close(): void {
+    for (const l of this.lanes.splice(0)) l.close();
+  }
 
   add(t: TaskMessage): void {
     this.waiting.push(t);
@@ -211,7 +216,7 @@ class Pipeline {
     else {
       lane.close();
       const fresh = XzLane.open();
-      if (fresh) lanes.push(fresh);
+      if (fresh) this.lanes.push(fresh);
       this.free.push(fresh ?? lane); // a dead lane makes finish() take the streaming path
     }
     this.pump();
@@ -236,6 +241,7 @@ class Pipeline {
 class Sequential {
   private readonly queue: TaskMessage[] = [];
   private busy = false;
+  close(): void {}
   add(t: TaskMessage): void {
     this.queue.push(t);
     void this.run();
@@ -251,12 +257,25 @@ class Sequential {
   }
 }
 
-let lanes: XzLane[] = [];
+/** Set once by main(); closed at the close message or at exit. */
+let runner: Pipeline | Sequential | undefined;
 
 function closeAll(): void {
-  for (const l of lanes) l.close();
-  lanes = [];
+  runner?.close();
   closeXzPipes();
+}
+
+/** `n` lanes, or none where fewer than two open (one lane gains nothing over Sequential). */
+function openLanes(n: number): XzLane[] {
+  const lanes: XzLane[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = XzLane.open();
+    if (!l) break;
+    lanes.push(l);
+  }
+  if (lanes.length >= 2) return lanes;
+  for (const l of lanes) l.close();
+  return [];
 }
 
 async function main(): Promise<void> {
@@ -273,20 +292,9 @@ async function main(): Promise<void> {
     return;
   }
   store = new ResultStore(init.storeRoot, init.storePersistent);
-  if (init.decompressor === 'xz') {
-    for (let i = 0; i < init.lanes; i++) {
-      const l = XzLane.open();
-      if (!l) break;
-      lanes.push(l);
-    }
-    if (lanes.length < 2) {
-      // one lane gains nothing over the sequential path
-      for (const l of lanes) l.close();
-      lanes = [];
-      prepareXzPipes();
-    }
-  }
-  const runner = lanes.length ? new Pipeline([...lanes]) : new Sequential();
+  const lanes = init.decompressor === 'xz' ? openLanes(init.lanes) : [];
+  const r = lanes.length ? new Pipeline(lanes) : new Sequential();
+  runner = r;
   port.on('message', (msg: TaskMessage | { type: 'close' }) => {
     if (msg.type === 'close') {
       closeAll();
@@ -296,7 +304,7 @@ async function main(): Promise<void> {
         .finally(() => port.close());
       return;
     }
-    runner.add(msg);
+    r.add(msg);
   });
   post({ type: 'ready', protocol: PROTOCOL, capacity: Math.max(1, lanes.length) });
 }

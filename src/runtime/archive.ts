@@ -17,6 +17,12 @@ export type ArchiveSource = string | URL | Uint8Array | AsyncIterable<Uint8Array
 
 const READ_CHUNK = 64 * 1024;
 
+/**
+ * Largest member written out: a kernel's BTF is below 100 MiB, so anything larger is a bomb
+ * (the same cap as btf_helpers.c and pack's reader).
+ */
+export const MEMBER_MAX = 128 * 1024 * 1024;
+
 function rawChunks(source: ArchiveSource): AsyncIterable<Uint8Array> {
   if (typeof source === 'string' || source instanceof URL) {
     return createReadStream(source, { highWaterMark: READ_CHUNK });
@@ -40,12 +46,19 @@ export async function* tarBytes(source: ArchiveSource): AsyncGenerator<Uint8Arra
   const head: Uint8Array[] = [];
   let headLength = 0;
   let exhausted = false;
+  let fed = 0;
   const rest = async function* (): AsyncGenerator<Uint8Array, void, undefined> {
-    yield* head;
+    for (const h of head) {
+      fed += h.length;
+      yield h;
+    }
     while (!exhausted) {
       const r = await it.next();
       if (r.done) exhausted = true;
-      else yield r.value;
+      else {
+        fed += r.value.length;
+        yield r.value;
+      }
     }
   };
   try {
@@ -72,6 +85,12 @@ export async function* tarBytes(source: ArchiveSource): AsyncGenerator<Uint8Arra
     } catch (err) {
       if (isZlibError(err)) throw new CorruptArchiveError(`corrupt or truncated gzip data (${err.message})`);
       throw err;
+    }
+    // RFC 1952 multi-member: zlib decodes a further member after a trailer and fails on a
+    // broken one, but stops quietly at bytes starting with zero: what it did not consume is
+    // trailing garbage (the rule btf_helpers.c follows too).
+    try {
+      if (gunzip.bytesWritten < fed) throw new CorruptArchiveError('corrupt gzip data: trailing garbage after gzip data');
     } finally {
       gunzip.destroy();
       input.destroy();
@@ -160,7 +179,8 @@ export interface ExtractedMember {
 
 /**
  * Streams the archive once and writes the best member for `host` (see candidateKeys) to a
- * fresh 0600 file. Stops at the exact key; a better-ranked member found later replaces a
+ * fresh 0600 file. Stops at the exact key (an archive given as bytes is still checked to its
+ * end: gzip data after it must be valid); a better-ranked member found later replaces a
  * worse one in the same file; the first of equal members wins. Only regular files count:
  * links, devices, directories, absolute names and names with `..` are ignored, never written.
  * Throws NoMatchingBtfError (keys tried, nearest kernels) or CorruptArchiveError; on any
@@ -181,11 +201,20 @@ export async function extractMember(
   let currentKey = '';
   let done = false;
   try {
+    // After the end-of-archive marker the rest is still read: gzip data damaged after it
+    // (trailing garbage, a broken further member) makes the archive invalid. At the exact key
+    // reading stops for a file or a stream (the rest unread); an archive given as bytes is
+    // all there, and is checked to its end too (as btf_helpers.c, given the bytes, does).
+    const whole = source instanceof Uint8Array;
     read: for await (const chunk of tarBytes(source)) {
+      if (done) continue;
       for (const ev of reader.push(chunk)) {
         if (ev.kind === 'entry') {
           const key = ev.entry.type === 'file' ? memberKey(ev.entry.name) : undefined;
           if (key === undefined) continue;
+          if (ev.entry.size > MEMBER_MAX) {
+            throw new CorruptArchiveError(`BTF member ${ev.entry.name} expands beyond ${MEMBER_MAX >> 20} MiB: not a kernel BTF`);
+          }
           seen.push(key);
           const rank = candidates.indexOf(key);
           if (rank >= 0 && rank < best) {
@@ -202,12 +231,13 @@ export async function extractMember(
             current = -1;
             if (best === 0) {
               done = true; // the exact key: nothing can beat it
+              if (whole) break;
               break read;
             }
           }
         } else {
           done = true; // end-of-archive marker
-          break read;
+          break;
         }
       }
     }

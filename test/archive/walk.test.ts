@@ -1,8 +1,8 @@
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError, UsageError } from '../../src/errors.js';
-import { listKernels, parseKernelPath } from '../../src/archive/walk.js';
+import { listKernels, listKernelsWith, parseKernelPath } from '../../src/archive/walk.js';
 import { archDirectoryNames, describeFilter, kernelFilterMatches, parseKernelFilter } from '../../src/archive/filter.js';
 import { DEMO, EXTRA, HAVE_DATA, removeDir, tmpDir } from '../fetch/helpers.js';
 
@@ -71,6 +71,23 @@ describe('listKernels on a made-up tree', () => {
     });
     expect(ks.find((e) => e.id === 'rhel')!.format).toBe('btf.tar.xz');
     expect(ks.every((e) => path.isAbsolute(e.path))).toBe(true);
+  });
+
+  it('with problems: lists entries named like kernels that cannot be read, with the reason', async () => {
+    await symlink('loop.btf.tar.xz', path.join(root, 'fedora/31/x86_64/loop.btf.tar.xz'));
+    try {
+      const ks = await listKernelsWith(root, parseKernelFilter({ distros: ['fedora'] }), { problems: true });
+      expect(ks.map((k) => [k.release, k.problem])).toEqual([
+        ['dangling', 'a dangling symbolic link'],
+        ['dir', 'a directory, not a kernel file'],
+        ['linked', undefined],
+        ['loop', 'a symbolic link loop'],
+      ]);
+      // without the option (fetch's merged view) they are not listed
+      expect((await listKernels(root, { distros: ['fedora'] })).map((k) => k.release)).toEqual(['linked']);
+    } finally {
+      await rm(path.join(root, 'fedora/31/x86_64/loop.btf.tar.xz'));
+    }
   });
 
   it('filters by distro, distro/version and arch (arm64 <-> aarch64)', async () => {

@@ -6,12 +6,12 @@ import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED_DATA } from '../helpers/data.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, SHARED_DATA } from '../helpers/env.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DATA = SHARED_DATA; // one place resolves ../shared/data (and BTFGEN_SHARED_DATA)
-export const DEMO = path.join(DATA, 'btfhub-archive-demo');
-export const EXTRA = path.join(DATA, 'btfhub-archive-extra');
+export const DEMO = ARCHIVE_DEMO;
+export const EXTRA = ARCHIVE_EXTRA;
 export const HAVE_DATA = existsSync(DEMO) && existsSync(EXTRA);
 export const SKIP_MESSAGE = `shared test data not found at ${DATA}: skipping fetch tests that need real archives`;
 

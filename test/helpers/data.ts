@@ -14,12 +14,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { REPO_ROOT, SHARED_DATA } from './env.js';
+
 const execFileP = promisify(execFile);
 
-/** Repository root (the directory holding package.json). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** ../shared/data next to the repository (third-party, read-only). */
-export const SHARED_DATA = resolve(process.env.BTFGEN_SHARED_DATA ?? join(REPO_ROOT, '../shared/data'));
+// The paths live in env.ts (the one test environment); re-exported for the suites' imports.
+export { REPO_ROOT, SHARED_DATA };
 
 export const FIXTURES_DIR = join(REPO_ROOT, 'test/fixtures');
 export const BPF_FIXTURES_DIR = join(FIXTURES_DIR, 'bpf');

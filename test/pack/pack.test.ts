@@ -3,7 +3,7 @@
 // live with `bpftool gen min_core_btf` of the same kernel and with our minimize(); plus layouts,
 // --json, filters, determinism, failure policy, hostile archive entries and the cache.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -281,7 +281,7 @@ describe('determinism', () => {
       { jobs: 2, useCache: false, decompressor: 'lzma' },
       // 2 threads with 8 xz lanes each (mixed raw and .tar.xz kernels go through the lanes)
       { jobs: 8, useCache: false },
-      // no tmpfs scratch files: one kernel at a time per thread, xz through a FIFO
+      // no tmpfs scratch files: one kernel at a time per thread, xz through execa
       { jobs: 2, useCache: false, noScratch: true } as Partial<PackApi.PackOptions>,
     ];
     for (const [i, v] of variants.entries()) {
@@ -400,12 +400,33 @@ describe('failure policy', () => {
       { rel: 'bad/1/x86_64/not-xz.btf.tar.xz', data: 'plain text' },
       { rel: 'bad/1/x86_64/garbage.btf', data: 'not BTF at all' },
       { rel: 'bad/1/x86_64/passwd.btf', symlink: '/etc/passwd' }, // a link out of the tree to a non-kernel
-      { rel: 'bad/1/x86_64/dangling.btf', symlink: join(root, 'nowhere') }, // skipped by the walk
+      // named like kernels but unreadable: failing kernels, never silently dropped (issue 13.3)
+      { rel: 'bad/1/x86_64/dangling.btf', symlink: join(root, 'nowhere') },
+      { rel: 'bad/1/x86_64/loop.btf.tar.xz', symlink: 'loop.btf.tar.xz' },
     ]);
+    mkdirSync(join(arch, 'bad/1/x86_64/dir.btf.tar.xz'));
     const r = await pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: arch, skipFailed: true, ...base(root) });
     expect(r.members.map((m) => m.kernel)).toEqual(['ok/1/x86_64/good.btf']);
     const why = Object.fromEntries(r.failures.map((f) => [f.kernel.replace('bad/1/x86_64/', ''), f.message]));
-    expect(Object.keys(why).sort()).toEqual(['dotdot.btf.tar.xz', 'garbage.btf', 'not-xz.btf.tar.xz', 'passwd.btf', 'symlink-member.btf.tar.xz', 'two-members.btf.tar.xz']);
+    expect(Object.keys(why).sort()).toEqual([
+      'dangling.btf',
+      'dir.btf.tar.xz',
+      'dotdot.btf.tar.xz',
+      'garbage.btf',
+      'loop.btf.tar.xz',
+      'not-xz.btf.tar.xz',
+      'passwd.btf',
+      'symlink-member.btf.tar.xz',
+      'two-members.btf.tar.xz',
+    ]);
+    expect(why['dangling.btf']).toMatch(/dangling symbolic link/);
+    expect(why['loop.btf.tar.xz']).toMatch(/symbolic link loop/);
+    expect(why['dir.btf.tar.xz']).toMatch(/a directory/);
+    // without --skip-failed they fail the pack, listed, and nothing is written
+    const err = await pack({ objects: FIX_OBJECTS, output: join(root, 'o2.tar.gz'), archive: arch, ...base(root) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PackError);
+    expect((err as PackError).failures.map((f) => f.kernel)).toContain('bad/1/x86_64/dangling.btf');
+    expect(existsSync(join(root, 'o2.tar.gz'))).toBe(false);
     expect(why['symlink-member.btf.tar.xz']).toMatch(/is a symbolic link/);
     expect(why['two-members.btf.tar.xz']).toMatch(/more than one member/);
     expect(why['dotdot.btf.tar.xz']).toMatch(/'\.\.' component/);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTar, checkUstarName, splitUstarName, TarStreamWriter, ustarHeader } from '../../src/pack/tar-write.js';
 import { KernelTarReader, readKernelTar } from '../../src/pack/tar-read.js';
-import { extractKernelBtf, scratchAvailable, XzLane, xzUncompressedSize } from '../../src/pack/decompress.js';
+import { xzUncompressedSize } from '../../src/archive/xz.js';
+import { extractKernelBtf, scratchAvailable, XzLane } from '../../src/pack/decompress.js';
 import { ArchiveError } from '../../src/errors.js';
 import { cleanupTemps, rawTar, readTar, tempDir, xz } from './helpers.js';
 
@@ -151,7 +152,7 @@ describe('inner tar reader', () => {
     expect(() => readKernelTar(bad)).toThrow(/bad checksum/);
     expect(() => readKernelTar(good.subarray(0, 1000))).toThrow(/truncated/);
     expect(() => readKernelTar(good.subarray(0, 300))).toThrow(/truncated/);
-    expect(() => readKernelTar(good, { maxMemberSize: 100 })).toThrow(/above the 100-byte limit/);
+    expect(() => readKernelTar(good, { maxMemberSize: 100 })).toThrow(/BTF member .* expands beyond 100 bytes: not a kernel BTF/);
     expect(() => readKernelTar(new TextEncoder().encode('not a tar at all'.repeat(40)))).toThrow(/bad checksum/);
   });
 
@@ -183,15 +184,15 @@ describe('.btf.tar.xz in memory', () => {
   it('stops a decompression bomb at the member size limit', async () => {
     const bomb = xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }]));
     expect(bomb.length).toBeLessThan(1 << 20);
-    await expect(extractKernelBtf(bomb, 'xz', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: decompressed tar is larger than the 1048576-byte limit/);
-    await expect(extractKernelBtf(bomb, 'lzma', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: decompressed tar is larger than the 1048576-byte limit \(\d+ bytes\)/);
+    await expect(extractKernelBtf(bomb, 'xz', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/);
+    await expect(extractKernelBtf(bomb, 'lzma', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/);
     // Two concatenated streams: the last stream's index understates the size; xz itself stops.
     const sneaky = Buffer.concat([bomb, xz(rawTar([{ name: 'k.btf', data: new Uint8Array(10) }]))]);
     expect(xzUncompressedSize(sneaky.subarray(sneaky.length - 4096))).toBeLessThan(1 << 20);
-    await expect(extractKernelBtf(sneaky, 'xz', { label: 'sneaky', maxMemberSize: 1 << 20 })).rejects.toThrow(/sneaky: decompressed tar is larger than the 1048576-byte limit$/);
+    await expect(extractKernelBtf(sneaky, 'xz', { label: 'sneaky', maxMemberSize: 1 << 20 })).rejects.toThrow(/sneaky: BTF member sneaky expands beyond 1 MiB: not a kernel BTF$/);
     // without the index hint (a file whose index lies is caught by the decompressor itself)
     const small = xz(rawTar([{ name: 'k.btf', data: new Uint8Array(3 << 20) }]));
-    await expect(extractKernelBtf(small, 'lzma', { label: 's', maxMemberSize: 1 << 20 })).rejects.toThrow(/above the 1048576-byte limit/);
+    await expect(extractKernelBtf(small, 'lzma', { label: 's', maxMemberSize: 1 << 20 })).rejects.toThrow(/expands beyond 1 MiB: not a kernel BTF/);
   });
 
   it('reads the uncompressed size from the .xz index (a scheduling hint)', () => {
@@ -217,8 +218,8 @@ describe('.btf.tar.xz in memory', () => {
 });
 
 // The paths pack's workers take: xz reading the kernel file's descriptor and writing into a
-// private tmpfs scratch file (XzLane; extractKernelBtf with inputFd), with the streaming FIFO
-// path behind them for anything that goes wrong.
+// private tmpfs scratch file (XzLane; extractKernelBtf with inputFd), with the execa path
+// behind them for anything that goes wrong.
 describe('xz into scratch files (pack workers)', () => {
   const payload = btfBytes(300_000, 5);
   const onDisk = (bytes: Uint8Array): { fd: number; bytes: Uint8Array } => {
@@ -248,7 +249,7 @@ describe('xz into scratch files (pack workers)', () => {
     await expect(extractKernelBtf(corrupt.bytes, 'xz', { label: 'k', inputFd: corrupt.fd })).rejects.toThrow(/^k: xz: .*(corrupt|Unexpected end)/i);
     const bomb = file(xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
     await expect(extractKernelBtf(bomb.bytes, 'xz', { label: 'bomb', inputFd: bomb.fd, maxMemberSize: 1 << 20 })).rejects.toThrow(
-      /bomb: decompressed tar is larger than the 1048576-byte limit/,
+      /bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/,
     );
   });
 

@@ -1,7 +1,11 @@
 // The streaming tar reader: encodings, chunk boundaries, corrupt input.
-import { describe, expect, it } from 'vitest';
-import { CorruptArchiveError, TarReader, type TarEntry, type TarEvent } from '../../src/runtime/index.js';
-import { concat, paxRecord, tarEnd, tarHeader, tarMember } from './helpers.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEMBER_MAX } from '../../src/runtime/archive.js';
+import { CorruptArchiveError, extractMember, NoMatchingBtfError, TarReader, type TarEntry, type TarEvent } from '../../src/runtime/index.js';
+import { concat, gzip, paxRecord, tarEnd, tarHeader, tarMember, VARIANT_HOST, VARIANT_TARGET, VARIANT_TARGET_DATA } from './helpers.js';
 
 interface Read {
   entries: (TarEntry & { data: string })[];
@@ -106,5 +110,83 @@ describe('TarReader', () => {
     expect(() => read(new Uint8Array(0))).toThrow(/empty/);
     expect(() => read(concat([tarHeader('././@LongLink', 'L', 2 * 1024 * 1024), new Uint8Array(512)]))).toThrow(/oversized/);
     expect(() => read(new TextEncoder().encode('x'.repeat(512)))).toThrow(/not a tar archive/);
+  });
+});
+
+// Issue 13.7 and 13.6: the rules both runtimes follow (btf_helpers.c has the same ones).
+describe('hostile sizes and gzip framing (extractMember)', () => {
+  const host = VARIANT_HOST;
+  const target = (): Uint8Array[] => tarMember(VARIANT_TARGET, VARIANT_TARGET_DATA);
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'btfgen-tar-rules-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const extract = (archive: Uint8Array) => extractMember(archive, host, { tmpdir: dir });
+  const leftovers = (): string[] => readdirSync(dir);
+
+  it('a pax size above 2^53-1 makes the archive invalid (never the header size instead)', async () => {
+    const body = new TextEncoder().encode('0123456789');
+    const a = concat([...paxRecord({ size: '9007199254740993' }), tarHeader('./x.btf', '0', 10), body, new Uint8Array(502), tarEnd()]);
+    expect(() => read(a)).toThrow(/bad size/);
+    const b = concat([...paxRecord({ size: '9007199254740993' }), tarHeader(VARIANT_TARGET, '0', 10), body, new Uint8Array(502), tarEnd()]);
+    await expect(extract(b)).rejects.toThrow(CorruptArchiveError);
+    // 2^53-1 itself is a representable size: the archive is then truncated, also invalid
+    const c = concat([...paxRecord({ size: '9007199254740991' }), tarHeader('./x.btf', '0', 10), body, new Uint8Array(502), tarEnd()]);
+    expect(() => read(c)).toThrow(/truncated/);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('a member whose size runs past the end of the archive is never partly extracted', async () => {
+    const a = concat([tarHeader(VARIANT_TARGET, '0', 4096), new TextEncoder().encode('BTF'), new Uint8Array(509)]);
+    await expect(extract(a)).rejects.toThrow(/truncated/);
+    await expect(extract(gzip(a))).rejects.toThrow(/truncated/);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('a further gzip member is decoded and concatenated (RFC 1952)', async () => {
+    const tar = concat([...target(), tarEnd()]);
+    const two = concat([gzip(tar.subarray(0, 700)), gzip(tar.subarray(700))]);
+    const r = await extract(two);
+    expect(readFileSync(r.path, 'utf8')).toBe(VARIANT_TARGET_DATA);
+    rmSync(r.path);
+  });
+
+  // Read to the end (the host's exact key is not there: reading stops early only at it)
+  const others = (): Uint8Array[] => tarMember('./btfhub-archive/debian/12/x86_64/6.1.0-other.btf', 'other');
+  const gz = (): Uint8Array => gzip(concat([...others(), tarEnd()]));
+  it('the archive read to its end without garbage: no match (ENOENT), not invalid', async () => {
+    await expect(extract(gz())).rejects.toThrow(NoMatchingBtfError);
+  });
+  it.each([
+    ['a lone 0x1f', [0x1f]],
+    ['1f 8b followed by junk', [0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]],
+    ['zeros', new Array(64).fill(0)],
+    ['text', [...new TextEncoder().encode('junk')]],
+  ])('bytes after the gzip trailer that are not a gzip member (%s) make the archive invalid', async (_, tail) => {
+    const a = concat([gz(), new Uint8Array(tail)]);
+    await expect(extract(a)).rejects.toThrow(CorruptArchiveError);
+    await expect(extract(a)).rejects.toThrow(/trailing garbage|corrupt or truncated gzip/);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('with the exact key in an archive given whole, what follows it is checked too', async () => {
+    const whole = gzip(concat([...target(), tarEnd()]));
+    const ok = await extract(whole);
+    expect(readFileSync(ok.path, 'utf8')).toBe(VARIANT_TARGET_DATA);
+    rmSync(ok.path);
+    await expect(extract(concat([whole, new Uint8Array(100)]))).rejects.toThrow(/trailing garbage after gzip data/);
+    await expect(extract(concat([whole, new Uint8Array([0x1f])]))).rejects.toThrow(CorruptArchiveError);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('zeros after the trailer are named trailing garbage', async () => {
+    await expect(extract(concat([gz(), new Uint8Array(512)]))).rejects.toThrow(/trailing garbage after gzip data/);
+  });
+
+  it('a BTF member above 128 MiB is refused before anything is written (a bomb)', async () => {
+    const a = gzip(concat([tarHeader(VARIANT_TARGET, '0', MEMBER_MAX + 1), new Uint8Array(4096)]));
+    await expect(extract(a)).rejects.toThrow(/BTF member .* expands beyond 128 MiB: not a kernel BTF/);
+    expect(leftovers()).toEqual([]);
   });
 });

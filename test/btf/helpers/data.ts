@@ -3,31 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { listArchiveKernels, SHARED_DATA } from '../../helpers/data.js';
+import { listArchiveKernels } from '../../helpers/data.js';
+import { ARCHIVE_DEMO, REPO_ROOT, SHARED_DATA } from '../../helpers/env.js';
 
-export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+export { ARCHIVE_EXTRA, CILIUM_71, HAVE_BPFTOOL, HAVE_CLANG, HAVE_VMLINUX, HAVE_XZ, SPLIT, SPLIT_BASE, VMLINUX } from '../../helpers/env.js';
+export const REPO = REPO_ROOT;
 export const DATA = SHARED_DATA;
-export const ARCHIVE = join(DATA, 'btfhub-archive-demo');
-export const ARCHIVE_EXTRA = join(DATA, 'btfhub-archive-extra');
-export const CILIUM_71 = join(DATA, 'btf/cilium-testdata-7.1-amd64.btf.xz');
-export const SPLIT = join(DATA, 'btf/split/btf_testmod.btf');
-export const SPLIT_BASE = join(DATA, 'btf/split/btf_testmod.btf.base');
-export const VMLINUX = '/sys/kernel/btf/vmlinux';
+export const ARCHIVE = ARCHIVE_DEMO;
 export const FIXTURES_BPF = join(REPO, 'test/fixtures/bpf');
-
-function works(cmd: string, args: string[]): boolean {
-  try {
-    return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-  } catch {
-    return false;
-  }
-}
-
-export const HAVE_BPFTOOL = works('bpftool', ['version']);
-export const HAVE_XZ = works('xz', ['--version']);
-export const HAVE_CLANG = works('clang-19', ['--version']);
-export const HAVE_VMLINUX = existsSync(VMLINUX);
 export const HAVE_DATA = existsSync(DATA);
 
 export const NO_BPFTOOL = 'bpftool not installed (apt-get install bpftool): differential tests skipped';

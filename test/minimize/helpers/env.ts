@@ -5,20 +5,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { prepareObject, prepareTarget, Minimizer, type PreparedObject, type PreparedTarget } from '../../../src/minimize/index.js';
 import { unpackKernelBtf } from '../../../src/minimize/input.js';
-import { listArchiveKernels, SHARED_DATA } from '../../helpers/data.js';
+import { listArchiveKernels } from '../../helpers/data.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, REPO_ROOT, SHARED_DATA } from '../../helpers/env.js';
 
-export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+export { ARCHIVE_EXTRA };
+export { CILIUM_71, HAVE_BPFTOOL, HAVE_CLANG, HAVE_VMLINUX, SPLIT, SPLIT_BASE, VMLINUX } from '../../helpers/env.js';
+export const REPO = REPO_ROOT;
 export const DATA = SHARED_DATA;
-export const ARCHIVE = join(DATA, 'btfhub-archive-demo');
-export const ARCHIVE_EXTRA = join(DATA, 'btfhub-archive-extra');
-export const CILIUM_71 = join(DATA, 'btf/cilium-testdata-7.1-amd64.btf.xz');
-export const SPLIT = join(DATA, 'btf/split/btf_testmod.btf');
-export const SPLIT_BASE = join(DATA, 'btf/split/btf_testmod.btf.base');
-export const VMLINUX = '/sys/kernel/btf/vmlinux';
+export const ARCHIVE = ARCHIVE_DEMO;
 export const FIXTURES = join(REPO, 'test/fixtures/bpf');
 export const TARGETS = join(FIXTURES, 'targets');
 export const LOCAL_FIXTURES = join(REPO, 'test/minimize/fixtures-local');
@@ -30,17 +27,6 @@ export function envNumber(name: string, fallback: number): number {
   return v === undefined || v === '' ? fallback : Number(v);
 }
 
-function works(cmd: string, args: string[]): boolean {
-  try {
-    return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-  } catch {
-    return false;
-  }
-}
-
-export const HAVE_BPFTOOL = works('bpftool', ['version']);
-export const HAVE_CLANG = works('clang-19', ['--version']);
-export const HAVE_VMLINUX = existsSync(VMLINUX);
 export const HAVE_DATA = existsSync(ARCHIVE);
 export const NO_BPFTOOL = 'bpftool not installed (apt-get install bpftool): differential minimize tests skipped';
 export const NO_CLANG = 'clang-19 not installed (apt-get install clang-19): compiled-fixture tests skipped';

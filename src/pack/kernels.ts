@@ -1,0 +1,119 @@
+// The kernel source: which kernels of an archive a run works on (the walk and the
+// distro/arch filters), and each one's full kernel BTF (`.btf` as is, `.btf.tar.xz` through
+// an xz decompressor and the in-memory tar reader). pack's workers read kernels through
+// decodeKernel() too (or their xz lanes, see worker.ts); `btfgen check` and a cache of
+// decompressed kernels use openKernelSource(), whose read() is the one place to wrap.
+import { readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { describeFilter, listKernelsWith, parseKernelFilter, type KernelEntry, type KernelFilter } from '../archive/index.js';
+import { KERNEL_BTF_MAX, xzUncompressedSize } from '../archive/xz.js';
+import { ArchiveError } from '../errors.js';
+import { extractKernelBtf, resolveDecompressor, type Decompressor, type DecompressorChoice } from './decompress.js';
+
+export type { KernelEntry } from '../archive/index.js';
+
+export interface KernelSourceOptions {
+  /** Archive directory (absolute or relative to the process's cwd). */
+  archive: string;
+  /** `ID` or `ID/VERSION` terms (commas allowed); empty: every distro. */
+  distros?: readonly string[];
+  /** Arch directory names (`arm64` also matches `aarch64`); empty: every arch. */
+  arches?: readonly string[];
+  /** `auto` (default): the `xz` command when installed, else @napi-rs/lzma. */
+  decompressor?: DecompressorChoice;
+}
+
+/** One kernel's BTF and what it came from. */
+export interface KernelBtf {
+  /** The full (decompressed) kernel BTF. */
+  btf: Uint8Array;
+  /** The file's bytes as read (what a result or kernel cache keys on, by their sha256). */
+  file: Uint8Array;
+  /** The tar member's name when it is not `<release>.btf` (a warning for pack). */
+  oddMember?: string;
+}
+
+export interface KernelSource {
+  archive: string;
+  filter: KernelFilter;
+  /**
+   * The selected kernels, sorted by relPath bytewise. An entry with `problem` set is named like
+   * a kernel file but cannot be read (a dangling link, a directory): a failing kernel.
+   */
+  kernels: KernelEntry[];
+  /** The decompressor `read` uses (resolved once). */
+  decompressor(): Promise<Decompressor>;
+  /** The kernel's full BTF. Throws ArchiveError (or BtfgenError) with the kernel's relPath. */
+  read(kernel: KernelEntry): Promise<KernelBtf>;
+}
+
+/**
+ * Walks `options.archive` with the filters.
+ * @throws ArchiveError when the archive is missing or holds no selected kernel; UsageError for
+ * a malformed filter term.
+ */
+export async function openKernelSource(options: KernelSourceOptions): Promise<KernelSource> {
+  const filter = parseKernelFilter({ distros: options.distros ?? [], arches: options.arches ?? [] });
+  const kernels = await listKernelsWith(options.archive, filter, { problems: true });
+  if (kernels.length === 0) {
+    const what = filter.distros.length || filter.arches.length ? ` matching ${describeFilter(filter)}` : '';
+    throw new ArchiveError(`no kernels${what} in ${options.archive}`);
+  }
+  let resolved: Promise<Decompressor> | undefined;
+  const decompressor = (): Promise<Decompressor> => (resolved ??= resolveDecompressor(options.decompressor ?? 'auto'));
+  return {
+    archive: options.archive,
+    filter,
+    kernels,
+    decompressor,
+    async read(kernel: KernelEntry): Promise<KernelBtf> {
+      if (kernel.problem !== undefined) throw new ArchiveError(`${kernel.relPath}: ${kernel.problem}`);
+      let file: Uint8Array;
+      try {
+        file = new Uint8Array(await readFile(kernel.path));
+      } catch (err) {
+        throw new ArchiveError(`${kernel.relPath}: cannot read: ${(err as Error).message}`);
+      }
+      return decodeKernel(file, kernel, await decompressor());
+    },
+  };
+}
+
+/** The BTF of a kernel file's bytes (`inputFd`: the open file, for xz to read itself). */
+export async function decodeKernel(
+  file: Uint8Array,
+  kernel: Pick<KernelEntry, 'format' | 'relPath' | 'release'>,
+  decompressor: Decompressor,
+  options: { inputFd?: number; reuseBuffer?: boolean; maxMemberSize?: number } = {},
+): Promise<KernelBtf> {
+  if (kernel.format === 'btf') return { btf: file, file };
+  const x = await extractKernelBtf(file, decompressor, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX, ...options });
+  return withMember({ btf: x.btf, file }, x.member, kernel.release);
+}
+
+/** Notes a tar member not named `<release>.btf` (a `./` prefix is fine). */
+export function withMember(k: KernelBtf, member: string, release: string): KernelBtf {
+  if (member.replace(/^(\.\/)+/, '') !== `${release}.btf`) k.oddMember = member;
+  return k;
+}
+
+/**
+ * A kernel's BTF size without reading it: the .xz index's uncompressed size, else a guess from
+ * the file size (synchronous: a few system calls, while the workers boot).
+ */
+export function estimateKernelSize(kernel: Pick<KernelEntry, 'path' | 'format'>): number {
+  let fd: number | undefined;
+  try {
+    fd = openSync(kernel.path, 'r');
+    const size = fstatSync(fd).size;
+    if (kernel.format === 'btf') return size;
+    const n = Math.min(size, 4096);
+    const tail = new Uint8Array(n);
+    readSync(fd, tail, 0, n, size - n);
+    return xzUncompressedSize(tail) ?? size * 8;
+  } catch {
+    return 0;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

@@ -1,0 +1,61 @@
+// Issue 13.4: what a killed pack leaves behind (SIGKILL, a second Ctrl-C: no cleanup runs) is
+// removed by the next pack when its process is gone: the --no-cache spool under $TMPDIR and
+// the result cache's temp files. A live process's leftovers are never touched.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from '../helpers/data.js';
+import { assertDistFresh, cleanupTemps, tempDir } from './helpers.js';
+
+assertDistFresh();
+afterAll(cleanupTemps);
+
+const BIN = join(REPO_ROOT, 'bin/btfgen');
+const spools = (dir: string): string[] => readdirSync(dir).filter((n) => n.startsWith('btfgen-pack-'));
+/** The pid of a process that has exited (not reused this soon). */
+const deadPid = (): number => spawnSync('true').pid!;
+
+function pack(args: string[], env: NodeJS.ProcessEnv) {
+  return spawnSync(process.execPath, [BIN, 'pack', '--archive', EXAMPLE_ARCHIVE, ...args, EXAMPLE_OBJECT], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('leftovers of killed packs', () => {
+  it('a --no-cache spool left by SIGKILL is removed by the next pack; a live one stays', async () => {
+    const tmp = tempDir('btfgen-leftover-tmp-');
+    const out = join(tempDir(), 'o.tar.gz');
+    const child = spawn(process.execPath, [BIN, 'pack', '--archive', EXAMPLE_ARCHIVE, '--no-cache', '-o', out, EXAMPLE_OBJECT], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    // killed as soon as its spool exists (before it could remove it)
+    for (let i = 0; i < 4000 && spools(tmp).length === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGKILL');
+    await exited;
+    expect(spools(tmp)).toHaveLength(1);
+    expect(spools(tmp)[0]).toMatch(new RegExp(`^btfgen-pack-${child.pid}-`));
+    // a spool of a live process (this one) is not touched
+    const live = join(tmp, `btfgen-pack-${process.pid}-abcdef`);
+    mkdirSync(live);
+    const r = pack(['--no-cache', '-o', out], { TMPDIR: tmp });
+    expect(r.status, r.stderr).toBe(0);
+    expect(spools(tmp)).toEqual([`btfgen-pack-${process.pid}-abcdef`]);
+  }, 180_000);
+
+  it("result cache temp files of dead processes are removed, a live process's are kept", () => {
+    const cache = tempDir('btfgen-leftover-cache-');
+    const tmpDir = join(cache, 'v1', 'tmp');
+    mkdirSync(tmpDir, { recursive: true });
+    const dead = `${'a'.repeat(64)}.btf.tmp-${deadPid()}-0123abcd`;
+    const live = `${'b'.repeat(64)}.btf.tmp-${process.pid}-0123abcd`;
+    writeFileSync(join(tmpDir, dead), 'partial');
+    writeFileSync(join(tmpDir, live), 'being written');
+    const r = pack(['--cache-dir', cache, '-o', join(tempDir(), 'o.tar.gz')], {});
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(tmpDir, dead))).toBe(false);
+    expect(existsSync(join(tmpDir, live))).toBe(true);
+    // and the run's own temp files are all renamed into place
+    expect(readdirSync(tmpDir)).toEqual([live]);
+  }, 120_000);
+});
