@@ -995,8 +995,8 @@ static size_t gzip_member_len(const unsigned char *p, size_t n, unsigned char *s
  * members): after a member's trailer either nothing remains, or what remains is one or more
  * complete valid members, decoded and concatenated. Anything else (a lone 0x1f, "1f 8b" and
  * junk, zero padding, a truncated member) is "trailing garbage after gzip data", EINVAL. It
- * is checked when the first member ends, before that round's output is used; a reader that
- * has already found the exact member or the end-of-archive marker stops earlier.
+ * is checked when the first member ends, before that round's output is used. The whole gzip
+ * data is always inflated, also past the exact member, so this holds wherever the damage lies.
  */
 static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 {
@@ -1069,9 +1069,12 @@ static int gunzip_feed(struct lookup *c, const unsigned char *data, size_t len)
 			}
 			tail_checked = 1;
 		}
-		if (produced) {
+		/* After the exact member or the end-of-archive marker the tar data is not needed, but
+		 * the gzip data is still inflated (and bounded) to its end, so that damage after the
+		 * member decides alike wherever it lies (src/runtime/archive.ts does the same). */
+		if (produced && !c->done) {
 			err = tar_feed(c, out, produced);
-			if (err || c->done)
+			if (err)
 				break;
 		}
 		if (ret == Z_STREAM_END) {

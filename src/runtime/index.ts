@@ -9,7 +9,7 @@ export {
   type CoreBtfSource,
   type EnsureCoreBtfOptions,
 } from './ensure.js';
-export { extractMember, tarBytes, type ArchiveSource, type ExtractedMember, type OutputTarget } from './archive.js';
+export { tarBytes, type ArchiveSource, type OutputTarget } from './archive.js';
 export {
   detectHost,
   parseOsRelease,
@@ -18,7 +18,7 @@ export {
   type DetectHostOptions,
   type OsRelease,
 } from './host.js';
-export { extractHostBtf, type FoundMember } from './select.js';
+export { extractHostBtf, extractMember, type ExtractedMember, type FoundMember } from './select.js';
 export {
   archAlias,
   candidateKeys,

@@ -6,8 +6,8 @@ import { constants as fsConstants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir as osTmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { tarBytes, type ArchiveSource, type OutputTarget } from './archive.js';
-import { AmbiguousBtfError, NoMatchingBtfError } from './errors.js';
+import { MEMBER_MAX, tarBytes, type ArchiveSource, type OutputTarget } from './archive.js';
+import { AmbiguousBtfError, CorruptArchiveError, NoMatchingBtfError } from './errors.js';
 import {
   candidateKeys,
   isReleaseCandidate,
@@ -148,6 +148,9 @@ export async function extractHostBtf(
         if (ev.kind === 'entry') {
           const key = ev.entry.type === 'file' ? memberKey(ev.entry.name) : undefined;
           if (key === undefined) continue;
+          if (ev.entry.size > MEMBER_MAX) {
+            throw new CorruptArchiveError(`BTF member ${ev.entry.name} expands beyond ${MEMBER_MAX >> 20} MiB: not a kernel BTF`);
+          }
           seen.push(key);
           const rank = keys.indexOf(key);
           if (rank >= 0 ? rank < best : best >= RELEASE && isReleaseCandidate(host, key)) {
@@ -194,4 +197,18 @@ export async function extractHostBtf(
     await out.discard();
     throw err;
   }
+}
+
+/** A member and its key: what extractHostBtf returns, without the rule. */
+export interface ExtractedMember {
+  /** The file written (a fresh 0600 file, or OutputTarget.extractTo). */
+  path: string;
+  /** The member's key, `<ID>/<VERSION_ID>/<arch>/<release>.btf`. */
+  key: string;
+}
+
+/** extractHostBtf under its earlier name, for callers that do not need the rule. */
+export async function extractMember(source: ArchiveSource, host: HostIdentity, target: OutputTarget = {}): Promise<ExtractedMember> {
+  const { path, key } = await extractHostBtf(source, host, target);
+  return { path, key };
 }

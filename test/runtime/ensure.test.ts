@@ -165,7 +165,7 @@ describe('extraction', () => {
     expect(stream.destroyed).toBe(true);
   });
 
-  it('stops reading at the exact key (streaming; never reads the whole archive)', async () => {
+  it('stops reading a plain tar at the exact key (streaming; never reads the whole archive)', async () => {
     let produced = 0;
     const endless = Readable.from(
       (async function* () {
@@ -183,7 +183,7 @@ describe('extraction', () => {
     await r.cleanup();
   });
 
-  it('decompresses a large tar.gz as a stream and stops early', async () => {
+  it('decompresses a large tar.gz as a stream (checked to the end of its gzip data)', async () => {
     // 64 MiB of tar compresses to ~64 KiB; the member sits first.
     const big = gzip(
       concat([...tarMember(`./btfhub-archive/${KEY}`, 'early'), ...tarMember('./filler.bin', new Uint8Array(64 * 1024 * 1024)), tarEnd()]),

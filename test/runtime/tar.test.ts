@@ -1,5 +1,5 @@
 // The streaming tar reader: encodings, chunk boundaries, corrupt input.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,12 +170,17 @@ describe('hostile sizes and gzip framing (extractMember)', () => {
     expect(leftovers()).toEqual([]);
   });
 
-  it('with the exact key in an archive given whole, what follows it is checked too', async () => {
+  it('with the exact key, the gzip data after it is checked too: bytes, a file and a stream alike', async () => {
     const whole = gzip(concat([...target(), tarEnd()]));
     const ok = await extract(whole);
     expect(readFileSync(ok.path, 'utf8')).toBe(VARIANT_TARGET_DATA);
     rmSync(ok.path);
-    await expect(extract(concat([whole, new Uint8Array(100)]))).rejects.toThrow(/trailing garbage after gzip data/);
+    const damaged = concat([whole, new Uint8Array(100)]);
+    const file = join(mkdtempSync(join(tmpdir(), 'btfgen-tar-damaged-')), 'damaged.tar.gz'); // not in dir: leftovers() lists dir
+    writeFileSync(file, damaged);
+    await expect(extract(damaged)).rejects.toThrow(/trailing garbage after gzip data/);
+    await expect(extractMember(file, host, { tmpdir: dir })).rejects.toThrow(/trailing garbage after gzip data/);
+    await expect(extractMember(createReadStream(file), host, { tmpdir: dir })).rejects.toThrow(/trailing garbage after gzip data/);
     await expect(extract(concat([whole, new Uint8Array([0x1f])]))).rejects.toThrow(CorruptArchiveError);
     expect(leftovers()).toEqual([]);
   });
