@@ -167,7 +167,7 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
   });
 
   describe('differential fuzz: mutated BTF, bpftool 7.1 vs btfgen (names and IDs unchecked, like libbpf 1.1)', () => {
-    // Where the two may legitimately disagree (documented in docs/readme/btf.md): we read
+    // Where the two may legitimately disagree (documented in docs/compatibility.md): we read
     // 7-bit kinds and 24-bit vlen (libbpf >= 1.8), refuse header lengths below 24 and check a
     // layout section's placement; libbpf 1.1 masks kind/vlen to 5/16 bits and ignores layout
     // fields. Anything else (above all, different output) fails the test.
