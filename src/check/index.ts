@@ -13,6 +13,7 @@ import { prepareCheckObject, type CheckObject } from './decide.js';
 import { kernelSource, type KernelRef, type KernelSourceOptions } from './kernels.js';
 import { readKernelFacts } from './load/kernel.js';
 import { readObjectFacts, type ObjectFacts } from './load/program.js';
+import { attachFuncNames } from './load/verdict.js';
 import { ReportBuilder, type CheckReport } from './report.js';
 
 export { analyzeObject, type KernelOutcome, type ProgramOutcome, type CoreVerdict } from './analyze.js';
@@ -88,6 +89,8 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const kernels = source.kernels;
   const roots = new Set<string>();
   for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
+  // Every attach-point FUNC name, answered in the kernel-facts scan itself.
+  const funcs = new Set((facts ?? []).flatMap((f) => f.programs.flatMap(attachFuncNames)));
   // Kernels read and decompressed ahead of the one being analyzed (on libuv's thread pool),
   // `jobs` at a time; each holds its BTF in memory until analyzed.
   const READ_AHEAD = Math.max(1, options.jobs ?? 2 * (os.availableParallelism?.() ?? os.cpus().length));
@@ -108,7 +111,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
         const target = prepareTarget(got.b, { name: k.key });
         target.index.ensure(roots); // one candidate scan for every object's root types
         // The load checks read the same parsed BTF: one read and parse per kernel.
-        const kf = load ? readKernelFacts(target.btf) : undefined;
+        const kf = load ? readKernelFacts(target.btf, { funcs }) : undefined;
         for (let oi = 0; oi < objects.length; oi++) builder.add(ki, oi, analyzeObject(objects[oi]!, target), kf);
       } catch (e) {
         if (!(e instanceof BtfgenError)) throw e;
