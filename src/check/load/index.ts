@@ -1,4 +1,4 @@
-// "Will it load?": per program and kernel, beside the CO-RE verdicts (docs/check-load.md).
+// "Will it load?": per program and kernel, beside the CO-RE verdicts (docs/check.md).
 export { SECTION_DEFS, findSecDef, secDefMatches, needsKernelBtf, attachTarget } from './sections.js';
 export type { SecDef, TargetKind, AttachTarget } from './sections.js';
 export { readObjectFacts } from './program.js';

@@ -90,7 +90,7 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
   };
 
   /**
-   * The documented rules (docs/check-load.md) applied to bpftool's facts: the checks expected to
+   * The documented rules (docs/check.md) applied to bpftool's facts: the checks expected to
    * fail and to read unknown, as "check:name" strings.
    */
   function expected(p: ProgramFacts, r: RawFacts): { fails: string[]; unknown: string[] } {
