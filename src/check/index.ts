@@ -8,13 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { BtfgenError, UsageError } from '../errors.js';
 import { prepareTarget } from '../minimize/index.js';
-import { analyzeObject } from './analyze.js';
 import { prepareCheckObject, type CheckObject } from './decide.js';
 import { kernelSource, type KernelRef, type KernelSourceOptions } from './kernels.js';
-import { readKernelFacts } from './load/kernel.js';
 import { readObjectFacts, type ObjectFacts } from './load/program.js';
 import { attachFuncNames } from './load/verdict.js';
-import { ReportBuilder, type CheckReport } from './report.js';
+import { programFacts, ReportBuilder, type CheckReport } from './report.js';
+import { checkKernel } from './verify.js';
 
 export { analyzeObject, type KernelOutcome, type ProgramOutcome, type CoreVerdict } from './analyze.js';
 export { decideObject, prepareCheckObject, type CheckObject, type CheckRelo, type Decision, type Verdict } from './decide.js';
@@ -22,7 +21,8 @@ export { formatText, reportFails, describeKernels, collapseRun, programNeedsKern
 export type { CheckReport, ReportObject, ReportRelocation, ReportKernel, RelocationOutcome, ReportProgram, ProgramOutcomeGroup, ProgramReason } from './report.js';
 export { renderHtml } from './html/index.js';
 export { compareKernelDecisions, checkKernel, type DecisionDifference, type KernelCheck } from './verify.js';
-export { ReportBuilder } from './report.js';
+export { ReportBuilder, loadVerdicts, programFacts } from './report.js';
+export { readObjectFacts, attachFuncNames } from './load/index.js';
 export { kernelSource, type KernelRef, type KernelSource } from './kernels.js';
 
 export type CheckInput = string | { name: string; bytes: Uint8Array };
@@ -91,6 +91,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
   // Every attach-point FUNC name, answered in the kernel-facts scan itself.
   const funcs = new Set((facts ?? []).flatMap((f) => f.programs.flatMap(attachFuncNames)));
+  const loadFacts = facts?.map((f, oi) => programFacts(objects[oi]!, f));
   // Kernels read and decompressed ahead of the one being analyzed (on libuv's thread pool),
   // `jobs` at a time; each holds its BTF in memory until analyzed.
   const READ_AHEAD = Math.max(1, options.jobs ?? 2 * (os.availableParallelism?.() ?? os.cpus().length));
@@ -111,8 +112,8 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
         const target = prepareTarget(got.b, { name: k.key });
         target.index.ensure(roots); // one candidate scan for every object's root types
         // The load checks read the same parsed BTF: one read and parse per kernel.
-        const kf = load ? readKernelFacts(target.btf, { funcs }) : undefined;
-        for (let oi = 0; oi < objects.length; oi++) builder.add(ki, oi, analyzeObject(objects[oi]!, target), kf);
+        const kc = checkKernel(objects, target, { report: true, ...(loadFacts ? { load: { facts: loadFacts, funcs } } : {}) });
+        kc.outcomes!.forEach((o, oi) => builder.add(ki, oi, o, kc.load?.[oi]));
       } catch (e) {
         if (!(e instanceof BtfgenError)) throw e;
         builder.kernelError(ki, e.message);

@@ -8,7 +8,6 @@ import { describeKernels, kernelGroups } from './kernel-runs.js';
 import type { KernelRef } from './kernels.js';
 import type { KernelFacts } from './load/kernel.js';
 import type { ObjectFacts, ProgramFacts } from './load/program.js';
-import { needsKernelBtf } from './load/sections.js';
 import { outcomeReasons, programVerdict, type Check, type Reason, type ProgramVerdict } from './load/verdict.js';
 
 export { collapseRun, describeKernels } from './kernel-runs.js';
@@ -105,6 +104,36 @@ export interface CheckReport {
   };
 }
 
+/** The load facts of `obj`'s main programs, in report (and KernelOutcome.programs) order. */
+export function programFacts(obj: CheckObject, facts: ObjectFacts | undefined): (ProgramFacts | undefined)[] {
+  const byName = new Map((facts?.programs ?? []).map((p) => [p.name, p]));
+  return obj.code.programs.filter((p) => !p.subprog).map((p) => byName.get(p.name));
+}
+
+/**
+ * Per main program of `obj` (KernelOutcome.programs order), its load verdict on one kernel: the
+ * CO-RE outcome's unguarded poisons and errors as `core` reasons, plus the load checks when
+ * the program's facts and the kernel's are given (else CO-RE alone). Plain data: a worker
+ * holding the kernel's BTF can compute it and post it to ReportBuilder.add(). Without --strict.
+ */
+export function loadVerdicts(
+  obj: CheckObject,
+  facts: readonly (ProgramFacts | undefined)[],
+  out: KernelOutcome,
+  kernel: KernelFacts | undefined,
+): ProgramVerdict[] {
+  return out.programs.map((p, pi) => {
+    const core: ProgramReason[] = p.because.map((i) => {
+      const d = out.decisions[i];
+      const c = obj.relos[i]!;
+      return { check: 'core', name: c.path, relocation: i, detail: `relo #${c.index} ${c.kind}: ${d?.verdict}${d?.message ? ` (${d.message})` : ''}` };
+    });
+    const f = facts[pi];
+    if (f && kernel) return programVerdict(f, kernel, { core });
+    return { verdict: core.length ? 'fails' : 'loads', failures: core, unknowns: [], needsKernelBtf: undefined }; // CO-RE alone
+  });
+}
+
 /** Collects one kernel at a time; `finish()` gives the report. */
 export class ReportBuilder {
   private readonly kernels: ReportKernel[] = [];
@@ -124,10 +153,7 @@ export class ReportBuilder {
     facts: readonly ObjectFacts[] | undefined = undefined,
     private readonly strict = false,
   ) {
-    this.progFacts = objs.map((o, oi) => {
-      const byName = new Map((facts?.[oi]?.programs ?? []).map((p) => [p.name, p]));
-      return o.code.programs.filter((p) => !p.subprog).map((p) => byName.get(p.name));
-    });
+    this.progFacts = objs.map((o, oi) => programFacts(o, facts?.[oi]));
     this.objects = objs.map((o, oi) => ({
       file: o.file,
       programs: o.code.programs
@@ -166,10 +192,10 @@ export class ReportBuilder {
 
   /**
    * One object on one kernel: its CO-RE outcome and, when the load checks are on, the kernel's
-   * facts (read once per kernel from the BTF the CO-RE decisions used).
+   * facts (read once per kernel from the BTF the CO-RE decisions used) or the verdicts
+   * loadVerdicts() already computed where that BTF was (pack's workers: plain data).
    */
-  add(ki: number, oi: number, out: KernelOutcome, kernel?: KernelFacts): void {
-    const obj = this.objs[oi]!;
+  add(ki: number, oi: number, out: KernelOutcome, load?: KernelFacts | readonly ProgramVerdict[]): void {
     const rg = this.reloGroups[oi]!;
     out.decisions.forEach((d, ri) => {
       if (!d) return;
@@ -183,28 +209,23 @@ export class ReportBuilder {
       if (!g) rg[ri]!.set(key, (g = o));
       g.kernels.push(ki);
     });
+    const verdicts = Array.isArray(load) ? (load as readonly ProgramVerdict[]) : loadVerdicts(this.objs[oi]!, this.progFacts[oi]!, out, load as KernelFacts | undefined);
     const pg = this.progGroups[oi]!;
-    const progs = this.objects[oi]!.programs;
-    for (const p of out.programs) {
-      const pi = progs.findIndex((x) => x.name === p.program);
-      if (pi < 0) continue;
-      const core: ProgramReason[] = p.because.map((i) => {
-        const d = out.decisions[i];
-        const c = obj.relos[i]!;
-        return { check: 'core', name: c.path, relocation: i, detail: `relo #${c.index} ${c.kind}: ${d?.verdict}${d?.message ? ` (${d.message})` : ''}` };
-      });
-      const facts = this.progFacts[oi]![pi];
-      let v: ProgramVerdict;
-      if (facts && kernel) v = programVerdict(facts, kernel, { core, strict: this.strict });
-      else v = { verdict: core.length ? 'fails' : 'loads', failures: core, unknowns: [], needsKernelBtf: undefined };
-      const counted = this.strict || !(facts?.secDef && needsKernelBtf(facts.secDef));
+    out.programs.forEach((p, pi) => {
+      let v = verdicts[pi]!;
+      // --strict: needs-kernel-btf is a failure (programVerdict's `strict`, applied here so
+      // that verdicts computed elsewhere need not know the option).
+      if (this.strict && v.needsKernelBtf && !v.failures.includes(v.needsKernelBtf)) {
+        v = { ...v, verdict: 'fails', failures: [...v.failures, v.needsKernelBtf] };
+      }
+      const counted = this.strict || !v.needsKernelBtf;
       if (v.verdict === 'fails' && counted) this.failing.add(ki);
       const reasons = outcomeReasons(v);
       const key = JSON.stringify([v.verdict, reasons, p.approximate ? 1 : 0]);
       let g = pg[pi]!.get(key);
       if (!g) pg[pi]!.set(key, (g = { verdict: v.verdict, reasons, ...(p.approximate ? { approximate: true } : {}), kernels: [] }));
       g.kernels.push(ki);
-    }
+    });
   }
 
   finish(): CheckReport {
