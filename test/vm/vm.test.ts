@@ -244,6 +244,8 @@ describe.skipIf(missing !== undefined)(title, () => {
       let nkb = 0;
       let loadsAgreed = 0;
       let failsAgreed = 0;
+      /** Agreed fails by the checks that failed them (core, helper, map-type...). */
+      const failsBy = new Map<string, number>();
       const packed = k.programs.filter((p) => p.packed);
       for (const p of packed) {
         if (p.program === '*') {
@@ -278,7 +280,12 @@ describe.skipIf(missing !== undefined)(title, () => {
           const failing = oc.reasons.filter((r) => r.check !== 'needs-kernel-btf');
           if (vmLoads && failing.every((r) => r.check === 'attach-point')) attachOnly.push(`${key(p)}: ${why}; VM ${hidden}`);
           else if (vmLoads) mismatches.push(`${key(p)}: check fails (${why}), VM loads`);
-          else (agreed++, failsAgreed++);
+          else {
+            agreed++;
+            failsAgreed++;
+            const by = [...new Set(failing.map((r) => r.check))].join('+');
+            failsBy.set(by, (failsBy.get(by) ?? 0) + 1);
+          }
           continue;
         }
         if (vmLoads) (agreed++, loadsAgreed++);
@@ -287,7 +294,7 @@ describe.skipIf(missing !== undefined)(title, () => {
       }
       console.log(
         [
-          `vm ${suite} ${k.release}: check vs VM (BTF hidden): ${packed.length} programs, ${agreed} agree (${loadsAgreed} loads, ${failsAgreed} fails, ${nkb} need kernel BTF and failed), ${mismatches.length} mismatches`,
+          `vm ${suite} ${k.release}: check vs VM (BTF hidden): ${packed.length} programs, ${agreed} agree (${loadsAgreed} loads, ${failsAgreed} fails [${[...failsBy].map(([c, n]) => `${c} ${n}`).join(', ')}], ${nkb} need kernel BTF and failed), ${mismatches.length} mismatches`,
           `  ${cannotKnow.length} fail in the VM for reasons check does not model (rejected with the kernel's own BTF too):`,
           ...cannotKnow.map((l) => `    ${l}`),
           `  ${attachOnly.length} fail check on an attach point only (heuristic; a load does not check it):`,
