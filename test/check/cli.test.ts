@@ -93,6 +93,16 @@ describe('btfgen check (CLI)', () => {
     expect(readdirSync(tmp).filter((f) => f.includes('.tmp'))).toEqual([]);
   }, 120_000);
 
+  it.skipIf(!!missing(data.demoArchive))('a large json report on a pipe read by execFileSync arrives whole (bin/btfgen exits right after the command)', () => {
+    const objs = readdirSync(join(REPO_ROOT, 'test/fixtures/bpf')).filter((f) => /^(edge_|reloc_|many_roots)/.test(f) && f.endsWith('.o')).map((f) => join(REPO_ROOT, 'test/fixtures/bpf', f));
+    const out = join(tmp, 'big.json');
+    const args = [BIN, 'check', ...objs, '--archive', data.demoArchive.path, '--distro', 'ubuntu', '--format', 'json', '--allow-missing', '-q'];
+    execFileSync(process.execPath, [...args, '-o', out]);
+    const file = readFileSync(out, 'utf8');
+    expect(file.length).toBeGreaterThan(400_000); // far beyond what a pipe buffers
+    expect(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28 })).toBe(file);
+  }, 120_000);
+
   it('--distro/--arch select kernels as pack does', async () => {
     const r = await run(['check', GUARDS, '--archive', EXAMPLE_ARCHIVE, '--arch', 'arm64', '--format', 'json', '--allow-missing']);
     expect(r.code).toBe(0);
