@@ -3,6 +3,12 @@
 // objects (alternating runs, one at a time), printed as a ratio with the load average.
 //
 //   npm run build && node bench/check.mjs [--archive DIR] [--objects N] [--runs N] [--jobs N]
+//   node bench/check.mjs --load [--archive DIR] [--runs N]
+//
+// --load: the cost of the load checks (issue 18) instead: `check` with and without them
+// (the hidden --no-load-checks), alternating, and in this process, per kernel, the time of the
+// CO-RE stage (analyzeObject for every object) against the load stage (readKernelFacts on the
+// same parsed BTF + programVerdict for every program), the xz decompression left out.
 //
 // Objects: see below (first N with --objects). pack runs with --no-cache and -o to a temp file;
 // check with --format json -o to a temp file and --allow-missing.
@@ -61,6 +67,60 @@ function time(args) {
     process.exit(1);
   }
   return ms;
+}
+
+if (argv.includes('--load')) {
+  await loadBench();
+  process.exit(0);
+}
+
+async function loadBench() {
+  const checkArgs = ['check', ...objects, '--archive', ARCHIVE, '--format', 'json', '-o', path.join(work, 'report.json'), '--allow-missing', '-q'];
+  const withLoad = [];
+  const without = [];
+  for (let i = 0; i < RUNS; i++) {
+    without.push(time([...checkArgs, '--no-load-checks']));
+    withLoad.push(time(checkArgs));
+  }
+  const { analyzeObject } = await import(path.join(ROOT, 'dist/check/analyze.js'));
+  const { prepareTarget } = await import(path.join(ROOT, 'dist/minimize/index.js'));
+  const { readKernelFacts } = await import(path.join(ROOT, 'dist/check/load/kernel.js'));
+  const { readObjectFacts } = await import(path.join(ROOT, 'dist/check/load/program.js'));
+  const { programVerdict, attachFuncNames } = await import(path.join(ROOT, 'dist/check/load/verdict.js'));
+  const { kernelSource } = await import(path.join(ROOT, 'dist/check/kernels.js'));
+  const objs = objects.map((p) => {
+    const bytes = new Uint8Array(readFileSync(p));
+    return { obj: prepareCheckObject(bytes, p), facts: readObjectFacts(bytes, p) };
+  });
+  const roots = new Set(objs.flatMap((o) => [...o.obj.prepared.roots]));
+  const funcs = new Set(objs.flatMap((o) => o.facts.programs.flatMap(attachFuncNames)));
+  const source = await kernelSource({ archive: ARCHIVE });
+  let parse = 0;
+  let core = 0;
+  let load = 0;
+  let facts = 0;
+  for (const k of source.kernels) {
+    const bytes = await source.read(k);
+    let t = performance.now();
+    const target = prepareTarget(bytes, { name: k.key });
+    parse += performance.now() - t;
+    t = performance.now();
+    target.index.ensure(roots);
+    for (const o of objs) analyzeObject(o.obj, target);
+    core += performance.now() - t;
+    t = performance.now();
+    const kf = readKernelFacts(target.btf, { funcs });
+    facts += performance.now() - t;
+    for (const o of objs) for (const p of o.facts.programs) programVerdict(p, kf, {});
+    load += performance.now() - t;
+  }
+  const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  console.log(`objects ${objects.length}, kernels ${source.kernels.length}, runs ${RUNS}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`check without load checks  median ${s(med(without))}  (${without.map(s).join(', ')})`);
+  console.log(`check with load checks     median ${s(med(withLoad))}  (${withLoad.map(s).join(', ')})`);
+  console.log(`with / without = ${(med(withLoad) / med(without)).toFixed(3)}x wall`);
+  console.log(`stages over all kernels (in process): BTF parse ${s(parse)}, CO-RE ${s(core)}, load checks ${s(load)} (kernel facts ${s(facts)}) = ${((100 * load) / (parse + core)).toFixed(1)}% of parse + CO-RE, ${((100 * load) / med(without)).toFixed(1)}% of check's wall time`);
 }
 
 const packArgs = ['pack', ...objects, '--archive', ARCHIVE, '--no-cache', '-q', '-j', JOBS, '-o', path.join(work, 'out.tar.gz')];

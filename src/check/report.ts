@@ -1,12 +1,20 @@
 // The check report: per relocation and per program, the outcomes with the kernels that share
 // each one (indices into the top-level `kernels`), so a report over many kernels stays small.
-// Schema (version 1) documented in docs/check.md.
+// Per program and kernel, the load verdict (src/check/load) with the CO-RE reasons fed in as
+// its `core` check. Schema (version 2) documented in docs/check.md.
 import type { CheckObject, Decision } from './decide.js';
-import type { CoreVerdict, KernelOutcome } from './analyze.js';
+import type { KernelOutcome } from './analyze.js';
+import { describeKernels, kernelGroups } from './kernel-runs.js';
 import type { KernelRef } from './kernels.js';
+import type { KernelFacts } from './load/kernel.js';
+import type { ObjectFacts, ProgramFacts } from './load/program.js';
+import { outcomeReasons, programVerdict, type Check, type Reason, type ProgramVerdict } from './load/verdict.js';
+
+export { collapseRun, describeKernels } from './kernel-runs.js';
 
 export const CHECK_REPORT_SCHEMA = 'btfgen-check';
-export const CHECK_REPORT_VERSION = 1;
+/** 2: program outcomes carry the load verdict (loads/fails/unknown) and every check's reasons. */
+export const CHECK_REPORT_VERSION = 2;
 
 export interface ReportKernel {
   key: string;
@@ -42,18 +50,21 @@ export interface ReportRelocation {
   outcomes: RelocationOutcome[];
 }
 
-/** Why a program fails on some kernels; issue #18's other checks add their own `check` values. */
-export interface ProgramReason {
-  check: 'core';
-  /** The relocation's C-like path. */
-  name: string;
-  /** Index into the object's `relocations`. */
-  relocation: number;
-  detail?: string;
-}
+export type ReasonCheck = Check;
+
+/**
+ * Why a program fails (or cannot be judged) on some kernels. `name` is the kernel's own name for
+ * the thing (BPF_MAP_TYPE_RINGBUF, BPF_FUNC_ringbuf_output, vfs_read) or, for `core`, the
+ * relocation's C-like path.
+ */
+export type ProgramReason = Reason;
+
+export type ProgramLoadVerdict = ProgramVerdict['verdict'];
 
 export interface ProgramOutcomeGroup {
-  verdict: CoreVerdict;
+  /** loads: every check passed; fails: some check failed (all listed); unknown: some check cannot be answered. */
+  verdict: ProgramLoadVerdict;
+  /** fails: every failing reason; unknown: the unanswered checks; plus needs-kernel-btf. */
   reasons: ProgramReason[];
   /** Constants could not be followed through the whole program: every branch was assumed taken. */
   approximate?: boolean;
@@ -63,6 +74,8 @@ export interface ProgramOutcomeGroup {
 export interface ReportProgram {
   name: string;
   section: string;
+  /** enum bpf_prog_type name libbpf 1.1 gives the section (absent when it does not recognise it). */
+  type?: string;
   outcomes: ProgramOutcomeGroup[];
 }
 
@@ -81,10 +94,44 @@ export interface CheckReport {
     kernels: number;
     objects: number;
     relocations: number;
-    /** Kernels where some program fails (unguarded poison or error), or whose BTF is unreadable. */
+    /**
+     * Kernels where some program fails (a check failed: unguarded poison, relocation error,
+     * missing program type, helper...; programs that need kernel BTF only with --strict), or
+     * whose BTF is unreadable.
+     */
     failingKernels: number;
     unreadableKernels: number;
   };
+}
+
+/** The load facts of `obj`'s main programs, in report (and KernelOutcome.programs) order. */
+export function programFacts(obj: CheckObject, facts: ObjectFacts | undefined): (ProgramFacts | undefined)[] {
+  const byName = new Map((facts?.programs ?? []).map((p) => [p.name, p]));
+  return obj.code.programs.filter((p) => !p.subprog).map((p) => byName.get(p.name));
+}
+
+/**
+ * Per main program of `obj` (KernelOutcome.programs order), its load verdict on one kernel: the
+ * CO-RE outcome's unguarded poisons and errors as `core` reasons, plus the load checks when
+ * the program's facts and the kernel's are given (else CO-RE alone). Plain data: a worker
+ * holding the kernel's BTF can compute it and post it to ReportBuilder.add(). Without --strict.
+ */
+export function loadVerdicts(
+  obj: CheckObject,
+  facts: readonly (ProgramFacts | undefined)[],
+  out: KernelOutcome,
+  kernel: KernelFacts | undefined,
+): ProgramVerdict[] {
+  return out.programs.map((p, pi) => {
+    const core: ProgramReason[] = p.because.map((i) => {
+      const d = out.decisions[i];
+      const c = obj.relos[i]!;
+      return { check: 'core', name: c.path, relocation: i, detail: `relo #${c.index} ${c.kind}: ${d?.verdict}${d?.message ? ` (${d.message})` : ''}` };
+    });
+    const f = facts[pi];
+    if (f && kernel) return programVerdict(f, kernel, { core });
+    return { verdict: core.length ? 'fails' : 'loads', failures: core, unknowns: [], needsKernelBtf: undefined }; // CO-RE alone
+  });
 }
 
 /** Collects one kernel at a time; `finish()` gives the report. */
@@ -94,11 +141,27 @@ export class ReportBuilder {
   private readonly reloGroups: Map<string, RelocationOutcome>[][];
   private readonly progGroups: Map<string, ProgramOutcomeGroup>[][];
   private readonly failing = new Set<number>();
+  /** Per object and report program: the load facts (undefined: the load checks are off). */
+  private readonly progFacts: (ProgramFacts | undefined)[][];
 
-  constructor(private readonly objs: readonly CheckObject[]) {
-    this.objects = objs.map((o) => ({
+  /**
+   * `facts[i]` are the load facts of `objs[i]` (src/check/load); without them only the `core`
+   * check runs. `strict`: needs-kernel-btf counts as a failure.
+   */
+  constructor(
+    private readonly objs: readonly CheckObject[],
+    facts: readonly ObjectFacts[] | undefined = undefined,
+    private readonly strict = false,
+  ) {
+    this.progFacts = objs.map((o, oi) => programFacts(o, facts?.[oi]));
+    this.objects = objs.map((o, oi) => ({
       file: o.file,
-      programs: o.code.programs.filter((p) => !p.subprog).map((p) => ({ name: p.name, section: p.section, outcomes: [] })),
+      programs: o.code.programs
+        .filter((p) => !p.subprog)
+        .map((p, pi) => {
+          const t = this.progFacts[oi]![pi]?.secDef?.progType;
+          return { name: p.name, section: p.section, ...(t ? { type: t } : {}), outcomes: [] };
+        }),
       relocations: o.relos.map((c) => ({
         program: c.program,
         section: c.section,
@@ -127,8 +190,12 @@ export class ReportBuilder {
     this.failing.add(ki);
   }
 
-  add(ki: number, oi: number, out: KernelOutcome): void {
-    const obj = this.objs[oi]!;
+  /**
+   * One object on one kernel: its CO-RE outcome and, when the load checks are on, the kernel's
+   * facts (read once per kernel from the BTF the CO-RE decisions used) or the verdicts
+   * loadVerdicts() already computed where that BTF was (pack's workers: plain data).
+   */
+  add(ki: number, oi: number, out: KernelOutcome, load?: KernelFacts | readonly ProgramVerdict[]): void {
     const rg = this.reloGroups[oi]!;
     out.decisions.forEach((d, ri) => {
       if (!d) return;
@@ -142,22 +209,23 @@ export class ReportBuilder {
       if (!g) rg[ri]!.set(key, (g = o));
       g.kernels.push(ki);
     });
+    const verdicts = Array.isArray(load) ? (load as readonly ProgramVerdict[]) : loadVerdicts(this.objs[oi]!, this.progFacts[oi]!, out, load as KernelFacts | undefined);
     const pg = this.progGroups[oi]!;
-    const progs = this.objects[oi]!.programs;
-    for (const p of out.programs) {
-      const pi = progs.findIndex((x) => x.name === p.program);
-      if (pi < 0) continue;
-      if (p.verdict === 'fails-core') this.failing.add(ki);
-      const reasons: ProgramReason[] = p.because.map((i) => {
-        const d = out.decisions[i];
-        const c = obj.relos[i]!;
-        return { check: 'core', name: c.path, relocation: i, detail: `relo #${c.index} ${c.kind}: ${d?.verdict}${d?.message ? ` (${d.message})` : ''}` };
-      });
-      const key = `${p.verdict}|${p.because.join(',')}|${p.approximate ? 1 : 0}`;
+    out.programs.forEach((p, pi) => {
+      let v = verdicts[pi]!;
+      // --strict: needs-kernel-btf is a failure (programVerdict's `strict`, applied here so
+      // that verdicts computed elsewhere need not know the option).
+      if (this.strict && v.needsKernelBtf && !v.failures.includes(v.needsKernelBtf)) {
+        v = { ...v, verdict: 'fails', failures: [...v.failures, v.needsKernelBtf] };
+      }
+      const counted = this.strict || !v.needsKernelBtf;
+      if (v.verdict === 'fails' && counted) this.failing.add(ki);
+      const reasons = outcomeReasons(v);
+      const key = JSON.stringify([v.verdict, reasons, p.approximate ? 1 : 0]);
       let g = pg[pi]!.get(key);
-      if (!g) pg[pi]!.set(key, (g = { verdict: p.verdict, reasons, ...(p.approximate ? { approximate: true } : {}), kernels: [] }));
+      if (!g) pg[pi]!.set(key, (g = { verdict: v.verdict, reasons, ...(p.approximate ? { approximate: true } : {}), kernels: [] }));
       g.kernels.push(ki);
-    }
+    });
   }
 
   finish(): CheckReport {
@@ -189,107 +257,88 @@ export function reportFails(r: CheckReport): boolean {
 // ------------------------------------------------------------------------------------------
 // Text
 
-const collator = new Intl.Collator('en', { numeric: true });
-
-function groupOf(k: ReportKernel): string {
-  return `${k.id}/${k.version}/${k.arch}`;
-}
-
-/**
- * `a..b` with the prefix both share left out of b, and their shared suffix left out of both
- * when what differs is a number: `5.4.0-26-generic..5.4.0-42-generic` -> `5.4.0-26..-42`,
- * `4.19.0-17-amd64..4.19.0-24-rt-amd64` -> `4.19.0-17-amd64..-24-rt-amd64`.
- */
-export function collapseRun(a: string, b: string): string {
-  let p = 0;
-  while (p < a.length && p < b.length && a[p] === b[p]) p++;
-  // cut the shared prefix after a '-' only ("5.10.1..5.11.0", never "5.10.1...11.0")
-  while (p > 0 && a[p - 1] !== '-') p--;
-  let s = 0;
-  while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
-  while (s > 0 && a[a.length - s] !== '-' && a[a.length - s] !== '.') s--;
-  if (!/^\d+$/.test(a.slice(p, a.length - s)) || !/^\d+$/.test(b.slice(p, b.length - s))) s = 0;
-  const sep = p > 0 ? '-' : '';
-  return `${a.slice(0, a.length - s)}..${sep}${b.slice(p, b.length - s)}`;
-}
-
-/**
- * Kernels as `ubuntu/20.04/x86_64 5.4.0-26..-42, 5.8.0-43`: per group, releases in version
- * order, runs of consecutive releases of that group collapsed.
- */
-export function describeKernels(all: readonly ReportKernel[], indices: readonly number[]): string[] {
-  const groups = new Map<string, ReportKernel[]>();
-  all.forEach((k) => {
-    const g = groupOf(k);
-    let l = groups.get(g);
-    if (!l) groups.set(g, (l = []));
-    l.push(k);
-  });
-  const out: string[] = [];
-  const member = new Set(indices.map((i) => all[i]!));
-  for (const [g, ks] of [...groups].sort((x, y) => collator.compare(x[0], y[0]))) {
-    const sorted = [...ks].sort((x, y) => collator.compare(x.release, y.release));
-    if (!sorted.some((k) => member.has(k))) continue;
-    if (sorted.every((k) => member.has(k))) {
-      out.push(`${g} (all ${sorted.length})`);
-      continue;
-    }
-    const parts: string[] = [];
-    let run: ReportKernel[] = [];
-    const flush = () => {
-      if (run.length >= 3) parts.push(collapseRun(run[0]!.release, run[run.length - 1]!.release));
-      else parts.push(...run.map((k) => k.release));
-      run = [];
-    };
-    for (const k of sorted) {
-      if (member.has(k)) run.push(k);
-      else if (run.length) flush();
-    }
-    if (run.length) flush();
-    out.push(`${g} ${parts.join(', ')}`);
-  }
-  return out;
-}
-
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-/** The text report: program x kernel-group matrix, failing relocations, expected misses. */
+/** Does this program need the running kernel's BTF to attach (needs-kernel-btf on its kernels)? */
+export function programNeedsKernelBtf(p: ReportProgram): boolean {
+  return p.outcomes.some((o) => o.reasons.some((r) => r.check === 'needs-kernel-btf'));
+}
+
+/**
+ * The text report: the program x kernel-group matrix (load verdicts, CO-RE included), the
+ * programs that need kernel BTF apart, the reasons of the other checks, failing relocations,
+ * expected misses.
+ */
 export function formatText(r: CheckReport): string {
   const lines: string[] = [];
-  const groups = new Map<string, number[]>();
-  r.kernels.forEach((k, i) => {
-    if (k.error !== undefined) return;
-    const g = groupOf(k);
-    let l = groups.get(g);
-    if (!l) groups.set(g, (l = []));
-    l.push(i);
-  });
-  const gnames = [...groups.keys()].sort(collator.compare);
+  const groups = kernelGroups(r.kernels);
   lines.push(
     `btfgen check: ${r.summary.objects} object${r.summary.objects === 1 ? '' : 's'}, ${r.summary.relocations} CO-RE relocations, ${r.summary.kernels} kernels`,
   );
   lines.push('');
-  const rows: string[][] = [['program', ...gnames]];
+  const cellOf = (p: ReportProgram, ks: readonly number[]): string => {
+    const set = new Set(ks);
+    let fail = 0;
+    let unknown = 0;
+    for (const o of p.outcomes) {
+      const n = o.kernels.filter((k) => set.has(k)).length;
+      if (o.verdict === 'fails') fail += n;
+      else if (o.verdict === 'unknown') unknown += n;
+    }
+    const parts: string[] = [];
+    if (fail) parts.push(`${fail}/${ks.length} kernels fail`);
+    if (unknown) parts.push(`${unknown}/${ks.length} unknown`);
+    return parts.length ? parts.join(', ') : 'ok';
+  };
+  const table = (which: (p: ReportProgram) => boolean): string[] => {
+    const rows: string[][] = [['program', ...groups.map((g) => g.key)]];
+    for (const o of r.objects) {
+      const ps = o.programs.filter(which);
+      if (!ps.length && o.programs.length) continue;
+      rows.push([o.file, ...groups.map(() => '')]);
+      if (o.programs.length === 0) rows.push(['  (no programs)', ...groups.map(() => '')]);
+      for (const p of ps) rows.push([`  ${p.name}`, ...groups.map((g) => cellOf(p, g.kernels))]);
+    }
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+    return rows.map((row) => row.map((cell, c) => pad(cell, widths[c]!)).join('  ').trimEnd());
+  };
+  lines.push(...table((p) => !programNeedsKernelBtf(p)));
+  if (r.objects.some((o) => o.programs.some(programNeedsKernelBtf))) {
+    lines.push(
+      '',
+      "Programs that need kernel BTF (fentry, fexit, tp_btf, lsm, iter, struct_ops...: a host that needs an archive BTF has no /sys/kernel/btf/vmlinux, so they cannot load there; not counted in the exit status unless --strict):",
+      ...table(programNeedsKernelBtf),
+    );
+  }
+
+  // The reasons of the checks other than core (the failing relocations below give core's).
+  const why: string[] = [];
+  const unknowns: string[] = [];
   for (const o of r.objects) {
-    rows.push([o.file, ...gnames.map(() => '')]);
-    if (o.programs.length === 0) rows.push(['  (no programs)', ...gnames.map(() => '')]);
     for (const p of o.programs) {
-      const failing = new Set<number>();
-      for (const g of p.outcomes) if (g.verdict === 'fails-core') for (const k of g.kernels) failing.add(k);
-      rows.push([
-        `  ${p.name}`,
-        ...gnames.map((g) => {
-          const ks = groups.get(g)!;
-          const n = ks.filter((k) => failing.has(k)).length;
-          return n === 0 ? 'ok' : `${n}/${ks.length} kernels fail`;
-        }),
-      ]);
+      const byReason = new Map<string, { verdict: string; reason: ProgramReason; kernels: number[] }>();
+      for (const oc of p.outcomes) {
+        if (oc.verdict === 'loads') continue;
+        for (const reason of oc.reasons) {
+          if (reason.check === 'core' || reason.check === 'needs-kernel-btf') continue;
+          const key = `${oc.verdict}|${reason.check}|${reason.name}|${reason.detail ?? ''}`;
+          let e = byReason.get(key);
+          if (!e) byReason.set(key, (e = { verdict: oc.verdict, reason, kernels: [] }));
+          e.kernels.push(...oc.kernels);
+        }
+      }
+      for (const e of byReason.values()) {
+        const n = `${e.kernels.length} kernel${e.kernels.length === 1 ? '' : 's'}`;
+        const block = [`  ${o.file}: prog '${p.name}' (${p.section}): ${e.reason.check} ${e.reason.name}${e.reason.detail ? ` (${e.reason.detail})` : ''} on ${n}:`];
+        for (const d of describeKernels(r.kernels, e.kernels)) block.push(`    ${d}`);
+        (e.verdict === 'fails' ? why : unknowns).push(...block);
+      }
     }
   }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  for (const row of rows) lines.push(row.map((cell, c) => pad(cell, widths[c]!)).join('  ').trimEnd());
+  if (why.length) lines.push('', 'Load failures (program type, attach type, helpers, map types, attach points):', ...why);
+  if (unknowns.length) lines.push('', "Unknown (this kernel's BTF cannot answer the check):", ...unknowns);
 
   const failing: string[] = [];
   const guarded: string[] = [];

@@ -5,6 +5,10 @@
 import type { PreparedTarget } from '../minimize/index.js';
 import { analyzeObject, type KernelOutcome } from './analyze.js';
 import { decideObject, type CheckObject, type Decision } from './decide.js';
+import { readKernelFacts } from './load/kernel.js';
+import type { ProgramFacts } from './load/program.js';
+import type { ProgramVerdict } from './load/verdict.js';
+import { loadVerdicts } from './report.js';
 
 export interface DecisionDifference {
   object: string;
@@ -71,6 +75,8 @@ export function compareKernelDecisions(
 export interface KernelCheck {
   /** Per object (with `report`): the outcome for ReportBuilder.add(). */
   outcomes?: KernelOutcome[];
+  /** Per object (with `report` and `load`): the load verdicts for ReportBuilder.add() (plain data). */
+  load?: ProgramVerdict[][];
   /** With `minimized`: decisions that differ between the full and the minimized BTF. */
   differences?: DecisionDifference[];
 }
@@ -83,13 +89,26 @@ export interface KernelCheck {
 export function checkKernel(
   objects: readonly CheckObject[],
   full: PreparedTarget,
-  options: { report?: boolean; minimized?: PreparedTarget } = {},
+  options: {
+    report?: boolean;
+    minimized?: PreparedTarget;
+    /**
+     * The load checks too (with `report`): per object, programFacts(object, readObjectFacts(...));
+     * `funcs`: every attach-point FUNC name (attachFuncNames), answered in the kernel-facts scan.
+     */
+    load?: { facts: readonly (readonly (ProgramFacts | undefined)[])[]; funcs?: Iterable<string> };
+  } = {},
 ): KernelCheck {
   const out: KernelCheck = {};
   let decisions: (readonly (Decision | undefined)[])[] | undefined;
   if (options.report) {
-    out.outcomes = objects.map((o) => analyzeObject(o, full));
-    decisions = out.outcomes.map((x) => x.decisions);
+    const outcomes = objects.map((o) => analyzeObject(o, full));
+    out.outcomes = outcomes;
+    decisions = outcomes.map((x) => x.decisions);
+    if (options.load) {
+      const kernel = readKernelFacts(full.btf, options.load.funcs ? { funcs: options.load.funcs } : {});
+      out.load = objects.map((o, oi) => loadVerdicts(o, options.load!.facts[oi] ?? [], outcomes[oi]!, kernel));
+    }
   }
   if (options.minimized) {
     out.differences = compareKernelDecisions(objects, full, options.minimized, decisions ? { fullDecisions: decisions } : {});

@@ -1,10 +1,11 @@
 // `btfgen check`: libbpf's CO-RE decision for every relocation of the objects on every kernel
-// of an archive; text or json report on stdout or -o FILE (written atomically); exit 1 when a
-// selected kernel has an unguarded poison or an error (unless --allow-missing).
+// of an archive and whether each program loads there; text, json or html report on stdout or
+// -o FILE (written atomically); exit 1 when a program fails on a selected kernel (unless
+// --allow-missing; programs that need kernel BTF only with --strict).
 import { rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { check, formatText, reportFails, type CheckOptions, type CheckProgress } from '../check/index.js';
+import { check, formatText, renderHtml, reportFails, type CheckOptions, type CheckProgress } from '../check/index.js';
 import { UsageError } from '../errors.js';
 import { parseIntFlag } from './pack.js';
 
@@ -19,7 +20,10 @@ interface CheckFlags {
   format?: string;
   output?: string;
   allowMissing?: boolean;
+  strict?: boolean;
   quiet?: boolean;
+  /** Hidden: CO-RE only, no load checks (the benchmark's comparison). */
+  loadChecks?: boolean;
 }
 
 class Bar {
@@ -57,13 +61,15 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 export function register(program: Command): void {
   program
     .command('check')
-    .summary("libbpf's CO-RE decision for every relocation on every kernel of an archive")
+    .summary("will each program relocate and load on every kernel of an archive?")
     .description(
       'For every kernel of a btfhub-archive and every CO-RE relocation of the objects, the decision ' +
         "libbpf 1.1 takes with that kernel's full BTF (ok with the patched value, poison, or error), " +
         'whether each poisoned instruction is guarded (dead code once the kernel\'s constants are ' +
-        'patched in), and per program whether it passes CO-RE relocation there (loads-core / fails-core). ' +
-        'Exit status 1 when a selected kernel has an unguarded poison or an error.',
+        'patched in), and per program whether it loads there (loads / fails with every reason / unknown): ' +
+        'CO-RE, program and attach type, helpers, map types (exact, from the kernel\'s enums) and attach ' +
+        'points (heuristic). Exit status 1 when a program fails on a selected kernel; programs that need ' +
+        'kernel BTF (fentry, tp_btf, lsm...) are reported apart and count only with --strict.',
     )
     .argument('<object...>', 'CO-RE eBPF object files (.bpf.o)')
     .option('--archive <dir>', 'archive directory (default: $BTFHUB_CACHE/btfhub-archive)')
@@ -71,9 +77,11 @@ export function register(program: Command): void {
     .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
     .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
     .option('-j, --jobs <n>', 'kernels decompressed at once, ahead of the analysis (default: 2 x number of CPUs); the analysis itself runs on one thread')
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'report format (html: one self-contained page)').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--allow-missing', 'report only: exit 0 even when some kernel fails')
+    .option('--strict', 'programs that need kernel BTF (fentry, tp_btf, lsm, iter, struct_ops) fail on every archive kernel')
+    .addOption(new Option('--no-load-checks', 'CO-RE checks only (for benchmarks)').hideHelp())
     .option('-q, --quiet', 'no progress bar')
     .addHelpText(
       'after',
@@ -81,6 +89,7 @@ export function register(program: Command): void {
 Examples:
   btfgen check prog.bpf.o --archive ./btfhub-archive
   btfgen check a.bpf.o b.bpf.o --distro ubuntu/20.04 --format json -o report.json
+  btfgen check prog.bpf.o --format html -o report.html
   btfgen check prog.bpf.o --allow-missing            # never fail CI, just report`,
     )
     .action(async (objects: string[], flags: CheckFlags) => {
@@ -92,6 +101,8 @@ Examples:
       if (jobs !== undefined) options.jobs = jobs;
       if (flags.archive !== undefined) options.archive = flags.archive;
       if (flags.cache !== undefined) options.cache = flags.cache;
+      if (flags.strict) options.strict = true;
+      if (flags.loadChecks === false) options.loadChecks = false;
       const bar = process.stderr.isTTY && !flags.quiet ? new Bar(process.stderr) : undefined;
       if (bar) options.onProgress = (p) => bar.update(p);
       let report;
@@ -100,11 +111,15 @@ Examples:
       } finally {
         bar?.clear();
       }
-      const text = flags.format === 'json' ? `${JSON.stringify(report)}\n` : formatText(report);
+      const text = flags.format === 'json' ? `${JSON.stringify(report)}\n` : flags.format === 'html' ? renderHtml(report) : formatText(report);
       if (flags.output !== undefined) {
         await writeAtomic(path.resolve(flags.output), text);
         process.stderr.write(`Wrote ${flags.output}\n`);
-      } else process.stdout.write(text);
+      } else {
+        // bin/btfgen calls process.exit() once the command returns: a large report written to a
+        // non-blocking pipe (a parent's execFileSync) must be flushed first, or it is cut short.
+        await new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+      }
       if (reportFails(report) && !flags.allowMissing) process.exitCode = 1;
     });
 }

@@ -7,9 +7,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_ARCHIVE, REPO_ROOT } from '../helpers/data.js';
+import { data, EXAMPLE_ARCHIVE, missing, REPO_ROOT } from '../helpers/data.js';
 import { assertDistFresh } from '../pack/helpers.js';
 import { HAVE_BPFTOOL, kernelFile, NO_BPFTOOL } from '../minimize/helpers/env.js';
+import { bpftoolFacts, compileFixture, HAVE_CLANG } from './load/helpers.js';
+
+const DEMO = data.demoArchive.path;
 
 assertDistFresh();
 const BIN = join(REPO_ROOT, 'bin/btfgen');
@@ -71,7 +74,7 @@ describe('btfgen check (CLI)', () => {
     expect(r.stdout).toBe('');
     const j = JSON.parse(readFileSync(out, 'utf8'));
     expect(j.schema).toBe('btfgen-check');
-    expect(j.version).toBe(1);
+    expect(j.version).toBe(2);
     expect(j.kernels.map((k: { key: string }) => k.key).sort()).toEqual(
       exampleKernels().map((p) => p.slice(EXAMPLE_ARCHIVE.length + 1).replace(/\.btf\.tar\.xz$/, '')).sort(),
     );
@@ -88,6 +91,16 @@ describe('btfgen check (CLI)', () => {
       expect(ks).toEqual(j.kernels.map((_: unknown, i: number) => i));
     }
     expect(readdirSync(tmp).filter((f) => f.includes('.tmp'))).toEqual([]);
+  }, 120_000);
+
+  it.skipIf(!!missing(data.demoArchive))('a large json report on a pipe read by execFileSync arrives whole (bin/btfgen exits right after the command)', () => {
+    const objs = readdirSync(join(REPO_ROOT, 'test/fixtures/bpf')).filter((f) => /^(edge_|reloc_|many_roots)/.test(f) && f.endsWith('.o')).map((f) => join(REPO_ROOT, 'test/fixtures/bpf', f));
+    const out = join(tmp, 'big.json');
+    const args = [BIN, 'check', ...objs, '--archive', data.demoArchive.path, '--distro', 'ubuntu', '--format', 'json', '--allow-missing', '-q'];
+    execFileSync(process.execPath, [...args, '-o', out]);
+    const file = readFileSync(out, 'utf8');
+    expect(file.length).toBeGreaterThan(400_000); // far beyond what a pipe buffers
+    expect(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28 })).toBe(file);
   }, 120_000);
 
   it('--distro/--arch select kernels as pack does', async () => {
@@ -140,5 +153,54 @@ describe('btfgen check (CLI)', () => {
     expect(r.code).toBe(2);
     r = await run(['check', GUARDS, '--archive', EXAMPLE_ARCHIVE, '--jobs', 'x']);
     expect(r.code).toBe(2);
+  }, 120_000);
+});
+
+/** Kernel BTF facts through bpftool's raw dump (test/check/load/helpers.ts), never our reader. */
+const loadWhy = missing(data.demoArchive) || (!HAVE_BPFTOOL ? 'bpftool missing' : '') || (!HAVE_CLANG ? 'clang-19 missing' : '');
+describe.skipIf(!!loadWhy)(loadWhy ? `btfgen check load verdicts: skipped (${loadWhy})` : 'btfgen check: load verdicts (CLI)', () => {
+  it('json: per program its type and load verdicts; the ring buffer program fails exactly where the kernel lacks BPF_MAP_TYPE_RINGBUF, naming it', async () => {
+    const rb = compileFixture('ringbuf');
+    const r = await run(['check', rb, '--archive', DEMO, '--distro', 'debian/10', '--format', 'json', '--allow-missing', '-q']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const p = j.objects[0].programs.find((x: { name: string }) => x.name === 'rb_output');
+    expect(p).toMatchObject({ section: 'kprobe/do_nanosleep', type: 'BPF_PROG_TYPE_KPROBE' });
+    const failing = new Set<number>();
+    for (const o of p.outcomes) {
+      expect(['loads', 'fails', 'unknown']).toContain(o.verdict);
+      if (o.verdict !== 'fails') continue;
+      for (const k of o.kernels) failing.add(k);
+      expect(o.reasons).toContainEqual(expect.objectContaining({ check: 'map-type', name: 'BPF_MAP_TYPE_RINGBUF' }));
+      expect(o.reasons).toContainEqual(expect.objectContaining({ check: 'helper', name: 'BPF_FUNC_ringbuf_output' }));
+    }
+    const lacking = j.kernels
+      .map((k: { key: string }, i: number) => [k.key, i] as const)
+      .filter(([key]: readonly [string, number]) => {
+        const file = kernelFile(join(DEMO, `${key}.btf.tar.xz`));
+        return ![...(bpftoolFacts(file).enums.get('bpf_map_type') ?? new Map()).values()].includes(27);
+      })
+      .map(([, i]: readonly [string, number]) => i);
+    expect(lacking.length).toBeGreaterThan(0);
+    expect(lacking.length).toBeLessThan(j.kernels.length);
+    expect([...failing].sort((a, b) => a - b)).toEqual(lacking);
+  }, 300_000);
+
+  it('programs that need kernel BTF: their own section, not in the exit status unless --strict', async () => {
+    const fe = compileFixture('fentry');
+    // fentry_missing's target is in no kernel: a failure, but of a program that needs kernel BTF
+    let r = await run(['check', fe, '--archive', EXAMPLE_ARCHIVE, '-q']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Programs that need kernel BTF[^\n]*\nprogram[^\n]*\n\S*fentry\.bpf\.o\s*\n  fentry_sleep/);
+    expect(r.stdout).toMatch(/fentry_missing' \(fentry\/btfgen_no_such_function\): attach-point btfgen_no_such_function \(heuristic: /);
+    r = await run(['check', fe, '--archive', EXAMPLE_ARCHIVE, '-q', '--strict', '--format', 'json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    for (const p of j.objects[0].programs) {
+      for (const o of p.outcomes) {
+        expect(o.verdict).toBe('fails');
+        expect(o.reasons).toContainEqual(expect.objectContaining({ check: 'needs-kernel-btf' }));
+      }
+    }
   }, 120_000);
 });

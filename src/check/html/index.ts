@@ -1,5 +1,2 @@
-// `btfgen check --format html` (docs/check-load.md).
+// `btfgen check --format html` (docs/check.md). The report type is check's own (report.ts).
 export { renderHtml, esc } from './render.js';
-export { kernelGroups, collapseRun, describeRun, groupKey } from './kernels.js';
-export type { KernelGroup } from './kernels.js';
-export type * from './types.js';

@@ -3,8 +3,8 @@
 // <details> whose summary opens the reasons on that group's kernels. Filters by distro and
 // arch are checkboxes driving CSS alone (`#f:not(:checked) ~ main .col { display: none }`), so
 // they work with JavaScript off too.
-import { describeRun, kernelGroups, type KernelGroup } from './kernels.js';
-import type { CheckReport, ReportKernel, ReportProgram, ReportProgramOutcome, ReportReason } from './types.js';
+import { describeRun, kernelGroups, type KernelGroup } from '../kernel-runs.js';
+import type { CheckReport, ProgramOutcomeGroup as ReportProgramOutcome, ProgramReason as ReportReason, ReportKernel, ReportProgram } from '../report.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** Escapes text for element content and quoted attribute values. */
@@ -12,8 +12,7 @@ export function esc(s: string | number): string {
   return String(s).replace(/[&<>"']/g, (c) => ESC[c]!);
 }
 
-const FAILS = new Set(['fails', 'fails-core']);
-const isFail = (o: ReportProgramOutcome) => FAILS.has(o.verdict);
+const isFail = (o: ReportProgramOutcome) => o.verdict === 'fails';
 const isUnknown = (o: ReportProgramOutcome) => o.verdict === 'unknown';
 
 interface Columns {

@@ -56,15 +56,15 @@ const ENUM_NAMES_B = [...ENUMS.keys()].map(latin1);
  * decoded (a kernel has ~40k FUNC and ~10k STRUCT names; decoding them all costs more than
  * parsing the BTF).
  */
-export function readKernelFacts(btf: Btf): KernelFacts {
+export function readKernelFacts(btf: Btf, options: { funcs?: Iterable<string> } = {}): KernelFacts {
   const enums: Partial<Record<EnumKey, { byName: Map<string, number>; byValue: Map<number, string> }>> = {};
-  const funcOffs: number[] = [];
   const tracepointStructs = new Set<string>();
   const btfTraceTypedefs = new Set<string>();
   // Names are compared in the string section's bytes (a base BTF's offsets are relative to it).
   const strs = btf.stringSectionBytes();
+  const split = btf.base !== undefined;
   const nameIs = (off: number, want: Uint8Array, prefixOnly: boolean): boolean => {
-    if (btf.base) {
+    if (split) {
       const b = btf.validStr(off) ? btf.strBytes(off) : undefined;
       if (!b || b.length < want.length || (!prefixOnly && b.length !== want.length)) return false;
       for (let i = 0; i < want.length; i++) if (b[i] !== want[i]) return false;
@@ -74,23 +74,39 @@ export function readKernelFacts(btf: Btf): KernelFacts {
     for (let i = 0; i < want.length; i++) if (strs[off + i] !== want[i]) return false;
     return prefixOnly || strs[off + want.length] === 0;
   };
+  // First bytes of the names looked for ('t'race_event_raw_, 'b'tf_trace_, 'b'pf_*): most
+  // names are rejected on one byte. (A split BTF's offsets may point into its base: no shortcut.)
+  const first = (off: number, c: number) => split || strs[off] === c;
+  const T = 0x74;
+  const B = 0x62;
   // The record heads straight from the type section's words (name_off, info), this BTF's own
-  // types only: a kernel's vmlinux BTF is never split.
+  // types only: a kernel's vmlinux BTF is never split. FUNC name offsets go to a typed array
+  // (a kernel has tens of thousands, non-deduplicated BTFs hundreds of thousands).
   const words = btf.words;
   const offsets = btf.offsets;
-  for (let i = 0; i < btf.count; i++) {
+  const count = btf.count;
+  const funcOffs = new Uint32Array(count);
+  let nFuncs = 0;
+  const want = split ? undefined : wantedFuncs(options.funcs);
+  const found = new Set<string>();
+  for (let i = 0; i < count; i++) {
     const w = offsets[i]!;
-    const off = words[w]!;
     const info = words[w + 1]!;
     const kind = (info >>> 24) & 0x7f;
     if (kind === Kind.FUNC) {
-      funcOffs.push(off);
+      const off = words[w]!;
+      funcOffs[nFuncs++] = off;
+      const cands = want && off + 1 < strs.length ? want.byFirstTwo.get(strs[off]! | (strs[off + 1]! << 8)) : undefined;
+      if (cands) for (const [name, b] of cands) if (nameIs(off, b, false)) found.add(name);
     } else if (kind === Kind.STRUCT) {
-      if (nameIs(off, TP_STRUCT_B, true)) tracepointStructs.add(btf.str(off).slice(TP_STRUCT.length));
+      const off = words[w]!;
+      if (first(off, T) && nameIs(off, TP_STRUCT_B, true)) tracepointStructs.add(btf.str(off).slice(TP_STRUCT.length));
     } else if (kind === Kind.TYPEDEF) {
-      if (nameIs(off, TP_TYPEDEF_B, true)) btfTraceTypedefs.add(btf.str(off).slice(TP_TYPEDEF.length));
+      const off = words[w]!;
+      if (first(off, B) && nameIs(off, TP_TYPEDEF_B, true)) btfTraceTypedefs.add(btf.str(off).slice(TP_TYPEDEF.length));
     } else if ((kind === Kind.ENUM || kind === Kind.ENUM64) && (info & 0xffffff) > 0) {
-      if (!ENUM_NAMES_B.some((n) => nameIs(off, n, false))) continue;
+      const off = words[w]!;
+      if (!first(off, B) || !ENUM_NAMES_B.some((n) => nameIs(off, n, false))) continue;
       const id = btf.startId + i;
       const key = ENUMS.get(btf.name(id))!;
       // A non-deduplicated BTF repeats the enum (one per compilation unit): take the union.
@@ -111,19 +127,37 @@ export function readKernelFacts(btf: Btf): KernelFacts {
     attachTypes: enums.attachTypes,
     mapTypes: enums.mapTypes,
     helpers: enums.helpers,
-    funcs: funcIndex(btf, funcOffs),
+    funcs: funcIndex(btf, funcOffs.subarray(0, nFuncs), want ? { names: want.names, found } : undefined),
     tracepointStructs,
     btfTraceTypedefs,
   };
 }
 
+/** Names looked up during the scan, by their first two bytes (most FUNCs are rejected on those). */
+function wantedFuncs(names: Iterable<string> | undefined): { byFirstTwo: Map<number, [string, Uint8Array][]>; names: Set<string> } | undefined {
+  if (!names) return undefined;
+  const byFirstTwo = new Map<number, [string, Uint8Array][]>();
+  const out = new Set<string>();
+  for (const n of names) {
+    if (n.length < 2 || out.has(n)) continue;
+    const b = latin1(n);
+    const k = b[0]! | (b[1]! << 8);
+    let l = byFirstTwo.get(k);
+    if (!l) byFirstTwo.set(k, (l = []));
+    l.push([n, b]);
+    out.add(n);
+  }
+  return { byFirstTwo, names: out };
+}
+
 /**
- * FUNC lookup by name: find the name's occurrences in the string section ("\0name\0", a native
- * search), then binary-search the sorted FUNC name offsets. Split BTF (never a kernel's vmlinux)
- * falls back to decoding every FUNC name once.
+ * FUNC lookup by name: names given to readKernelFacts() were answered during its scan; for
+ * others, find the name's occurrences in the string section ("\0name\0", a native search), then
+ * binary-search the FUNC name offsets (sorted on the first such lookup). Split BTF (never a
+ * kernel's vmlinux) falls back to decoding every FUNC name once.
  */
-function funcIndex(btf: Btf, offs: number[]): FuncIndex {
-  const sorted = Uint32Array.from(offs).sort();
+function funcIndex(btf: Btf, offs: Uint32Array, scanned?: { names: ReadonlySet<string>; found: ReadonlySet<string> }): FuncIndex {
+  let sorted: Uint32Array | undefined;
   const cache = new Map<string, boolean>();
   const names = function* () {
     for (const o of offs) yield btf.str(o);
@@ -132,8 +166,10 @@ function funcIndex(btf: Btf, offs: number[]): FuncIndex {
     const all = new Set(names());
     return { size: offs.length, has: (n) => all.has(n), names: () => all.values() };
   }
-  const strs = Buffer.from(btf.stringSectionBytes());
+  const sb = btf.stringSectionBytes();
+  const strs = Buffer.from(sb.buffer, sb.byteOffset, sb.byteLength); // a view, not a copy
   const contains = (off: number): boolean => {
+    sorted ??= offs.slice().sort();
     let lo = 0;
     let hi = sorted.length;
     while (lo < hi) {
@@ -147,6 +183,7 @@ function funcIndex(btf: Btf, offs: number[]): FuncIndex {
     size: offs.length,
     names,
     has(name) {
+      if (scanned?.names.has(name)) return scanned.found.has(name);
       let hit = cache.get(name);
       if (hit !== undefined) return hit;
       hit = false;

@@ -168,6 +168,26 @@ export function attachPoint(p: ProgramFacts, k: KernelFacts): { reason: Reason; 
   }
 }
 
+/**
+ * The FUNC names attachPoint() may look up for this program, in any kernel (so that
+ * readKernelFacts() answers them in its one scan): attachPoint() itself run against a kernel
+ * that has FUNC data but none of the names, recording what it asks.
+ */
+export function attachFuncNames(p: ProgramFacts): string[] {
+  const asked: string[] = [];
+  const recorder: KernelFacts = {
+    progTypes: undefined,
+    attachTypes: undefined,
+    mapTypes: undefined,
+    helpers: undefined,
+    funcs: { size: 1, has: (n) => (asked.push(n), false), names: () => [].values() },
+    tracepointStructs: new Set(),
+    btfTraceTypedefs: new Set(),
+  };
+  attachPoint(p, recorder);
+  return asked;
+}
+
 /** The reasons one outcome lists: its failures, or its unknowns; plus needs-kernel-btf. */
 export function outcomeReasons(v: ProgramVerdict): Reason[] {
   const main = v.verdict === 'fails' ? v.failures : v.verdict === 'unknown' ? v.unknowns : [];

@@ -6,12 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { collapseRun, describeRun, kernelGroups } from '../../../src/check/html/kernels.js';
+import { collapseRun, describeRun, kernelGroups } from '../../../src/check/kernel-runs.js';
 import { renderHtml } from '../../../src/check/html/render.js';
-import type { CheckReport } from '../../../src/check/html/types.js';
+import type { CheckReport } from '../../../src/check/report.js';
 import { data, missing } from '../../helpers/data.js';
 import { bpftoolFacts, HAVE_BPFTOOL, HAVE_CLANG } from '../load/helpers.js';
-import { buildReport, REPORT_KERNELS } from './report-fixture.js';
+import { assertDistFresh } from '../../pack/helpers.js';
+import { buildCliReport, buildReport, REPORT_KERNELS } from './report-fixture.js';
 
 const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0);
 const why = missing(data.demoArchive) || (!HAVE_BPFTOOL ? 'bpftool missing' : '') || (!HAVE_CLANG ? 'clang-19 missing' : '');
@@ -27,14 +28,24 @@ describe('kernel runs', () => {
   });
 });
 
-describe.skipIf(!!why)(why ? `renderHtml: skipped (${why})` : 'renderHtml on a real report', () => {
+const SOURCES: [string, () => Promise<{ report: CheckReport; html: string; files: string[] }>][] = [
+  ['renderHtml on a report built from src/check/load', async () => {
+    const { report, files } = await buildReport();
+    return { report, files, html: renderHtml(report) };
+  }],
+  ['btfgen check --format html -o report.html (the CLI on the demo kernels)', async () => {
+    assertDistFresh();
+    return buildCliReport();
+  }],
+];
+
+for (const [title, build] of SOURCES) describe.skipIf(!!why)(why ? `${title}: skipped (${why})` : title, () => {
   let report: CheckReport;
   let html: string;
   let files: string[];
   let dir: string;
   beforeAll(async () => {
-    ({ report, files } = await buildReport());
-    html = renderHtml(report);
+    ({ report, files, html } = await build());
     dir = mkdtempSync(join(tmpdir(), 'btfgen-html-'));
     return () => rmSync(dir, { recursive: true, force: true });
   }, 300_000);

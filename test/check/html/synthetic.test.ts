@@ -1,14 +1,14 @@
-// renderHtml() on hand-made reports: i15's CO-RE-only verdicts, guarded poisons, unreadable
+// renderHtml() on hand-made reports: CO-RE failures, guarded poisons, unreadable
 // kernels, hostile names (escaped, never markup), an empty report.
 import { describe, expect, it } from 'vitest';
 import { renderHtml } from '../../../src/check/html/render.js';
-import type { CheckReport } from '../../../src/check/html/types.js';
+import type { CheckReport } from '../../../src/check/report.js';
 
 const k = (id: string, version: string, arch: string, release: string, error?: string) => ({ key: `${id}/${version}/${arch}/${release}`, id, version, arch, release, ...(error ? { error } : {}) });
 
 const report: CheckReport = {
   schema: 'btfgen-check',
-  version: 1,
+  version: 2,
   kernels: [
     k('ubuntu', '20.04', 'x86_64', '5.4.0-26-generic'),
     k('ubuntu', '20.04', 'x86_64', '5.4.0-28-generic'),
@@ -20,8 +20,8 @@ const report: CheckReport = {
       file: 'a<b>.bpf.o',
       programs: [
         { name: 'x"><script>alert(1)</script>', section: 'kprobe/vfs_read', outcomes: [
-          { verdict: 'fails-core', reasons: [{ check: 'core', name: 'task_struct->loginuid', relocation: 0, detail: 'relo #0 byte_off: poison' }], kernels: [0] },
-          { verdict: 'loads-core', reasons: [], kernels: [1, 2] },
+          { verdict: 'fails', reasons: [{ check: 'core', name: 'task_struct->loginuid', relocation: 0, detail: 'relo #0 byte_off: poison' }], kernels: [0] },
+          { verdict: 'loads', reasons: [], kernels: [1, 2] },
         ] },
       ],
       relocations: [
@@ -32,6 +32,7 @@ const report: CheckReport = {
       ],
     },
   ],
+  summary: { kernels: 4, objects: 1, relocations: 2, failingKernels: 2, unreadableKernels: 1 },
 };
 
 describe('renderHtml on hand-made reports', () => {
@@ -41,7 +42,7 @@ describe('renderHtml on hand-made reports', () => {
     expect(html).toContain('x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toContain('<code>a&lt;b&gt;.bpf.o</code>');
   });
-  it('fails-core counts as a failure; columns per distro/version/arch; arch filters', () => {
+  it('a core failure counts as a failure; columns per distro/version/arch; arch filters', () => {
     expect(html).toMatch(/data-group="ubuntu\/20\.04\/x86_64"><details><summary>1\/2 fail<\/summary>/);
     expect(html).toMatch(/class="ok d1 a0" data-group="ubuntu\/20\.04\/arm64">ok<\/td>/);
     expect(html).toContain('<label for="fa0">arm64</label>');
@@ -59,7 +60,7 @@ describe('renderHtml on hand-made reports', () => {
     expect(html).not.toContain('data-group="fedora/31/x86_64"');
   });
   it('renders an empty report', () => {
-    const empty = renderHtml({ schema: 'btfgen-check', version: 1, kernels: [], objects: [] });
+    const empty = renderHtml({ schema: 'btfgen-check', version: 2, kernels: [], objects: [], summary: { kernels: 0, objects: 0, relocations: 0, failingKernels: 0, unreadableKernels: 0 } });
     expect(empty).toContain('0 objects, 0 programs');
     expect(empty).toContain('No failing relocation');
   });

@@ -31,6 +31,7 @@ interface Kernel {
   file: string;
   ours: KernelFacts;
   raw: RawFacts;
+  bytes: Uint8Array;
 }
 
 const kernels: Kernel[] = [];
@@ -43,7 +44,7 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
     for (const [label, src] of list) {
       const file = src.endsWith('.tar.xz') ? await unpackBtfTarXz(src) : src;
       const bytes = new Uint8Array(readFileSync(file));
-      kernels.push({ label, file, ours: readKernelFacts(parseBtf(bytes)), raw: bpftoolFacts(file) });
+      kernels.push({ label, file, ours: readKernelFacts(parseBtf(bytes)), raw: bpftoolFacts(file), bytes });
     }
     for (const fx of ['ringbuf', 'helpers', 'fentry', 'tracepoint', 'legacy', 'mapinmap']) {
       const obj = compileFixture(fx);
@@ -71,6 +72,16 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
     }
   });
 
+  it('FUNC names given to readKernelFacts (as check passes its attach points) are answered by its scan as bpftool has them', () => {
+    for (const k of kernels) {
+      const sample = [...k.raw.funcs].filter((_, i) => i % 300 === 0);
+      const asked = [...sample, ...sample.map((x) => x.slice(0, -1)), ...sample.map((x) => `${x}_`), 'task_struct', 'btfgen_nope', 'do_nanosleep', '__x64_sys_openat'];
+      const ours = readKernelFacts(parseBtf(k.bytes), { funcs: asked });
+      for (const f of asked) expect([k.label, f, ours.funcs.has(f)]).toEqual([k.label, f, k.raw.funcs.has(f)]);
+      expect(ours.funcs.size).toBe(k.raw.funcs.size);
+    }
+  });
+
   /** Does the kernel (per bpftool) have this enum value? undefined when it lacks the enum. */
   const rawHas = (r: RawFacts, e: string, v: number | undefined): boolean | undefined => {
     const m = r.enums.get(e);
@@ -79,7 +90,7 @@ describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})
   };
 
   /**
-   * The documented rules (docs/check-load.md) applied to bpftool's facts: the checks expected to
+   * The documented rules (docs/check.md) applied to bpftool's facts: the checks expected to
    * fail and to read unknown, as "check:name" strings.
    */
   function expected(p: ProgramFacts, r: RawFacts): { fails: string[]; unknown: string[] } {

@@ -1,6 +1,6 @@
-// Kernel groups (distro/version/arch) and runs of releases collapsed as the text report writes
-// them: `ubuntu/20.04/x86_64 5.4.0-26..-42`.
-import type { ReportKernel } from './types.js';
+// Kernel groups (distro/version/arch) and runs of releases collapsed, as both the text and the
+// HTML report write them: `ubuntu/20.04/x86_64 5.4.0-26..-42`.
+import type { ReportKernel } from './report.js';
 
 const collator = new Intl.Collator('en', { numeric: true });
 export const compareNatural = (a: string, b: string): number => collator.compare(a, b);
@@ -32,15 +32,22 @@ export function kernelGroups(all: readonly ReportKernel[]): KernelGroup[] {
   return out;
 }
 
-/** `5.4.0-26-generic`..`5.4.0-42-generic` -> `5.4.0-26..-42` (shared prefix up to a '-', shared suffix dropped). */
+/**
+ * `a..b` with the prefix both share left out of b, and their shared suffix left out of both
+ * when what differs is a number: `5.4.0-26-generic..5.4.0-42-generic` -> `5.4.0-26..-42`,
+ * `4.19.0-17-amd64..4.19.0-24-rt-amd64` -> `4.19.0-17-amd64..-24-rt-amd64`.
+ */
 export function collapseRun(a: string, b: string): string {
   let p = 0;
   while (p < a.length && p < b.length && a[p] === b[p]) p++;
+  // cut the shared prefix after a '-' only ("5.10.1..5.11.0", never "5.10.1...11.0")
   while (p > 0 && a[p - 1] !== '-') p--;
   let s = 0;
   while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
   while (s > 0 && a[a.length - s] !== '-' && a[a.length - s] !== '.') s--;
-  return `${a.slice(0, a.length - s)}..${p > 0 ? '-' : ''}${b.slice(p, b.length - s)}`;
+  if (!/^\d+$/.test(a.slice(p, a.length - s)) || !/^\d+$/.test(b.slice(p, b.length - s))) s = 0;
+  const sep = p > 0 ? '-' : '';
+  return `${a.slice(0, a.length - s)}..${sep}${b.slice(p, b.length - s)}`;
 }
 
 /**
@@ -63,4 +70,18 @@ export function describeRun(all: readonly ReportKernel[], group: KernelGroup, me
   }
   if (run.length) flush();
   return parts.join(', ');
+}
+
+/**
+ * Kernels as `ubuntu/20.04/x86_64 5.4.0-26..-42, 5.8.0-43`: per group, releases in version
+ * order, runs of consecutive releases of that group collapsed.
+ */
+export function describeKernels(all: readonly ReportKernel[], indices: readonly number[]): string[] {
+  const members = new Set(indices);
+  return kernelGroups(all)
+    .filter((g) => g.kernels.some((k) => members.has(k)))
+    .map((g) => {
+      const run = describeRun(all, g, members);
+      return run.startsWith('all ') ? `${g.key} (${run})` : `${g.key} ${run}`;
+    });
 }
