@@ -116,9 +116,7 @@ Examples:
         await writeAtomic(path.resolve(flags.output), text);
         process.stderr.write(`Wrote ${flags.output}\n`);
       } else {
-        // bin/btfgen calls process.exit() once the command returns: a large report written to a
-        // non-blocking pipe (a parent's execFileSync) must be flushed first, or it is cut short.
-        await new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+        process.stdout.write(text); // flushed by bin/btfgen before it exits
       }
       if (reportFails(report) && !flags.allowMissing) process.exitCode = 1;
     });
