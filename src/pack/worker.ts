@@ -250,9 +250,9 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       }
       out = await m.run(btf, t.label);
       if (hooks.minimizeDelayMs) await new Promise((r) => setTimeout(r, hooks.minimizeDelayMs));
-      if (hooks.damageMinimized && t.label.includes(hooks.damageMinimized)) out = damageBtf(out);
       ms.minimize = performance.now() - t0;
     }
+    if (hooks.damageMinimized && t.label.includes(hooks.damageMinimized)) out = damageBtf(out);
     if (init.check?.verify) {
       t0 = performance.now();
       const wrong = full ? verifyStep(full, out, t.label) : `verify: ${checkError ?? 'the full BTF could not be read'}`;
