@@ -248,7 +248,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         post({ type: 'fatal', message: messageOf(err) });
         throw err;
       }
-      out = await m.run(btf, t.label);
+      out = await m.run(btf, t.label, full?.target); // the checks' parse of the full BTF, reused
       if (hooks.minimizeDelayMs) await new Promise((r) => setTimeout(r, hooks.minimizeDelayMs));
       ms.minimize = performance.now() - t0;
     }

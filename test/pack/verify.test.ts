@@ -69,7 +69,7 @@ describe.skipIf(!!noDemo)(`pack --verify ${noDemo ? `(${noDemo})` : ''}`, () => 
     expect(again.counts).toMatchObject({ packed: 7, cached: 7, failed: 0 });
   });
 
-  it('all 85 demo kernels verify clean; --report of the same pass is byte-identical to btfgen check, on the pool and sequentially', async () => {
+  it('all 85 demo kernels verify clean; --report of the same pass is byte-identical to btfgen check, on the pool and sequentially; the output is a plain pack\'s', async () => {
     const objects = [EXAMPLE_OBJECT, GUARDS, ...traceObjects().slice(0, 4)];
     const out = join(tempDir(), 'o.tar.gz');
     const r = await api.pack({ objects, archive: DEMO, output: out, useCache: false, verify: true, report: true });
@@ -82,6 +82,10 @@ describe.skipIf(!!noDemo)(`pack --verify ${noDemo ? `(${noDemo})` : ''}`, () => 
     expect(JSON.stringify(onPool)).toBe(JSON.stringify(sequential));
     // the guard fixture's known misses are there (task_struct.__state is 5.14+: poison everywhere)
     expect(checkApi.reportFails(onPool)).toBe(true);
+    // the checks share the minimizer's parse of each kernel: the packed bytes are a plain pack's
+    const plain = join(tempDir(), 'plain.tar.gz');
+    await api.pack({ objects, archive: DEMO, output: plain, useCache: false });
+    expect(readFileSync(out).equals(readFileSync(plain))).toBe(true);
   }, 600_000);
 });
 
