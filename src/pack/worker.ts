@@ -84,7 +84,12 @@ async function checkStep(btf: Uint8Array, label: string): Promise<{ full: FullKe
  */
 function verifyStep(full: FullKernel, minimized: Uint8Array, label: string): string | undefined {
   const { c } = full;
-  const min = c.prepareTarget(minimized, { name: `${label} (minimized)` });
+  let min: import('../minimize/index.js').PreparedTarget;
+  try {
+    min = c.prepareTarget(minimized, { name: `${label} (minimized)` });
+  } catch (err) {
+    return `verify: the minimized BTF cannot be read: ${messageOf(err)}`;
+  }
   const diffs = c.compareKernelDecisions(c.objects, full.target, min, full.decisions ? { fullDecisions: full.decisions } : {});
   if (diffs.length === 0) return undefined;
   const shown = diffs.slice(0, 3).map((d) => d.message);
