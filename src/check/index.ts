@@ -155,6 +155,7 @@ async function checkOnPool(inputs: ObjectBytes[], source: KernelSource, builder:
     check: { objects: inputs, report: true, verify: false },
   };
   const got = new Map<number, KernelOutcome[] | string>();
+  const byId = new Map(tasks.map((t) => [t.id, t]));
   const pool = startPool(Math.min(plan.workers, kernels.length));
   try {
     await pool.run(
@@ -162,7 +163,7 @@ async function checkOnPool(inputs: ObjectBytes[], source: KernelSource, builder:
       plan.workers,
       init,
       (r) => {
-        const t = tasks.find((x) => x.id === r.id)!;
+        const t = byId.get(r.id)!;
         if (r.status === 'checked') got.set(r.id, r.check.outcomes ?? []);
         else if (r.status === 'failed') got.set(r.id, r.message.startsWith(`${t.label}: `) ? r.message : `${t.label}: ${r.message}`);
         options.onProgress?.({ total: kernels.length, done: got.size, kernel: kernels[r.id]!.key, elapsedMs: performance.now() - started });
