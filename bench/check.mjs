@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// bench/check: `btfgen check` side by side with `btfgen pack` over the same archive and the same
-// objects (alternating runs, one at a time), printed as a ratio with the load average.
+// bench/check: `btfgen check`, `btfgen pack --report` and `btfgen pack --verify` side by side with
+// `btfgen pack` over the same archive and the same objects (alternating runs, one at a time),
+// printed as ratios of medians with the load average (issue 15's targets: check <= 1.2x pack,
+// --report and --verify each <= 1.15x).
 //
 //   npm run build && node bench/check.mjs [--archive DIR] [--objects N] [--runs N] [--jobs N]
 //   node bench/check.mjs --load [--archive DIR] [--runs N]
@@ -11,7 +13,7 @@
 // same parsed BTF + programVerdict for every program), the xz decompression left out.
 //
 // Objects: see below (first N with --objects). pack runs with --no-cache and -o to a temp file;
-// check with --format json -o to a temp file and --allow-missing.
+// check with --format json -o to a temp file and --allow-missing. Every command runs with -j JOBS.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -124,17 +126,30 @@ async function loadBench() {
 }
 
 const packArgs = ['pack', ...objects, '--archive', ARCHIVE, '--no-cache', '-q', '-j', JOBS, '-o', path.join(work, 'out.tar.gz')];
-const checkArgs = ['check', ...objects, '--archive', ARCHIVE, '--format', 'json', '-o', path.join(work, 'report.json'), '--allow-missing', '-q'];
+const checkArgs = ['check', ...objects, '--archive', ARCHIVE, '--format', 'json', '-o', path.join(work, 'report.json'), '--allow-missing', '-q', '-j', JOBS];
+const reportArgs = [...packArgs, '--report', path.join(work, 'pack-report.json')];
+const verifyArgs = [...packArgs, '--verify'];
 const pack = [];
 const check = [];
+const report = [];
+const verify = [];
+const loads = [];
 for (let i = 0; i < RUNS; i++) {
+  loads.push(os.loadavg()[0]);
   pack.push(time(packArgs));
   check.push(time(checkArgs));
+  report.push(time(reportArgs));
+  verify.push(time(verifyArgs));
 }
 const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const kernels = spawnSync('find', [ARCHIVE, '-name', '*.btf.tar.xz'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
 const size = statSync(path.join(work, 'report.json')).size;
-console.log(`objects ${objects.length}, kernels ${kernels}, runs ${RUNS}, pack -j ${JOBS}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-console.log(`pack   median ${(med(pack) / 1000).toFixed(2)} s  (${pack.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
-console.log(`check  median ${(med(check) / 1000).toFixed(2)} s  (${check.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
-console.log(`check / pack = ${(med(check) / med(pack)).toFixed(2)}x wall   json report ${(size / 1024).toFixed(0)} KiB`);
+const same = readFileSync(path.join(work, 'report.json'), 'utf8') === readFileSync(path.join(work, 'pack-report.json'), 'utf8');
+console.log(`objects ${objects.length}, kernels ${kernels}, runs ${RUNS}, -j ${JOBS}, 1-min load at each round ${loads.map((x) => x.toFixed(1)).join(' ')}, now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+const line = (name, a) => console.log(`${name.padEnd(14)} median ${(med(a) / 1000).toFixed(2)} s  (${a.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
+line('pack', pack);
+line('check', check);
+line('pack --report', report);
+line('pack --verify', verify);
+console.log(`check / pack = ${(med(check) / med(pack)).toFixed(2)}x   pack --report / pack = ${(med(report) / med(pack)).toFixed(2)}x   pack --verify / pack = ${(med(verify) / med(pack)).toFixed(2)}x   (wall, medians)`);
+console.log(`json report ${(size / 1024).toFixed(0)} KiB; pack --report's report ${same ? 'identical to' : 'DIFFERS from'} check's`);

@@ -1,19 +1,28 @@
 // `btfgen check`: for every kernel of an archive, the decision libbpf 1.1 takes on each CO-RE
 // relocation of the given objects, whether a poison is guarded, and per program whether it
 // loads there (src/check/load: program type, attach type, helpers, map types, attach points,
-// with the CO-RE verdict as the `core` check). Kernels are read one after the other (the next one is read and decompressed while
-// the current one is analyzed).
+// with the CO-RE verdict as the `core` check). The kernels are read, decompressed and analyzed in pack's worker pool (the same
+// threads, xz lanes and kernel reading, mode `check`); the main thread only builds the report.
+// Without a built worker script (or with `pool: false`), one after the other here.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { KERNEL_BTF_MAX } from '../archive/xz.js';
 import { BtfgenError, UsageError } from '../errors.js';
 import { prepareTarget } from '../minimize/index.js';
+import { resolveDecompressor } from '../pack/decompress.js';
+import { estimateKernelSize } from '../pack/kernels.js';
+import type { ObjectBytes } from '../pack/minimizer.js';
+import { defaultJobs } from '../pack/options.js';
+import { HEAVY_BYTES, threadPlan } from '../pack/plan.js';
+import { startPool, workerScript, type PoolTask } from '../pack/pool.js';
+import { PROTOCOL, type WorkerInit } from '../pack/protocol.js';
+import type { KernelOutcome } from './analyze.js';
 import { prepareCheckObject, type CheckObject } from './decide.js';
-import { kernelSource, type KernelRef, type KernelSourceOptions } from './kernels.js';
-import { readObjectFacts, type ObjectFacts } from './load/program.js';
-import { attachFuncNames } from './load/verdict.js';
-import { programFacts, ReportBuilder, type CheckReport } from './report.js';
-import { checkKernel } from './verify.js';
+import { kernelSource, type KernelRef, type KernelSource, type KernelSourceOptions } from './kernels.js';
+import { ReportBuilder, type CheckReport } from './report.js';
+import { checkKernel, loadInputs } from './verify.js';
+import type { ProgramVerdict } from './load/verdict.js';
 
 export { analyzeObject, type KernelOutcome, type ProgramOutcome, type CoreVerdict } from './analyze.js';
 export { decideObject, prepareCheckObject, type CheckObject, type CheckRelo, type Decision, type Verdict } from './decide.js';
@@ -36,10 +45,10 @@ export interface CheckProgress {
 
 export interface CheckOptions extends KernelSourceOptions {
   objects: readonly CheckInput[];
-  /** Kernels decompressed at once, ahead of the analysis (default: twice the number of CPUs, as pack runs xz). */
+  /** Parallel jobs, as pack's --jobs (default: the number of CPUs). Sequential path: kernels decompressed ahead of the analysis (default: twice the number of CPUs). */
   jobs?: number;
-  onProgress?: (p: CheckProgress) => void;
-  signal?: AbortSignal;
+  /** false: every kernel analyzed on this thread, none in pack's worker pool (tests compare the two). */
+  pool?: boolean;
   /** Count programs that need kernel BTF (fentry, tp_btf, lsm...) as failing (`--strict`). */
   strict?: boolean;
   /**
@@ -47,22 +56,18 @@ export interface CheckOptions extends KernelSourceOptions {
    * true. Off: the program verdicts come from CO-RE alone (for the benchmark's comparison).
    */
   loadChecks?: boolean;
+  onProgress?: (p: CheckProgress) => void;
+  signal?: AbortSignal;
 }
 
 /** Reads and prepares the objects (an unusable object is an error naming it). */
 export async function loadCheckObjects(inputs: readonly CheckInput[], cwd = process.cwd()): Promise<CheckObject[]> {
-  return (await readCheckInputs(inputs, cwd, false)).objects;
+  return (await readCheckObjects(inputs, cwd)).map((x) => x.object);
 }
 
-/** The objects, prepared for the CO-RE decisions and (withFacts) the load checks. */
-async function readCheckInputs(
-  inputs: readonly CheckInput[],
-  cwd: string,
-  withFacts: boolean,
-): Promise<{ objects: CheckObject[]; facts: ObjectFacts[] | undefined }> {
+async function readCheckObjects(inputs: readonly CheckInput[], cwd = process.cwd()): Promise<{ object: CheckObject; bytes: ObjectBytes }[]> {
   if (inputs.length === 0) throw new UsageError('no object given');
-  const out: CheckObject[] = [];
-  const facts: ObjectFacts[] = [];
+  const out: { object: CheckObject; bytes: ObjectBytes }[] = [];
   for (const i of inputs) {
     let name: string;
     let bytes: Uint8Array;
@@ -74,35 +79,45 @@ async function readCheckInputs(
         throw new BtfgenError(`${i}: cannot read object (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
     } else ({ name, bytes } = i);
-    out.push(prepareCheckObject(bytes, name));
-    if (withFacts) facts.push(readObjectFacts(bytes, name));
+    out.push({ object: prepareCheckObject(bytes, name), bytes: { name, bytes } });
   }
-  return { objects: out, facts: withFacts ? facts : undefined };
+  return out;
 }
 
 export async function check(options: CheckOptions): Promise<CheckReport> {
   const started = performance.now();
-  const load = options.loadChecks ?? true;
-  const { objects, facts } = await readCheckInputs(options.objects, options.cwd ?? process.cwd(), load);
+  const read = await readCheckObjects(options.objects, options.cwd);
+  const objects = read.map((x) => x.object);
+  const inputs = read.map((x) => x.bytes);
+  const load = options.loadChecks === false ? undefined : loadInputs(objects, inputs);
   const source = await kernelSource(options);
-  const builder = new ReportBuilder(objects, facts, options.strict ?? false);
+  const builder = new ReportBuilder(objects, load?.facts, options.strict ?? false);
+  let onPool = options.pool !== false;
+  if (onPool) {
+    try {
+      workerScript();
+    } catch {
+      onPool = false; // running from sources without a build: the sequential path
+    }
+  }
+  if (onPool) {
+    await checkOnPool(inputs, load !== undefined, source, builder, options, started);
+    return builder.finish();
+  }
   const kernels = source.kernels;
   const roots = new Set<string>();
   for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
-  // Every attach-point FUNC name, answered in the kernel-facts scan itself.
-  const funcs = new Set((facts ?? []).flatMap((f) => f.programs.flatMap(attachFuncNames)));
-  const loadFacts = facts?.map((f, oi) => programFacts(objects[oi]!, f));
   // Kernels read and decompressed ahead of the one being analyzed (on libuv's thread pool),
   // `jobs` at a time; each holds its BTF in memory until analyzed.
   const READ_AHEAD = Math.max(1, options.jobs ?? 2 * (os.availableParallelism?.() ?? os.cpus().length));
-  const read = (k: KernelRef) => source.read(k).then((b) => ({ b }), (e: unknown) => ({ e }));
+  const readKernel = (k: KernelRef) => source.read(k).then((b) => ({ b }), (e: unknown) => ({ e }));
   const ahead: Promise<{ b: Uint8Array } | { e: unknown }>[] = [];
-  for (let i = 0; i < Math.min(READ_AHEAD, kernels.length); i++) ahead.push(read(kernels[i]!));
+  for (let i = 0; i < Math.min(READ_AHEAD, kernels.length); i++) ahead.push(readKernel(kernels[i]!));
   for (let i = 0; i < kernels.length; i++) {
     if (options.signal?.aborted) throw new BtfgenError('interrupted');
     const k = kernels[i]!;
     const got = await ahead.shift()!;
-    if (i + READ_AHEAD < kernels.length) ahead.push(read(kernels[i + READ_AHEAD]!));
+    if (i + READ_AHEAD < kernels.length) ahead.push(readKernel(kernels[i + READ_AHEAD]!));
     const ki = builder.addKernel(k);
     if ('e' in got) {
       if (!(got.e instanceof BtfgenError)) throw got.e;
@@ -112,7 +127,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
         const target = prepareTarget(got.b, { name: k.key });
         target.index.ensure(roots); // one candidate scan for every object's root types
         // The load checks read the same parsed BTF: one read and parse per kernel.
-        const kc = checkKernel(objects, target, { report: true, ...(loadFacts ? { load: { facts: loadFacts, funcs } } : {}) });
+        const kc = checkKernel(objects, target, { report: true, ...(load ? { load: load.load } : {}) });
         kc.outcomes!.forEach((o, oi) => builder.add(ki, oi, o, kc.load?.[oi]));
       } catch (e) {
         if (!(e instanceof BtfgenError)) throw e;
@@ -122,4 +137,64 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     options.onProgress?.({ total: kernels.length, done: i + 1, kernel: k.key, elapsedMs: performance.now() - started });
   }
   return builder.finish();
+}
+
+/**
+ * The kernels on pack's pool (mode `check`): each worker reads, decompresses and analyzes its
+ * kernels and sends the outcomes (structured clones); the report takes them in archive order.
+ */
+async function checkOnPool(inputs: ObjectBytes[], load: boolean, source: KernelSource, builder: ReportBuilder, options: CheckOptions, started: number): Promise<void> {
+  const kernels = source.kernels;
+  const decompressor = await resolveDecompressor('auto');
+  const format = (k: KernelRef): 'btf' | 'btf.tar.xz' => (k.path.endsWith('.btf.tar.xz') ? 'btf.tar.xz' : 'btf');
+  const mostlyXz = kernels.filter((k) => format(k) === 'btf.tar.xz').length * 2 >= kernels.length;
+  const plan = threadPlan(options.jobs ?? defaultJobs(), mostlyXz, decompressor === 'xz');
+  const tasks: (PoolTask & { size: number })[] = kernels.map((k, id) => {
+    const size = estimateKernelSize({ path: k.path, format: format(k) });
+    const label = path.relative(source.archive, k.path);
+    return { id, path: k.path, format: format(k), label, release: k.release, heavy: size >= HEAVY_BYTES, size };
+  });
+  tasks.sort((a, b) => b.size - a.size || a.id - b.id); // the slowest kernels must not come last
+  const init: WorkerInit = {
+    protocol: PROTOCOL,
+    objects: [],
+    headerLen: 24,
+    engine: 'btfgen',
+    decompressor,
+    storeRoot: os.tmpdir(), // no result store in mode `check`
+    storePersistent: false,
+    keyPrefix: '',
+    maxMemberSize: KERNEL_BTF_MAX,
+    lanes: plan.lanes,
+    hooks: {},
+    mode: 'check',
+    check: { objects: inputs, report: true, verify: false, load },
+  };
+  const got = new Map<number, { outcomes: KernelOutcome[]; load?: ProgramVerdict[][] } | string>();
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const pool = startPool(Math.min(plan.workers, kernels.length));
+  try {
+    await pool.run(
+      tasks,
+      plan.workers,
+      init,
+      (r) => {
+        const t = byId.get(r.id)!;
+        if (r.status === 'checked') got.set(r.id, { outcomes: r.check.outcomes ?? [], ...(r.check.load ? { load: r.check.load } : {}) });
+        else if (r.status === 'failed') got.set(r.id, r.message.startsWith(`${t.label}: `) ? r.message : `${t.label}: ${r.message}`);
+        options.onProgress?.({ total: kernels.length, done: got.size, kernel: kernels[r.id]!.key, elapsedMs: performance.now() - started });
+      },
+      options.signal,
+      plan.lanes > 1 ? plan.maxWorkers : plan.workers,
+    );
+  } finally {
+    pool.close();
+  }
+  kernels.forEach((k, i) => {
+    const ki = builder.addKernel(k);
+    const g = got.get(i);
+    if (g === undefined) builder.kernelError(ki, `${k.key}: not read`);
+    else if (typeof g === 'string') builder.kernelError(ki, g);
+    else g.outcomes.forEach((o, oi) => builder.add(ki, oi, o, g.load?.[oi]));
+  });
 }

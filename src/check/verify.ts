@@ -6,9 +6,24 @@ import type { PreparedTarget } from '../minimize/index.js';
 import { analyzeObject, type KernelOutcome } from './analyze.js';
 import { decideObject, type CheckObject, type Decision } from './decide.js';
 import { readKernelFacts } from './load/kernel.js';
-import type { ProgramFacts } from './load/program.js';
-import type { ProgramVerdict } from './load/verdict.js';
-import { loadVerdicts } from './report.js';
+import { readObjectFacts, type ObjectFacts, type ProgramFacts } from './load/program.js';
+import { attachFuncNames, type ProgramVerdict } from './load/verdict.js';
+import { loadVerdicts, programFacts } from './report.js';
+
+/** What the load checks need of the objects: their facts (for ReportBuilder) and, per program, checkKernel's `load`. */
+export interface LoadInputs {
+  facts: ObjectFacts[];
+  load: { facts: (ProgramFacts | undefined)[][]; funcs: string[] };
+}
+
+/** Reads each object's load facts once (check's main thread, pack's report, each worker). */
+export function loadInputs(objects: readonly CheckObject[], inputs: readonly { name: string; bytes: Uint8Array }[]): LoadInputs {
+  const facts = inputs.map((i) => readObjectFacts(i.bytes, i.name));
+  const perProgram = facts.map((f, oi) => programFacts(objects[oi]!, f));
+  // Every attach-point FUNC name, answered in the kernel-facts scan itself.
+  const funcs = [...new Set(facts.flatMap((f) => f.programs.flatMap(attachFuncNames)))];
+  return { facts, load: { facts: perProgram, funcs } };
+}
 
 export interface DecisionDifference {
   object: string;

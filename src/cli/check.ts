@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .option('--cache <dir>', 'btfhub cache directory holding btfhub-archive/ (default: $BTFHUB_CACHE, else ~/.cache/eunomia/btfhub)')
     .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
     .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
-    .option('-j, --jobs <n>', 'kernels decompressed at once, ahead of the analysis (default: 2 x number of CPUs); the analysis itself runs on one thread')
+    .option('-j, --jobs <n>', 'parallel jobs, as in pack (default: number of CPUs): kernels are read, decompressed and analyzed in pack\'s worker pool')
     .addOption(new Option('--format <format>', 'report format (html: one self-contained page)').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--allow-missing', 'report only: exit 0 even when some kernel fails')

@@ -3,6 +3,10 @@
 // failing kernel on its own stderr line.
 import { Option, type Command } from 'commander';
 import { statSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { formatText, type CheckReport } from '../check/index.js';
+import { renderHtml } from '../check/html/index.js';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { listKernels } from '../archive/index.js';
 import { AbortError, pack, PackError, resolvePackPaths, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
@@ -27,6 +31,23 @@ export interface PackFlags {
   engine?: string;
   decompressor?: string;
   gzipLevel?: string;
+  verify?: boolean;
+  report?: string;
+}
+
+/** `--report FILE`: check's report, text for .txt, html for .html, else json (as `btfgen check`). */
+export async function writeReport(file: string, report: CheckReport): Promise<void> {
+  const ext = path.extname(file).toLowerCase();
+  const text = ext === '.txt' ? formatText(report) : ext === '.html' || ext === '.htm' ? renderHtml(report) : `${JSON.stringify(report)}\n`;
+  const abs = path.resolve(file);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, abs);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new BtfgenError(`${file}: cannot write report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 export function parseIntFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -214,6 +235,8 @@ export function register(program: Command): void {
     .addOption(new Option('--layout <layout>', 'member paths: btfhub (./btfhub-archive/<ID>/...) or bcc (./<ID>/...)').choices(['btfhub', 'bcc']).default('btfhub'))
     .addOption(new Option('--format <format>', 'tar.gz, or an uncompressed tar (eunomia ecli)').choices(['tar.gz', 'tar']).default('tar.gz'))
     .option('--skip-failed', 'pack the kernels that worked and list the failing ones instead of failing')
+    .option('--verify', "check every CO-RE relocation's libbpf decision on each minimized BTF against the kernel's full BTF; a difference fails that kernel")
+    .option('--report <file>', 'also write the `btfgen check` report of the same pass: json, text for .txt, html for .html (written even when kernels fail)')
     .option('--no-cache', 'do not use or fill the incremental result cache')
     .option('--cache-dir <dir>', 'result cache directory (default: $BTFHUB_CACHE/pack-cache)')
     .addOption(new Option('--header-len <n>', 'BTF header length of the members: 24 (bpftool <= 7.7) or 32').choices(['24', '32']).default('24'))
@@ -260,7 +283,22 @@ Examples:
       if (level !== undefined) options.gzipLevel = level;
       if (flags.engine) options.engine = flags.engine as 'btfgen' | 'bpftool' | 'noop';
       if (flags.decompressor) options.decompressor = flags.decompressor as 'auto' | 'xz' | 'lzma';
-      await runPack(options, flags.quiet === true);
+      if (flags.verify) options.verify = true;
+      if (flags.report !== undefined) options.report = true;
+      let result: PackResult;
+      try {
+        result = await runPack(options, flags.quiet === true);
+      } catch (err) {
+        if (flags.report !== undefined && err instanceof PackError && err.report) {
+          await writeReport(flags.report, err.report);
+          process.stderr.write(`Wrote report ${flags.report}\n`);
+        }
+        throw err;
+      }
+      if (flags.report !== undefined && result.report) {
+        await writeReport(flags.report, result.report);
+        if (flags.quiet !== true) process.stderr.write(`Wrote report ${flags.report}\n`);
+      }
     });
   cmd.on('option:cache', (dir: string) => {
     cacheArg = dir;

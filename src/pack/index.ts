@@ -19,6 +19,10 @@ import { makeDirs } from '../fsutil.js';
 import path from 'node:path';
 import { BtfgenError, UsageError } from '../errors.js';
 import { KERNEL_BTF_MAX } from '../archive/xz.js';
+import { kernelKey } from '../archive/index.js';
+import { loadInputs } from '../check/verify.js';
+import { prepareCheckObject, type CheckObject } from '../check/decide.js';
+import { ReportBuilder, type CheckReport } from '../check/report.js';
 import type { Env } from '../archive/paths.js';
 import { resolveArchivePaths } from '../archive/paths.js';
 import { resultKeyPrefix } from './cache.js';
@@ -31,9 +35,10 @@ import { defaultJobs, normalizeOptions, type PackSettings } from './options.js';
 import { memberName, sortByName, writePackOutput } from './output.js';
 import { HEAVY_BYTES, threadPlan } from './plan.js';
 import { AbortError, startPool, type PoolTask, type WorkerPool } from './pool.js';
-import { PROTOCOL, type ResultMessage, type WorkerInit } from './protocol.js';
+import { PROTOCOL, type CheckPayload, type ResultMessage, type WorkerInit } from './protocol.js';
 import { openResults, type Item } from './results.js';
 import { checkUstarName } from './tar-write.js';
+import type { KernelEntry } from './kernels.js';
 import type { KernelFailure, PackGroup, PackObject, PackOptions, PackProgress, PackResult } from './types.js';
 
 export type { Layout, OutputFormat } from './output.js';
@@ -51,6 +56,8 @@ export class PackError extends BtfgenError {
   constructor(
     message: string,
     readonly failures: KernelFailure[],
+    /** With `report`: the check report, made all the same. */
+    readonly report?: CheckReport,
   ) {
     super(message);
   }
@@ -101,6 +108,10 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
   if ((await stat(s.output).catch(() => undefined))?.isDirectory()) throw new UsageError(`output ${s.output} is a directory`);
 
   const objects = loadObjects(options.objects, s.cwd);
+  // --report / --verify: every object given (check's report names each), read by the checks
+  // here first so that one they cannot use fails the run, not each kernel
+  const checked = s.report || s.verify ? objects.all.map((o) => ({ o, c: prepareCheckObject(o.bytes, o.name) })) : undefined;
+  const outcomes = new Map<number, CheckPayload>();
   const json = s.json !== undefined ? await readJson(s.json, s.cwd) : undefined;
 
   const source = await openKernelSource({ archive: s.archive, distros: s.distros, arches: s.arches, decompressor: s.decompressor });
@@ -147,13 +158,15 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
         keyPrefix,
         maxMemberSize: KERNEL_BTF_MAX,
         hooks: s.hooks,
+        ...(checked ? { check: { objects: checked.map((x) => x.o), report: s.report, verify: s.verify, load: s.report } } : {}),
       }, (r) => {
         const it = items[r.id]!;
+        if (r.check?.outcomes) outcomes.set(r.id, r.check);
         work.readMs += r.ms.read;
         work.decompressMs += r.ms.decompress;
         work.minimizeMs += r.ms.minimize;
         results.record(it, r);
-        if (r.status !== 'failed' && r.member !== undefined) warnings.push(`${it.entry.relPath}: member '${r.member}' is not named ${it.entry.release}.btf`);
+        if ((r.status === 'minimized' || r.status === 'cached') && r.member !== undefined) warnings.push(`${it.entry.relPath}: member '${r.member}' is not named ${it.entry.release}.btf`);
         progress('minimize', it.entry.relPath);
       }, signal, work);
     }
@@ -167,9 +180,10 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
       if (o.kind === 'failed') failures.push({ kernel: it.entry.relPath, path: it.entry.path, message: o.message, cached: o.cached });
       else ok.push(it as Item & { outcome: typeof o });
     }
+    const report = s.report ? buildReport(checked!, source.kernels, items, ids, outcomes) : undefined;
     const n = `${items.length} kernel${items.length === 1 ? '' : 's'}`;
-    if (failures.length && !s.skipFailed) throw new PackError(`${failures.length} of ${n} failed; nothing was written (--skip-failed packs the others)`, failures);
-    if (ok.length === 0) throw new PackError(`all ${n} failed; nothing was written`, failures);
+    if (failures.length && !s.skipFailed) throw new PackError(`${failures.length} of ${n} failed; nothing was written (--skip-failed packs the others)`, failures, report);
+    if (ok.length === 0) throw new PackError(`all ${n} failed; nothing was written`, failures, report);
 
     progress('write');
     const written = await writePackOutput({
@@ -213,6 +227,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
       elapsedMs: 0,
       work,
     };
+    if (report) result.report = report;
     result.elapsedMs = performance.now() - started;
     progress('done');
     return result;
@@ -226,7 +241,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
  * kernel). A byte-identical copy is the same object (the first occurrence speaks for it, in
  * errors too); exact CO-RE repeats add nothing to the union and are minimized for once.
  */
-function loadObjects(given: readonly PackObject[], cwd: string): { given: number; distinct: ObjectBytes[]; fingerprint: string } {
+function loadObjects(given: readonly PackObject[], cwd: string): { given: number; all: ObjectBytes[]; distinct: ObjectBytes[]; fingerprint: string } {
   const all: ObjectBytes[] = given.map((o) => {
     if (typeof o !== 'string') return { name: o.name, bytes: o.bytes };
     try {
@@ -239,7 +254,7 @@ function loadObjects(given: readonly PackObject[], cwd: string): { given: number
   for (const o of all) if (!unique.some((u) => u.bytes.length === o.bytes.length && Buffer.compare(u.bytes, o.bytes) === 0)) unique.push(o);
   prepareObjects(unique);
   const d = distinctObjects(unique);
-  return { given: all.length, distinct: d.objects, fingerprint: combineFingerprints(d.fingerprints) };
+  return { given: all.length, all, distinct: d.objects, fingerprint: combineFingerprints(d.fingerprints) };
 }
 
 async function readJson(file: string, cwd: string): Promise<Uint8Array> {
@@ -286,6 +301,33 @@ async function minimizeAll(
     pool.close();
   }
   return init.decompressor;
+}
+
+/**
+ * `--report`: check's report (kernels in archive order, as `btfgen check` lists them) from the
+ * outcomes the workers sent; a kernel without outcomes (its BTF could not be read) is reported
+ * with its failure.
+ */
+function buildReport(
+  checked: readonly { o: ObjectBytes; c: CheckObject }[],
+  kernels: readonly KernelEntry[],
+  items: readonly Item[],
+  ids: ReadonlyMap<Item, number>,
+  outcomes: ReadonlyMap<number, CheckPayload>,
+): CheckReport {
+  const objects = checked.map((x) => x.c);
+  // the objects' load facts, as btfgen check reads them (the verdicts came from the workers)
+  const { facts } = loadInputs(objects, checked.map((x) => x.o));
+  const builder = new ReportBuilder(objects, facts);
+  const byEntry = new Map(items.map((it) => [it.entry, it]));
+  for (const e of kernels) {
+    const ki = builder.addKernel({ key: kernelKey(e), id: e.id, version: e.version, arch: e.arch, release: e.release, path: e.path });
+    const it = byEntry.get(e)!;
+    const got = outcomes.get(ids.get(it)!);
+    if (got) got.outcomes!.forEach((o, oi) => builder.add(ki, oi, o, got.load?.[oi]));
+    else builder.kernelError(ki, `${e.relPath}: ${it.outcome?.kind === 'failed' ? it.outcome.message : 'not read'}`);
+  }
+  return builder.finish();
 }
 
 function groupsOf(ok: readonly Item[]): PackGroup[] {

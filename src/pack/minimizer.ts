@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RelocationError } from '../errors.js';
 import { importExternal } from '../external.js';
-import { minimize, prepareObject, prepareTarget, type PreparedObject } from '../minimize/index.js';
+import { minimize, prepareObject, prepareTarget, type PreparedObject, type PreparedTarget } from '../minimize/index.js';
 
 /** `noop` returns an empty BTF without looking at the kernel: benchmarks the pipeline alone. */
 export type Engine = 'btfgen' | 'bpftool' | 'noop';
@@ -17,8 +17,11 @@ export interface ObjectBytes {
 }
 
 export interface KernelMinimizer {
-  /** Minimized BTF of `kernel` (raw BTF or ELF bytes) for the union of the objects. */
-  run(kernel: Uint8Array, label: string): Promise<Uint8Array>;
+  /**
+   * Minimized BTF of `kernel` (raw BTF or ELF bytes) for the union of the objects. `target`:
+   * `kernel` already parsed (pack --report / --verify parse it for the checks first).
+   */
+  run(kernel: Uint8Array, label: string, target?: PreparedTarget): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -37,8 +40,8 @@ class NativeMinimizer implements KernelMinimizer {
     private readonly objects: PreparedObject[],
     private readonly headerLen: 24 | 32,
   ) {}
-  async run(kernel: Uint8Array, label: string): Promise<Uint8Array> {
-    return minimize(prepareTarget(kernel, { name: label }), this.objects, { headerLen: this.headerLen });
+  async run(kernel: Uint8Array, label: string, target?: PreparedTarget): Promise<Uint8Array> {
+    return minimize(target ?? prepareTarget(kernel, { name: label }), this.objects, { headerLen: this.headerLen });
   }
   async close(): Promise<void> {}
 }

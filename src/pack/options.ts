@@ -25,6 +25,10 @@ export interface PackSettings {
   distros: readonly string[];
   arches: readonly string[];
   skipFailed: boolean;
+  /** --verify: each minimized BTF's CO-RE decisions checked against the full BTF's. */
+  verify: boolean;
+  /** --report: the check report of the same pass. */
+  report: boolean;
   json: string | undefined;
   env: Env;
   cwd: string;
@@ -65,6 +69,8 @@ export function normalizeOptions(options: PackOptions): PackSettings {
     distros: options.distros ?? [],
     arches: options.arches ?? [],
     skipFailed: options.skipFailed ?? false,
+    verify: options.verify ?? false,
+    report: options.report ?? false,
     json: options.json,
     env,
     cwd,

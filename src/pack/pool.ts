@@ -238,8 +238,9 @@ function runTasks(
         triage.answered(w);
         done++;
         onResult(msg);
-        if (msg.status === 'minimized') {
-          sumMinimize += msg.ms.minimize;
+        if (msg.status === 'minimized' || msg.status === 'checked') {
+          // `check`'s analysis stands for minimizing: the thread's own work beside its lanes
+          sumMinimize += msg.ms.minimize + (msg.ms.check ?? 0);
           sumXz += msg.ms.decompress;
           samples++;
           // Workers with lanes (one thread per several jobs) can fall behind when the objects

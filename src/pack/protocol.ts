@@ -1,9 +1,26 @@
 // Messages between pack's main thread (pool.ts) and its workers (worker.ts).
 import type { Decompressor } from './decompress.js';
+import type { KernelOutcome } from '../check/analyze.js';
+import type { ProgramVerdict } from '../check/load/verdict.js';
 import type { Engine, ObjectBytes } from './minimizer.js';
 
 /** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
-export const PROTOCOL = 3;
+export const PROTOCOL = 5;
+
+/**
+ * CO-RE checks a worker runs on each kernel's full BTF (`btfgen check`, `pack --report`,
+ * `pack --verify`). The objects are all those given (the report names each), not pack's
+ * distinct ones.
+ */
+export interface CheckInit {
+  objects: ObjectBytes[];
+  /** `check` / `pack --report`: the outcomes of every object on the full BTF. */
+  report: boolean;
+  /** `pack --verify`: every decision on the minimized BTF must be the full BTF's. */
+  verify: boolean;
+  /** With `report`: the load checks too (program type, helpers, map types, attach points). */
+  load?: boolean;
+}
 
 export interface WorkerInit {
   protocol: number;
@@ -20,6 +37,9 @@ export interface WorkerInit {
   /** Decompression lanes to run at once (xz into tmpfs scratch files; see worker.ts). */
   lanes: number;
   hooks: TestHooks;
+  /** `check`: read and check each kernel, no minimizing, no result store. Default `pack`. */
+  mode?: 'pack' | 'check';
+  check?: CheckInit;
 }
 
 /**
@@ -32,6 +52,9 @@ export interface TestHooks {
   /** Minimizing made dear by a fixed wait: the pool's thread growth, on a decision that does
    * not hang on how loaded the machine is. */
   minimizeDelayMs?: number;
+  /** `pack --verify`'s own test: the minimized BTF of the kernel whose label contains this
+   * loses its type section before it is verified (and, unverified, would be stored). */
+  damageMinimized?: string;
 }
 
 export function testHooks(env: Readonly<Record<string, string | undefined>>): TestHooks {
@@ -39,6 +62,7 @@ export function testHooks(env: Readonly<Record<string, string | undefined>>): Te
   if (env.BTFGEN_TEST_WORKER_EXIT_ON) hooks.exitOn = env.BTFGEN_TEST_WORKER_EXIT_ON;
   const delay = Number(env.BTFGEN_TEST_MINIMIZE_DELAY_MS ?? 0);
   if (delay > 0) hooks.minimizeDelayMs = delay;
+  if (env.BTFGEN_TEST_DAMAGE_MINIMIZED) hooks.damageMinimized = env.BTFGEN_TEST_DAMAGE_MINIMIZED;
   return hooks;
 }
 
@@ -60,9 +84,27 @@ export interface TaskTimings {
   read: number;
   decompress: number;
   minimize: number;
+  /** The CO-RE checks (check, --report, --verify). */
+  check?: number;
+}
+
+/** What the checks found on one kernel (structured-cloneable: sent to the main thread). */
+export interface CheckPayload {
+  /** Per object (CheckInit.objects order): the outcome for ReportBuilder.add(). */
+  outcomes?: KernelOutcome[];
+  /** Per object, with CheckInit.load: the load verdicts for ReportBuilder.add(). */
+  load?: ProgramVerdict[][];
 }
 
 export type ResultMessage =
+  | {
+      type: 'result';
+      id: number;
+      /** mode `check`: the kernel was read and checked. */
+      status: 'checked';
+      check: CheckPayload;
+      ms: TaskTimings;
+    }
   | {
       type: 'result';
       id: number;
@@ -74,6 +116,7 @@ export type ResultMessage =
       ms: TaskTimings;
       /** Name of the member inside the .tar.xz when it is not `<release>.btf`. */
       member?: string;
+      check?: CheckPayload;
     }
   | {
       type: 'result';
@@ -87,6 +130,8 @@ export type ResultMessage =
       /** The failure was read from the cache, not computed now. */
       cached: boolean;
       ms: TaskTimings;
+      /** The kernel was read but not packed (its minimization or its verification failed). */
+      check?: CheckPayload;
     };
 
 export type WorkerMessage = { type: 'ready'; protocol: number; /** Tasks it can work on at once. */ capacity: number } | { type: 'fatal'; message: string } | ResultMessage;

@@ -90,6 +90,11 @@ export async function openResults(s: PackSettings, keyPrefix: string): Promise<R
           }
           if (st) {
             it.st = st;
+            // --report / --verify read every kernel (the workers verify a stored result)
+            if (s.verify || s.report) {
+              todo.push(it);
+              continue;
+            }
             const sha = statIndex.get(it.entry.path, st);
             const key = sha ? resultKey(keyPrefix, sha) : undefined;
             const hit = key ? await store.lookup(key) : undefined;
@@ -108,6 +113,7 @@ export async function openResults(s: PackSettings, keyPrefix: string): Promise<R
       return todo;
     },
     record(it, r) {
+      if (r.status === 'checked') return; // `check`'s pool results never come here
       if (r.status === 'failed') settle(it, { kind: 'failed', message: stripLabel(r.message, it.entry.relPath), cached: r.cached });
       else settle(it, { kind: 'ok', source: r.status, key: r.key, size: r.size });
       if (statIndex && r.sha256 && r.hashedAt !== undefined && it.st) statIndex.set(it.entry.path, it.st, r.sha256, r.hashedAt);

@@ -1,5 +1,6 @@
 // pack's public types: its options, progress reports and result.
 import type { Env } from '../archive/paths.js';
+import type { CheckReport } from '../check/report.js';
 import type { Decompressor, DecompressorChoice } from './decompress.js';
 import type { Engine } from './minimizer.js';
 import type { Layout, OutputFormat } from './output.js';
@@ -30,6 +31,13 @@ export interface PackOptions {
   format?: OutputFormat;
   /** Pack the kernels that worked and report the others instead of failing. */
   skipFailed?: boolean;
+  /**
+   * Every relocation's libbpf decision on each minimized BTF must be the one on the kernel's
+   * full BTF (verdict and value); a kernel where one differs fails, naming the relocation.
+   */
+  verify?: boolean;
+  /** The `btfgen check` report of the objects on the same kernels, in `PackResult.report`. */
+  report?: boolean;
   /** Use and fill the incremental result cache (default true). */
   useCache?: boolean;
   /** Result cache directory; default `<cache>/pack-cache`. */
@@ -124,6 +132,8 @@ export interface PackResult {
   /** Objects given, and those minimized for (exact CO-RE repeats dropped). */
   objects: { given: number; distinct: number };
   warnings: string[];
+  /** With `report`: the `btfgen check` report of the objects on the selected kernels. */
+  report?: CheckReport;
   elapsedMs: number;
   /**
    * Time the workers spent per step, summed over kernels (milliseconds), and the number of

@@ -15,7 +15,7 @@ import { ResultStore, resultKey } from './cache.js';
 import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
 import { decodeKernel, withMember, type KernelBtf } from './kernels.js';
 import type { KernelMinimizer } from './minimizer.js';
-import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+import { PROTOCOL, type CheckPayload, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
 
 const port = parentPort!;
@@ -28,6 +28,93 @@ let minimizer: Promise<KernelMinimizer> | undefined;
 function getMinimizer(): Promise<KernelMinimizer> {
   minimizer ??= import('./minimizer.js').then((m) => m.createMinimizer(init.objects, { headerLen: init.headerLen, engine: init.engine }));
   return minimizer;
+}
+
+// The CO-RE checks' objects and modules (src/check), loaded at the first kernel that needs them.
+type CheckModules = {
+  objects: import('../check/decide.js').CheckObject[];
+  checkKernel: typeof import('../check/verify.js').checkKernel;
+  compareKernelDecisions: typeof import('../check/verify.js').compareKernelDecisions;
+  /** With CheckInit.load: what checkKernel's load checks need of the objects (read once). */
+  load?: import('../check/verify.js').LoadInputs['load'];
+  prepareTarget: typeof import('../minimize/index.js').prepareTarget;
+};
+let checker: Promise<CheckModules> | undefined;
+function getChecker(): Promise<CheckModules> {
+  checker ??= (async () => {
+    const [decide, verify, minimize] = await Promise.all([
+      import('../check/decide.js'),
+      import('../check/verify.js'),
+      import('../minimize/index.js'),
+    ]);
+    const inputs = init.check?.objects ?? [];
+    const objects = inputs.map((o) => decide.prepareCheckObject(o.bytes, o.name));
+    const load = init.check?.load ? verify.loadInputs(objects, inputs).load : undefined;
+    return { objects, checkKernel: verify.checkKernel, compareKernelDecisions: verify.compareKernelDecisions, prepareTarget: minimize.prepareTarget, ...(load ? { load } : {}) };
+  })();
+  return checker;
+}
+
+/** A kernel's full BTF, prepared once for the report and the verification. */
+interface FullKernel {
+  c: CheckModules;
+  target: import('../minimize/index.js').PreparedTarget;
+  decisions?: (readonly (import('../check/decide.js').Decision | undefined)[])[];
+}
+
+/**
+ * The per-kernel check step (`btfgen check`, `pack --report`): the outcome of every object on
+ * the kernel's full BTF, as check's ReportBuilder takes it. Throws BtfgenError for a BTF the
+ * checks cannot read.
+ */
+async function checkStep(btf: Uint8Array, label: string): Promise<{ full: FullKernel; payload: CheckPayload }> {
+  const c = await getChecker();
+  const target = c.prepareTarget(btf, { name: label });
+  const roots = new Set<string>();
+  for (const o of c.objects) for (const r of o.prepared.roots) roots.add(r);
+  target.index.ensure(roots); // one candidate scan for every object's root types
+  const full: FullKernel = { c, target };
+  if (!init.check?.report) return { full, payload: {} };
+  const kc = c.checkKernel(c.objects, target, { report: true, ...(c.load ? { load: c.load } : {}) });
+  const outcomes = kc.outcomes!;
+  full.decisions = outcomes.map((x) => x.decisions);
+  return { full, payload: { outcomes, ...(kc.load ? { load: kc.load } : {}) } };
+}
+
+/**
+ * The verify step (`pack --verify`): every relocation's decision on the minimized BTF against
+ * the full BTF's (verdict and value, as libbpf's bpf_core_calc_relo_insn() computes them);
+ * undefined when all agree, else the error message naming the relocations.
+ */
+function verifyStep(full: FullKernel, minimized: Uint8Array, label: string): string | undefined {
+  const { c } = full;
+  let min: import('../minimize/index.js').PreparedTarget;
+  try {
+    min = c.prepareTarget(minimized, { name: `${label} (minimized)` });
+  } catch (err) {
+    return `verify: the minimized BTF cannot be read: ${messageOf(err)}`;
+  }
+  const diffs = c.compareKernelDecisions(c.objects, full.target, min, full.decisions ? { fullDecisions: full.decisions } : {});
+  if (diffs.length === 0) return undefined;
+  const shown = diffs.slice(0, 3).map((d) => d.message);
+  const more = diffs.length > shown.length ? `; and ${diffs.length - shown.length} more` : '';
+  return `verify: the minimized BTF changes ${diffs.length} CO-RE decision${diffs.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`;
+}
+
+/** The damageMinimized test hook: the BTF with its type section emptied (every type gone). */
+function damageBtf(btf: Uint8Array): Uint8Array {
+  const dv = new DataView(btf.buffer, btf.byteOffset, btf.byteLength);
+  const hdrLen = dv.getUint32(4, true);
+  const strOff = dv.getUint32(16, true);
+  const strLen = dv.getUint32(20, true);
+  const out = new Uint8Array(hdrLen + strLen);
+  out.set(btf.subarray(0, hdrLen));
+  out.set(btf.subarray(hdrLen + strOff, hdrLen + strOff + strLen), hdrLen);
+  const ov = new DataView(out.buffer);
+  ov.setUint32(8, 0, true); // type_off
+  ov.setUint32(12, 0, true); // type_len
+  ov.setUint32(16, 0, true); // str_off
+  return out;
 }
 
 function post(msg: WorkerMessage): void {
@@ -51,6 +138,8 @@ interface Job {
   sha256: string;
   key: string;
   hashedAt: number;
+  /** A result cache hit kept because the checks still need the kernel (--report, --verify). */
+  hit?: { status: 'ok'; size: number } | { status: 'failed'; message: string };
   /** Where its tar was decompressed to (size undefined: that failed; see finish()). */
   lane?: XzLane;
   size?: number;
@@ -72,11 +161,14 @@ async function start(t: TaskMessage): Promise<ResultMessage | Job> {
     await file?.close().catch(() => undefined);
     return { type: 'result', id: t.id, status: 'failed', message: `cannot read: ${messageOf(err)}`, cached: false, ms };
   }
+  if (init.mode === 'check') return { t, ms, file, bytes, sha256: '', key: '', hashedAt: 0 };
   const hashedAt = Date.now();
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const key = resultKey(init.keyPrefix, sha256);
   ms.read = performance.now() - t0;
   const hit = await store.lookup(key).catch(() => undefined);
+  // pack --report / --verify: a cached kernel is still read and checked (its stored result verified)
+  if (hit && init.check) return { t, ms, file, bytes, sha256, key, hashedAt, hit };
   if (hit) {
     await file.close().catch(() => undefined);
     if (hit.status === 'ok') return { type: 'result', id: t.id, status: 'cached', sha256, key, size: hit.size, hashedAt, ms };
@@ -107,6 +199,8 @@ async function readAll(file: FileHandle): Promise<Uint8Array> {
 async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMessage> {
   const { t, ms, sha256, key, hashedAt } = job;
   const hooks = init.hooks;
+  let payload: CheckPayload | undefined;
+  let checkError: string | undefined;
   if (hooks.exitOn && t.label.includes(hooks.exitOn)) process.exit(70);
   try {
     let t0 = performance.now();
@@ -134,29 +228,79 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     const btf = k.btf;
     const member = k.oddMember;
     job.bytes = new Uint8Array(0); // let the compressed copy go before minimizing
-    t0 = performance.now();
-    let m: KernelMinimizer;
-    try {
-      m = await getMinimizer();
-    } catch (err) {
-      // objects the minimizer cannot use: every kernel would fail alike (pack checks them first)
-      post({ type: 'fatal', message: messageOf(err) });
-      throw err;
+    if (init.mode === 'check') return await checkOnly(t.id, btf, t.label, ms);
+    let full: FullKernel | undefined;
+    if (init.check) {
+      t0 = performance.now();
+      try {
+        ({ full, payload } = await checkStep(btf, t.label));
+      } catch (err) {
+        if (!(err instanceof BtfgenError)) throw err;
+        // The kernel's BTF is unreadable for the checks: the minimizer says why (below) or
+        // packs it, in which case the verification cannot vouch for it.
+        checkError = messageOf(err);
+      }
+      ms.check = performance.now() - t0;
     }
-    const out = await m.run(btf, t.label);
-    if (hooks.minimizeDelayMs) await new Promise((r) => setTimeout(r, hooks.minimizeDelayMs));
-    ms.minimize = performance.now() - t0;
-    await store.write(key, out);
-    const res: ResultMessage = { type: 'result', id: t.id, status: 'minimized', sha256, key, size: out.length, hashedAt, ms };
+    if (job.hit?.status === 'failed') {
+      return withCheck({ type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: job.hit.message, cached: true, ms }, payload);
+    }
+    t0 = performance.now();
+    let out: Uint8Array;
+    if (job.hit) out = store.read(key);
+    else {
+      let m: KernelMinimizer;
+      try {
+        m = await getMinimizer();
+      } catch (err) {
+        // objects the minimizer cannot use: every kernel would fail alike (pack checks them first)
+        post({ type: 'fatal', message: messageOf(err) });
+        throw err;
+      }
+      out = await m.run(btf, t.label, full?.target); // the checks' parse of the full BTF, reused
+      if (hooks.minimizeDelayMs) await new Promise((r) => setTimeout(r, hooks.minimizeDelayMs));
+      ms.minimize = performance.now() - t0;
+    }
+    if (hooks.damageMinimized && t.label.includes(hooks.damageMinimized)) out = damageBtf(out);
+    if (init.check?.verify) {
+      t0 = performance.now();
+      const wrong = full ? verifyStep(full, out, t.label) : `verify: ${checkError ?? 'the full BTF could not be read'}`;
+      ms.check = (ms.check ?? 0) + performance.now() - t0;
+      // A wrong result is neither packed nor stored, and no failure is remembered: it is a
+      // defect of the minimizer, not a property of the inputs.
+      if (wrong) return withCheck({ type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: wrong, cached: false, ms }, payload);
+    }
+    if (!job.hit) await store.write(key, out);
+    const res: ResultMessage = { type: 'result', id: t.id, status: job.hit ? 'cached' : 'minimized', sha256, key, size: out.length, hashedAt, ms };
     if (member !== undefined) res.member = member;
-    return res;
+    return withCheck(res, payload);
   } catch (err) {
     const message = messageOf(err);
     // Only failures that depend on the inputs alone are remembered; I/O trouble is retried.
-    if (err instanceof BtfgenError) await store.writeFailure(key, message).catch(() => undefined);
-    return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms };
+    if (err instanceof BtfgenError && init.mode !== 'check') await store.writeFailure(key, message).catch(() => undefined);
+    if (init.mode === 'check') return { type: 'result', id: t.id, status: 'failed', message, cached: false, ms };
+    return withCheck({ type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms }, payload);
   } finally {
     await job.file.close().catch(() => undefined);
+  }
+}
+
+function withCheck<R extends ResultMessage>(r: R, payload: CheckPayload | undefined): R {
+  if (payload && r.status !== 'checked') r.check = payload;
+  return r;
+}
+
+/** mode `check`: the report step only. */
+async function checkOnly(id: number, btf: Uint8Array, label: string, ms: Timings): Promise<ResultMessage> {
+  const t0 = performance.now();
+  try {
+    const { payload } = await checkStep(btf, label);
+    return { type: 'result', id, status: 'checked', check: payload, ms };
+  } catch (err) {
+    if (!(err instanceof BtfgenError)) throw err;
+    return { type: 'result', id, status: 'failed', message: messageOf(err), cached: false, ms };
+  } finally {
+    ms.check = performance.now() - t0;
   }
 }
 

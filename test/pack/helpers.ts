@@ -13,7 +13,7 @@ export const DIST = join(REPO_ROOT, 'dist');
 /** Throws when a source the workers depend on is newer than its dist/ build. */
 export function assertDistFresh(): void {
   const stale: string[] = [];
-  for (const dir of ['pack', 'minimize', 'btf', 'archive', 'cli', 'fetch']) {
+  for (const dir of ['pack', 'minimize', 'btf', 'archive', 'cli', 'fetch', 'check']) {
     const src = join(REPO_ROOT, 'src', dir);
     if (!existsSync(src)) continue;
     for (const f of readdirSync(src)) {
