@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { check, formatText, reportFails, type CheckOptions, type CheckProgress } from '../check/index.js';
 import { UsageError } from '../errors.js';
-import { parseIntFlag } from './pack.js';
+import { addKernelCacheOptions, kernelCacheFlags, parseIntFlag } from './pack.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -20,6 +20,8 @@ interface CheckFlags {
   output?: string;
   allowMissing?: boolean;
   quiet?: boolean;
+  kernelCache?: string | false;
+  kernelCacheSize?: string;
 }
 
 class Bar {
@@ -55,7 +57,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('check')
     .summary("libbpf's CO-RE decision for every relocation on every kernel of an archive")
     .description(
@@ -88,7 +90,7 @@ Examples:
         throw new UsageError('--archive and --cache are mutually exclusive (the archive is <cache>/btfhub-archive)');
       }
       const jobs = parseIntFlag('--jobs', flags.jobs, 1, 1024);
-      const options: CheckOptions = { objects, distros: flags.distro ?? [], arches: flags.arch ?? [] };
+      const options: CheckOptions = { objects, distros: flags.distro ?? [], arches: flags.arch ?? [], ...kernelCacheFlags(flags) };
       if (jobs !== undefined) options.jobs = jobs;
       if (flags.archive !== undefined) options.archive = flags.archive;
       if (flags.cache !== undefined) options.cache = flags.cache;
@@ -107,4 +109,5 @@ Examples:
       } else process.stdout.write(text);
       if (reportFails(report) && !flags.allowMissing) process.exitCode = 1;
     });
+  addKernelCacheOptions(cmd);
 }

@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { statSync } from 'node:fs';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { listKernels } from '../archive/index.js';
+import { parseSize } from '../kcache/index.js';
 import { AbortError, pack, PackError, resolvePackPaths, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
 import { addObjectHint, checkOutputWritable, nameOutputInError, noReloWarning, objectsWithoutCoreRelos } from './preflight.js';
 
@@ -27,6 +28,25 @@ export interface PackFlags {
   engine?: string;
   decompressor?: string;
   gzipLevel?: string;
+  /** `--kernel-cache DIR` (a string), `--no-kernel-cache` (false). */
+  kernelCache?: string | false;
+  kernelCacheSize?: string;
+}
+
+/** The kernel cache's flags, shared by pack and check (docs/kernel-cache.md). */
+export function addKernelCacheOptions(cmd: Command): Command {
+  return cmd
+    .option('--kernel-cache <dir>', 'kernel cache directory: decompressed kernels kept between runs (default: $BTFHUB_CACHE/kernel-cache)')
+    .option('--no-kernel-cache', 'neither read nor fill the kernel cache')
+    .option('--kernel-cache-size <size>', 'kernel cache size limit: bytes, or with K, M, G, T (default: 4G); least recently used kernels are evicted');
+}
+
+/** PackOptions / CheckOptions fields from the kernel cache's flags. @throws UsageError */
+export function kernelCacheFlags(flags: { kernelCache?: string | false; kernelCacheSize?: string }): { kernelCache?: string | false; kernelCacheSize?: number } {
+  const out: { kernelCache?: string | false; kernelCacheSize?: number } = {};
+  if (flags.kernelCache !== undefined) out.kernelCache = flags.kernelCache;
+  if (flags.kernelCacheSize !== undefined) out.kernelCacheSize = parseSize(flags.kernelCacheSize, '--kernel-cache-size');
+  return out;
 }
 
 export function parseIntFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -225,7 +245,8 @@ export function register(program: Command): void {
       'after',
       `
 Environment:
-  BTFHUB_CACHE, BTFHUB_CACHE_DIR   btfhub cache (archive in $CACHE/btfhub-archive, results in $CACHE/pack-cache)
+  BTFHUB_CACHE, BTFHUB_CACHE_DIR   btfhub cache (archive in $CACHE/btfhub-archive, results in $CACHE/pack-cache,
+                                   decompressed kernels in $CACHE/kernel-cache)
   SOURCE_DATE_EPOCH                member mtime (default 0)
 
 Examples:
@@ -249,6 +270,7 @@ Examples:
         skipFailed: flags.skipFailed === true,
         useCache: !noCache,
         headerLen: flags.headerLen === '32' ? 32 : 24,
+        ...kernelCacheFlags(flags),
       };
       if (flags.archive !== undefined) options.archive = flags.archive;
       if (flags.cache !== undefined) options.cache = flags.cache;
@@ -262,6 +284,7 @@ Examples:
       if (flags.decompressor) options.decompressor = flags.decompressor as 'auto' | 'xz' | 'lzma';
       await runPack(options, flags.quiet === true);
     });
+  addKernelCacheOptions(cmd);
   cmd.on('option:cache', (dir: string) => {
     cacheArg = dir;
   });

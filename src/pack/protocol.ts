@@ -3,7 +3,7 @@ import type { Decompressor } from './decompress.js';
 import type { Engine, ObjectBytes } from './minimizer.js';
 
 /** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
-export const PROTOCOL = 3;
+export const PROTOCOL = 4;
 
 export interface WorkerInit {
   protocol: number;
@@ -19,6 +19,11 @@ export interface WorkerInit {
   maxMemberSize: number;
   /** Decompression lanes to run at once (xz into tmpfs scratch files; see worker.ts). */
   lanes: number;
+  /**
+   * The kernel cache (src/kcache) each worker opens, or undefined when off; `since`: the pack's
+   * start, so that no thread evicts what another read or stored in the same pack.
+   */
+  kernelCache?: { dir: string; maxBytes: number; since: number };
   hooks: TestHooks;
 }
 
@@ -74,6 +79,8 @@ export type ResultMessage =
       ms: TaskTimings;
       /** Name of the member inside the .tar.xz when it is not `<release>.btf`. */
       member?: string;
+      /** The kernel's BTF came from the kernel cache (not decompressed). */
+      kernelCacheHit?: true;
     }
   | {
       type: 'result';

@@ -1,6 +1,7 @@
 // A pack worker thread: parses the objects once, then for each kernel it is given reads the
-// file, hashes it, answers from the result cache when it can, else decompresses (in memory),
-// minimizes and stores the result.
+// file, hashes it, answers from the result cache when it can, else takes the kernel's BTF from
+// the kernel cache or decompresses it (in memory, then kept in the kernel cache in the
+// background), minimizes and stores the result.
 //
 // With decompression lanes (init.lanes > 1: `xz` into private tmpfs scratch files, see XzLane),
 // one thread keeps several `xz` running while it minimizes what is already out: on btfhub
@@ -11,9 +12,10 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
+import { open as openKernelCache, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
 import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
-import { decodeKernel, withMember, type KernelBtf } from './kernels.js';
+import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf } from './kernels.js';
 import type { KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
@@ -22,6 +24,8 @@ const port = parentPort!;
 // Set by the init message: the pool starts workers before it knows their work (pool.ts).
 let init: WorkerInit;
 let store: ResultStore;
+/** Decompressed kernels between runs (init.kernelCache), or undefined when off. */
+let kcache: KernelCache | undefined;
 // Made at the first kernel that needs it (its xz is running meanwhile): the minimizer's
 // modules and the objects' parsing stay off the path to the first decompressions.
 let minimizer: Promise<KernelMinimizer> | undefined;
@@ -54,6 +58,8 @@ interface Job {
   /** Where its tar was decompressed to (size undefined: that failed; see finish()). */
   lane?: XzLane;
   size?: number;
+  /** The kernel's BTF from the kernel cache: nothing to decompress. */
+  cached?: KernelBtf;
 }
 
 /**
@@ -82,7 +88,18 @@ async function start(t: TaskMessage): Promise<ResultMessage | Job> {
     if (hit.status === 'ok') return { type: 'result', id: t.id, status: 'cached', sha256, key, size: hit.size, hashedAt, ms };
     return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: hit.message, cached: true, ms };
   }
-  return { t, ms, file, bytes, sha256, key, hashedAt };
+  const job: Job = { t, ms, file, bytes, sha256, key, hashedAt };
+  await fromKernelCache(job);
+  return job;
+}
+
+/** The kernel cache stage (src/pack/kernels.ts): a hit skips the lane and the decompression. */
+async function fromKernelCache(job: Job): Promise<void> {
+  const t0 = performance.now();
+  const k = await cachedKernel(kcache, job.sha256, job.t, job.bytes);
+  if (!k) return;
+  job.cached = k;
+  job.ms.read += performance.now() - t0;
 }
 
 /** The whole file, read with positioned reads (the descriptor's offset stays at 0 for xz). */
@@ -112,7 +129,9 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     let t0 = performance.now();
     const kernel = { format: t.format, relPath: t.label, release: t.release };
     let k: KernelBtf;
-    if (t.format === 'btf.tar.xz') {
+    if (job.cached) {
+      k = job.cached;
+    } else if (t.format === 'btf.tar.xz') {
       let tar: Uint8Array | undefined;
       if (job.lane && job.size !== undefined) {
         // one tar at a time is minimized: the thread's reusable buffer holds it
@@ -127,6 +146,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
       }
       ms.decompress += performance.now() - t0;
+      keepKernel(kcache, sha256, t, k); // copied now: the thread's buffer is reused
     } else {
       beforeMinimize?.();
       k = await decodeKernel(job.bytes, kernel, init.decompressor);
@@ -149,6 +169,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     await store.write(key, out);
     const res: ResultMessage = { type: 'result', id: t.id, status: 'minimized', sha256, key, size: out.length, hashedAt, ms };
     if (member !== undefined) res.member = member;
+    if (k.cached) res.kernelCacheHit = true;
     return res;
   } catch (err) {
     const message = messageOf(err);
@@ -157,6 +178,8 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms };
   } finally {
     await job.file.close().catch(() => undefined);
+    // the kernel is in the cache before its result is reported (a pack that returns has filled it)
+    await kcache?.flush();
   }
 }
 
@@ -200,7 +223,7 @@ class Pipeline {
       post(r);
       return;
     }
-    if (t.format === 'btf.tar.xz') {
+    if (t.format === 'btf.tar.xz' && !r.cached) {
       const t0 = performance.now();
       r.lane = lane;
       const size = lane.alive ? await lane.decompress(r.file.fd, init.maxMemberSize) : undefined;
@@ -292,6 +315,7 @@ async function main(): Promise<void> {
     return;
   }
   store = new ResultStore(init.storeRoot, init.storePersistent);
+  if (init.kernelCache) kcache = openKernelCache(init.kernelCache);
   const lanes = init.decompressor === 'xz' ? openLanes(init.lanes) : [];
   const r = lanes.length ? new Pipeline(lanes) : new Sequential();
   runner = r;
@@ -300,6 +324,7 @@ async function main(): Promise<void> {
       closeAll();
       void (minimizer ?? Promise.resolve(undefined))
         .then((m) => m?.close())
+        .then(() => kcache?.flush())
         .catch(() => undefined)
         .finally(() => port.close());
       return;
