@@ -38,6 +38,16 @@ function post(msg: WorkerMessage): void {
   port.postMessage(msg);
 }
 
+/**
+ * Posts a result; when the thread has nothing else to do (its last result of the run, as far
+ * as it knows), first waits for the kernel cache's stores: a pack that returned has filled the
+ * cache. Otherwise the stores go on while the next kernels are minimized.
+ */
+async function postResult(msg: ResultMessage, idle: boolean): Promise<void> {
+  if (idle) await kcache?.flush();
+  post(msg);
+}
+
 function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
@@ -178,8 +188,6 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms };
   } finally {
     await job.file.close().catch(() => undefined);
-    // the kernel is in the cache before its result is reported (a pack that returns has filled it)
-    await kcache?.flush();
   }
 }
 
@@ -191,6 +199,8 @@ class Pipeline {
   private readonly waiting: TaskMessage[] = [];
   private readonly ready: Job[] = [];
   private draining = false;
+  /** Lanes taken (a kernel being read or decompressed, or decompressed and not yet taken). */
+  private busy = 0;
 
   private readonly free: XzLane[];
 
@@ -212,6 +222,7 @@ class Pipeline {
     while (this.waiting.length && this.free.length) {
       const lane = this.free.pop()!;
       const t = this.waiting.shift()!;
+      this.busy++;
       void this.decompress(t, lane);
     }
   }
@@ -220,7 +231,7 @@ class Pipeline {
     const r = await start(t);
     if (!('t' in r)) {
       this.release(lane);
-      post(r);
+      await postResult(r, this.idle());
       return;
     }
     if (t.format === 'btf.tar.xz' && !r.cached) {
@@ -234,7 +245,13 @@ class Pipeline {
     void this.drain();
   }
 
+  /** No kernel waiting, being read or decompressed, or ready to minimize. */
+  private idle(): boolean {
+    return !this.waiting.length && !this.ready.length && this.busy === 0;
+  }
+
   private release(lane: XzLane): void {
+    this.busy--;
     if (lane.alive) this.free.push(lane);
     else {
       lane.close();
@@ -252,7 +269,8 @@ class Pipeline {
       while (this.ready.length) {
         const job = this.ready.shift()!;
         const lane = job.lane;
-        post(await finish(job, lane ? () => this.release(lane) : undefined));
+        const res = await finish(job, lane ? () => this.release(lane) : undefined);
+        await postResult(res, this.idle());
       }
     } finally {
       this.draining = false;
@@ -274,7 +292,8 @@ class Sequential {
     this.busy = true;
     while (this.queue.length) {
       const r = await start(this.queue.shift()!);
-      post('t' in r ? await finish(r) : r);
+      const res = 't' in r ? await finish(r) : r;
+      await postResult(res, !this.queue.length);
     }
     this.busy = false;
   }
