@@ -117,9 +117,11 @@ export async function cachedKernel(
   sha256: string,
   kernel: Pick<KernelEntry, 'format' | 'release'>,
   file: Uint8Array,
+  /** A buffer the caller reuses from kernel to kernel (the BTF is then a view of it). */
+  alloc?: (size: number) => Uint8Array,
 ): Promise<KernelBtf | undefined> {
   if (!cache || kernel.format !== 'btf.tar.xz') return undefined;
-  const hit = await cache.get(sha256);
+  const hit = await cache.get(sha256, alloc);
   if (!hit) return undefined;
   const k = withMember({ btf: hit.btf, file }, hit.member, kernel.release);
   k.cached = true;

@@ -68,8 +68,8 @@ interface Job {
   /** Where its tar was decompressed to (size undefined: that failed; see finish()). */
   lane?: XzLane;
   size?: number;
-  /** The kernel's BTF from the kernel cache: nothing to decompress. */
-  cached?: KernelBtf;
+  /** The kernel cache holds the kernel: no lane decompresses it, finish() reads the entry. */
+  inCache?: boolean;
 }
 
 /**
@@ -99,17 +99,20 @@ async function start(t: TaskMessage): Promise<ResultMessage | Job> {
     return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: hit.message, cached: true, ms };
   }
   const job: Job = { t, ms, file, bytes, sha256, key, hashedAt };
-  await fromKernelCache(job);
+  if (kcache && t.format === 'btf.tar.xz' && (await kcache.has(sha256))) job.inCache = true;
   return job;
 }
 
-/** The kernel cache stage (src/pack/kernels.ts): a hit skips the lane and the decompression. */
-async function fromKernelCache(job: Job): Promise<void> {
+/**
+ * The kernel cache stage (src/pack/kernels.ts): the entry read into the thread's reusable buffer
+ * (one kernel at a time is minimized, as with a lane's tar), or undefined when it turned out
+ * damaged or gone (then decompressed as a miss).
+ */
+async function fromKernelCache(job: Job): Promise<KernelBtf | undefined> {
   const t0 = performance.now();
-  const k = await cachedKernel(kcache, job.sha256, job.t, job.bytes);
-  if (!k) return;
-  job.cached = k;
+  const k = await cachedKernel(kcache, job.sha256, job.t, job.bytes, reusableBuffer);
   job.ms.read += performance.now() - t0;
+  return k;
 }
 
 /** The whole file, read with positioned reads (the descriptor's offset stays at 0 for xz). */
@@ -136,11 +139,12 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
   const hooks = init.hooks;
   if (hooks.exitOn && t.label.includes(hooks.exitOn)) process.exit(70);
   try {
-    let t0 = performance.now();
     const kernel = { format: t.format, relPath: t.label, release: t.release };
+    const cached = job.inCache ? await fromKernelCache(job) : undefined;
+    let t0 = performance.now();
     let k: KernelBtf;
-    if (job.cached) {
-      k = job.cached;
+    if (cached) {
+      k = cached;
     } else if (t.format === 'btf.tar.xz') {
       let tar: Uint8Array | undefined;
       if (job.lane && job.size !== undefined) {
@@ -234,7 +238,7 @@ class Pipeline {
       await postResult(r, this.idle());
       return;
     }
-    if (t.format === 'btf.tar.xz' && !r.cached) {
+    if (t.format === 'btf.tar.xz' && !r.inCache) {
       const t0 = performance.now();
       r.lane = lane;
       const size = lane.alive ? await lane.decompress(r.file.fd, init.maxMemberSize) : undefined;
