@@ -13,7 +13,7 @@ import { prepareTarget } from '../minimize/index.js';
 import { resolveDecompressor } from '../pack/decompress.js';
 import { estimateKernelSize } from '../pack/kernels.js';
 import type { ObjectBytes } from '../pack/minimizer.js';
-import { defaultJobs } from '../pack/options.js';
+import { defaultJobs, kernelCacheSettings } from '../pack/options.js';
 import { HEAVY_BYTES, threadPlan } from '../pack/plan.js';
 import { startPool, workerScript, type PoolTask } from '../pack/pool.js';
 import { PROTOCOL, type WorkerInit } from '../pack/protocol.js';
@@ -155,6 +155,7 @@ async function checkOnPool(inputs: ObjectBytes[], load: boolean, source: KernelS
     return { id, path: k.path, format: format(k), label, release: k.release, heavy: size >= HEAVY_BYTES, size };
   });
   tasks.sort((a, b) => b.size - a.size || a.id - b.id); // the slowest kernels must not come last
+  const cache = kernelCacheSettings(options, options.env ?? process.env, options.cwd ?? process.cwd());
   const init: WorkerInit = {
     protocol: PROTOCOL,
     objects: [],
@@ -168,6 +169,7 @@ async function checkOnPool(inputs: ObjectBytes[], load: boolean, source: KernelS
     lanes: plan.lanes,
     hooks: {},
     mode: 'check',
+    ...(cache ? { kernelCache: { ...cache, since: Date.now() } } : {}),
     check: { objects: inputs, report: true, verify: false, load },
   };
   const got = new Map<number, { outcomes: KernelOutcome[]; load?: ProgramVerdict[][] } | string>();

@@ -1,12 +1,11 @@
-// The one seam between `btfgen check` and the archive: which kernels (walk + distro/arch
-// filters, as pack selects them) and their full BTF bytes (raw `.btf` as is, `.btf.tar.xz`
-// decompressed as pack does). Kept to this file so that pack's shared "kernel source" can
-// replace it without touching the rest of check.
-import { readFile } from 'node:fs/promises';
-import { describeFilter, kernelKey, listKernelsWith, parseKernelFilter, type KernelEntry } from '../archive/index.js';
+// The one seam between `btfgen check` and the archive: pack's kernel source (src/pack/kernels.ts:
+// the walk, the distro/arch filters, decompression, and the kernel cache stage), adapted to the
+// shape the rest of check reads.
+import { kernelKey } from '../archive/index.js';
 import { ArchiveError } from '../errors.js';
-import { extractKernelBtf } from '../pack/decompress.js';
-import { resolvePackPaths } from '../pack/index.js';
+import { open as openKernelCache } from '../kcache/index.js';
+import { kernelCacheSettings } from '../pack/options.js';
+import { openKernelSource, resolvePackPaths, type KernelEntry } from '../pack/index.js';
 
 export interface KernelRef {
   /** `id/version/arch/release`. */
@@ -24,6 +23,10 @@ export interface KernelSourceOptions {
   cache?: string;
   distros?: readonly string[];
   arches?: readonly string[];
+  /** Kernel cache directory (default `<cache>/kernel-cache`); false: off. As pack's. */
+  kernelCache?: string | false;
+  /** The kernel cache's size limit in bytes (default 4 GiB). */
+  kernelCacheSize?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -31,7 +34,7 @@ export interface KernelSourceOptions {
 export interface KernelSource {
   /** Archive directory walked. */
   readonly archive: string;
-  /** Selected kernels, sorted by archive path. */
+  /** Selected kernels, sorted by archive path (an unreadable entry too: its read() fails). */
   readonly kernels: readonly KernelRef[];
   /** The kernel's full BTF. Throws ArchiveError for an unreadable or malformed file. */
   read(k: KernelRef): Promise<Uint8Array>;
@@ -39,30 +42,27 @@ export interface KernelSource {
 
 /** Walks the archive with pack's filters. Throws ArchiveError when nothing matches. */
 export async function kernelSource(options: KernelSourceOptions): Promise<KernelSource> {
-  const paths = resolvePackPaths(options, options.env ?? process.env, options.cwd ?? process.cwd());
-  const filter = parseKernelFilter({ distros: options.distros ?? [], arches: options.arches ?? [] });
-  const entries: KernelEntry[] = await listKernelsWith(paths.archive, filter);
-  if (entries.length === 0) {
-    const what = filter.distros.length || filter.arches.length ? ` matching ${describeFilter(filter)}` : '';
-    throw new ArchiveError(`no kernels${what} in ${paths.archive}`);
-  }
-  const byKey = new Map(entries.map((e) => [kernelKey(e), e]));
-  return {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const paths = resolvePackPaths(options, env, cwd);
+  const kc = kernelCacheSettings(options, env, cwd);
+  const source = await openKernelSource({
     archive: paths.archive,
-    kernels: entries.map((e) => ({ key: kernelKey(e), id: e.id, version: e.version, arch: e.arch, release: e.release, path: e.path })),
+    distros: options.distros ?? [],
+    arches: options.arches ?? [],
+    // @napi-rs/lzma decompresses on libuv's thread pool: the next kernels are decompressed while
+    // the current one is analyzed on the main thread.
+    decompressor: 'lzma',
+    ...(kc ? { kernelCache: openKernelCache(kc) } : {}),
+  });
+  const byKey = new Map<string, KernelEntry>(source.kernels.map((e) => [kernelKey(e), e]));
+  return {
+    archive: source.archive,
+    kernels: source.kernels.map((e) => ({ key: kernelKey(e), id: e.id, version: e.version, arch: e.arch, release: e.release, path: e.path })),
     async read(k: KernelRef): Promise<Uint8Array> {
       const e = byKey.get(k.key);
-      if (!e) throw new ArchiveError(`${k.key}: not a kernel of ${paths.archive}`);
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(e.path));
-      } catch (err) {
-        throw new ArchiveError(`${e.relPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      }
-      if (e.format === 'btf') return bytes;
-      // @napi-rs/lzma decompresses on libuv's thread pool: the next kernel is decompressed while
-      // the current one is analyzed on the main thread (pack's `xz` paths block their thread).
-      return (await extractKernelBtf(bytes, 'lzma', { label: e.relPath })).btf;
+      if (!e) throw new ArchiveError(`${k.key}: not a kernel of ${source.archive}`);
+      return (await source.read(e)).btf;
     },
   };
 }

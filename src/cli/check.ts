@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { check, formatText, renderHtml, reportFails, type CheckOptions, type CheckProgress } from '../check/index.js';
 import { UsageError } from '../errors.js';
-import { parseIntFlag } from './pack.js';
+import { addKernelCacheOptions, kernelCacheFlags, parseIntFlag } from './pack.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -24,6 +24,8 @@ interface CheckFlags {
   quiet?: boolean;
   /** Hidden: CO-RE only, no load checks (the benchmark's comparison). */
   loadChecks?: boolean;
+  kernelCache?: string | false;
+  kernelCacheSize?: string;
 }
 
 class Bar {
@@ -59,7 +61,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('check')
     .summary("will each program relocate and load on every kernel of an archive?")
     .description(
@@ -97,7 +99,7 @@ Examples:
         throw new UsageError('--archive and --cache are mutually exclusive (the archive is <cache>/btfhub-archive)');
       }
       const jobs = parseIntFlag('--jobs', flags.jobs, 1, 1024);
-      const options: CheckOptions = { objects, distros: flags.distro ?? [], arches: flags.arch ?? [] };
+      const options: CheckOptions = { objects, distros: flags.distro ?? [], arches: flags.arch ?? [], ...kernelCacheFlags(flags) };
       if (jobs !== undefined) options.jobs = jobs;
       if (flags.archive !== undefined) options.archive = flags.archive;
       if (flags.cache !== undefined) options.cache = flags.cache;
@@ -120,4 +122,5 @@ Examples:
       }
       if (reportFails(report) && !flags.allowMissing) process.exitCode = 1;
     });
+  addKernelCacheOptions(cmd);
 }

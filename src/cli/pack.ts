@@ -9,6 +9,7 @@ import { formatText, type CheckReport } from '../check/index.js';
 import { renderHtml } from '../check/html/index.js';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { listKernels } from '../archive/index.js';
+import { parseSize } from '../kcache/index.js';
 import { AbortError, pack, PackError, resolvePackPaths, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
 import { addObjectHint, checkOutputWritable, nameOutputInError, noReloWarning, objectsWithoutCoreRelos } from './preflight.js';
 
@@ -33,6 +34,9 @@ export interface PackFlags {
   gzipLevel?: string;
   verify?: boolean;
   report?: string;
+  /** `--kernel-cache DIR` (a string), `--no-kernel-cache` (false). */
+  kernelCache?: string | false;
+  kernelCacheSize?: string;
 }
 
 /** `--report FILE`: check's report, text for .txt, html for .html, else json (as `btfgen check`). */
@@ -48,6 +52,22 @@ export async function writeReport(file: string, report: CheckReport): Promise<vo
     await rm(tmp, { force: true });
     throw new BtfgenError(`${file}: cannot write report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+}
+
+/** The kernel cache's flags, shared by pack and check (docs/kernel-cache.md). */
+export function addKernelCacheOptions(cmd: Command): Command {
+  return cmd
+    .option('--kernel-cache <dir>', 'kernel cache directory: decompressed kernels kept between runs (default: $BTFHUB_CACHE/kernel-cache)')
+    .option('--no-kernel-cache', 'neither read nor fill the kernel cache')
+    .option('--kernel-cache-size <size>', 'kernel cache size limit: bytes, or with K, M, G, T (default: 4G); least recently used kernels are evicted');
+}
+
+/** PackOptions / CheckOptions fields from the kernel cache's flags. @throws UsageError */
+export function kernelCacheFlags(flags: { kernelCache?: string | false; kernelCacheSize?: string }): { kernelCache?: string | false; kernelCacheSize?: number } {
+  const out: { kernelCache?: string | false; kernelCacheSize?: number } = {};
+  if (flags.kernelCache !== undefined) out.kernelCache = flags.kernelCache;
+  if (flags.kernelCacheSize !== undefined) out.kernelCacheSize = parseSize(flags.kernelCacheSize, '--kernel-cache-size');
+  return out;
 }
 
 export function parseIntFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -248,7 +268,8 @@ export function register(program: Command): void {
       'after',
       `
 Environment:
-  BTFHUB_CACHE, BTFHUB_CACHE_DIR   btfhub cache (archive in $CACHE/btfhub-archive, results in $CACHE/pack-cache)
+  BTFHUB_CACHE, BTFHUB_CACHE_DIR   btfhub cache (archive in $CACHE/btfhub-archive, results in $CACHE/pack-cache,
+                                   decompressed kernels in $CACHE/kernel-cache)
   SOURCE_DATE_EPOCH                member mtime (default 0)
 
 Examples:
@@ -272,6 +293,7 @@ Examples:
         skipFailed: flags.skipFailed === true,
         useCache: !noCache,
         headerLen: flags.headerLen === '32' ? 32 : 24,
+        ...kernelCacheFlags(flags),
       };
       if (flags.archive !== undefined) options.archive = flags.archive;
       if (flags.cache !== undefined) options.cache = flags.cache;
@@ -300,6 +322,7 @@ Examples:
         if (flags.quiet !== true) process.stderr.write(`Wrote report ${flags.report}\n`);
       }
     });
+  addKernelCacheOptions(cmd);
   cmd.on('option:cache', (dir: string) => {
     cacheArg = dir;
   });

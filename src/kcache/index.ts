@@ -142,7 +142,7 @@ export class KernelCache {
    * The cached BTF of the kernel whose archive file has this identity, or undefined (absent,
    * damaged: then removed). Never throws for the cache's own trouble: a miss.
    */
-  async get(identity: string): Promise<KernelBtf | undefined> {
+  async get(identity: string, alloc?: (size: number) => Uint8Array): Promise<KernelBtf | undefined> {
     checkIdentity(identity);
     const file = this.file(identity);
     let data: Buffer;
@@ -150,7 +150,9 @@ export class KernelCache {
       const fh = await openFile(file, 'r');
       try {
         const st = await fh.stat();
-        data = Buffer.allocUnsafe(st.size);
+        // `alloc`: a buffer of at least `size` bytes the caller reuses (the BTF returned is a view of it)
+        const into = alloc?.(st.size);
+        data = into ? Buffer.from(into.buffer, into.byteOffset, st.size) : Buffer.allocUnsafe(st.size);
         let n = 0;
         while (n < st.size) {
           const { bytesRead } = await fh.read(data, n, st.size - n, n);
@@ -173,6 +175,12 @@ export class KernelCache {
     const now = new Date();
     await utimes(file, now, now).catch(() => undefined); // its last use, for LRU
     return entry;
+  }
+
+  /** Whether an entry is there (a stat: a later get() may still miss, when it is damaged or gone). */
+  async has(identity: string): Promise<boolean> {
+    checkIdentity(identity);
+    return (await stat(this.file(identity)).catch(() => undefined))?.isFile() ?? false;
   }
 
   /**

@@ -131,7 +131,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
 
   const keyPrefix = resultKeyPrefix(objects.fingerprint, s.headerLen, s.engine);
   const results = await openResults(s, keyPrefix);
-  const work = { readMs: 0, decompressMs: 0, minimizeMs: 0, threads: 0 };
+  const work = { readMs: 0, decompressMs: 0, minimizeMs: 0, threads: 0, kernelCacheHits: 0 };
   const progress = (phase: PackProgress['phase'], kernel?: string): void => {
     if (!options.onProgress) return;
     const c = results.counts;
@@ -157,6 +157,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
         storePersistent: results.store.persistent,
         keyPrefix,
         maxMemberSize: KERNEL_BTF_MAX,
+        ...(s.kernelCache ? { kernelCache: { ...s.kernelCache, since: Date.now() - (performance.now() - started) } } : {}),
         hooks: s.hooks,
         ...(checked ? { check: { objects: checked.map((x) => x.o), report: s.report, verify: s.verify, load: s.report } } : {}),
       }, (r) => {
@@ -165,6 +166,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
         work.readMs += r.ms.read;
         work.decompressMs += r.ms.decompress;
         work.minimizeMs += r.ms.minimize;
+        if ((r.status === 'minimized' || r.status === 'cached') && r.kernelCacheHit) work.kernelCacheHits++;
         results.record(it, r);
         if ((r.status === 'minimized' || r.status === 'cached') && r.member !== undefined) warnings.push(`${it.entry.relPath}: member '${r.member}' is not named ${it.entry.release}.btf`);
         progress('minimize', it.entry.relPath);
@@ -221,6 +223,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
       engine: s.engine,
       jobs: s.jobs,
       cacheDir: s.useCache ? s.cacheDir : undefined,
+      kernelCache: s.kernelCache?.dir,
       outputCached: written.cached,
       objects: { given: objects.given, distinct: objects.distinct.length },
       warnings,

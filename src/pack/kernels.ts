@@ -1,13 +1,18 @@
 // The kernel source: which kernels of an archive a run works on (the walk and the
 // distro/arch filters), and each one's full kernel BTF (`.btf` as is, `.btf.tar.xz` through
 // an xz decompressor and the in-memory tar reader). pack's workers read kernels through
-// decodeKernel() too (or their xz lanes, see worker.ts); `btfgen check` and a cache of
-// decompressed kernels use openKernelSource(), whose read() is the one place to wrap.
+// decodeKernel() too (or their xz lanes, see worker.ts); `btfgen check` uses openKernelSource().
+//
+// The kernel cache (src/kcache, docs/kernel-cache.md) is one stage of this source: once a
+// kernel file's sha256 is known, cachedKernel() answers from the cache, and keepKernel()
+// stores what was decompressed. read() (check) and pack's workers both go through these two.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { describeFilter, listKernelsWith, parseKernelFilter, type KernelEntry, type KernelFilter } from '../archive/index.js';
 import { KERNEL_BTF_MAX, xzUncompressedSize } from '../archive/xz.js';
 import { ArchiveError } from '../errors.js';
+import type { KernelCache } from '../kcache/index.js';
 import { extractKernelBtf, resolveDecompressor, type Decompressor, type DecompressorChoice } from './decompress.js';
 
 export type { KernelEntry } from '../archive/index.js';
@@ -21,6 +26,8 @@ export interface KernelSourceOptions {
   arches?: readonly string[];
   /** `auto` (default): the `xz` command when installed, else @napi-rs/lzma. */
   decompressor?: DecompressorChoice;
+  /** Read kernels from, and keep them in, this kernel cache (open()'d by the caller). */
+  kernelCache?: KernelCache;
 }
 
 /** One kernel's BTF and what it came from. */
@@ -31,6 +38,8 @@ export interface KernelBtf {
   file: Uint8Array;
   /** The tar member's name when it is not `<release>.btf` (a warning for pack). */
   oddMember?: string;
+  /** The BTF came from the kernel cache (no decompression). */
+  cached?: boolean;
 }
 
 export interface KernelSource {
@@ -74,7 +83,15 @@ export async function openKernelSource(options: KernelSourceOptions): Promise<Ke
       } catch (err) {
         throw new ArchiveError(`${kernel.relPath}: cannot read: ${(err as Error).message}`);
       }
-      return decodeKernel(file, kernel, await decompressor());
+      const cache = options.kernelCache;
+      if (!cache || kernel.format !== 'btf.tar.xz') return decodeKernel(file, kernel, await decompressor());
+      const sha256 = createHash('sha256').update(file).digest('hex');
+      const hit = await cachedKernel(cache, sha256, kernel, file);
+      if (hit) return hit;
+      const k = await decodeKernel(file, kernel, await decompressor());
+      keepKernel(cache, sha256, kernel, k);
+      await cache.flush(); // stored before it is returned: a caller that is done has filled the cache
+      return k;
     },
   };
 }
@@ -89,6 +106,35 @@ export async function decodeKernel(
   if (kernel.format === 'btf') return { btf: file, file };
   const x = await extractKernelBtf(file, decompressor, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX, ...options });
   return withMember({ btf: x.btf, file }, x.member, kernel.release);
+}
+
+/**
+ * The kernel cache's copy of the kernel whose file (bytes `file`) has this sha256, or
+ * undefined: a miss, the cache off, or a raw `.btf` (read as is, nothing to save).
+ */
+export async function cachedKernel(
+  cache: KernelCache | undefined,
+  sha256: string,
+  kernel: Pick<KernelEntry, 'format' | 'release'>,
+  file: Uint8Array,
+  /** A buffer the caller reuses from kernel to kernel (the BTF is then a view of it). */
+  alloc?: (size: number) => Uint8Array,
+): Promise<KernelBtf | undefined> {
+  if (!cache || kernel.format !== 'btf.tar.xz') return undefined;
+  const hit = await cache.get(sha256, alloc);
+  if (!hit) return undefined;
+  const k = withMember({ btf: hit.btf, file }, hit.member, kernel.release);
+  k.cached = true;
+  return k;
+}
+
+/**
+ * Stores a decompressed kernel in the kernel cache, in the background (the cache copies the
+ * bytes before this returns: `k.btf` may be a reused buffer). Its flush() waits for it.
+ */
+export function keepKernel(cache: KernelCache | undefined, sha256: string, kernel: Pick<KernelEntry, 'format' | 'release'>, k: KernelBtf): void {
+  if (!cache || kernel.format !== 'btf.tar.xz' || k.cached) return;
+  void cache.put(sha256, { btf: k.btf, member: k.oddMember ?? `${kernel.release}.btf` });
 }
 
 /** Notes a tar member not named `<release>.btf` (a `./` prefix is fine). */

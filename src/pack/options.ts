@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveArchivePaths, type Env } from '../archive/paths.js';
 import { UsageError } from '../errors.js';
+import { DEFAULT_KERNEL_CACHE_BYTES, defaultKernelCacheDir } from '../kcache/index.js';
 import type { DecompressorChoice } from './decompress.js';
 import type { PackOptions } from './types.js';
 import type { Engine } from './minimizer.js';
@@ -15,6 +16,8 @@ export interface PackSettings {
   archive: string;
   cacheDir: string;
   useCache: boolean;
+  /** The kernel cache (decompressed kernels between runs), or undefined when off. */
+  kernelCache: KernelCacheSettings | undefined;
   layout: Layout;
   format: OutputFormat;
   headerLen: 24 | 32;
@@ -33,6 +36,29 @@ export interface PackSettings {
   env: Env;
   cwd: string;
   hooks: TestHooks;
+}
+
+export interface KernelCacheSettings {
+  dir: string;
+  maxBytes: number;
+}
+
+/**
+ * The kernel cache's options, as pack and check take them: `kernelCache` a directory, false
+ * (off) or undefined (`$BTFHUB_CACHE/kernel-cache`); `kernelCacheSize` bytes (default
+ * DEFAULT_KERNEL_CACHE_BYTES). @throws UsageError
+ */
+export function kernelCacheSettings(
+  options: { cache?: string; kernelCache?: string | false; kernelCacheSize?: number },
+  env: Env,
+  cwd: string,
+): KernelCacheSettings | undefined {
+  const maxBytes = options.kernelCacheSize ?? DEFAULT_KERNEL_CACHE_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new UsageError(`invalid kernel cache size '${String(maxBytes)}': expected a number of bytes`);
+  if (options.kernelCache === false) return undefined;
+  if (options.kernelCache !== undefined && options.kernelCache.trim() === '') throw new UsageError('empty kernel cache directory');
+  const dir = options.kernelCache !== undefined ? path.resolve(cwd, options.kernelCache) : defaultKernelCacheDir(options.cache, env, cwd);
+  return { dir, maxBytes };
 }
 
 export function defaultJobs(): number {
@@ -65,6 +91,7 @@ export function normalizeOptions(options: PackOptions): PackSettings {
     archive: paths.archive,
     cacheDir: paths.cacheDir,
     useCache: options.useCache ?? true,
+    kernelCache: kernelCacheSettings(options, env, cwd),
     decompressor: options.decompressor ?? 'auto',
     distros: options.distros ?? [],
     arches: options.arches ?? [],

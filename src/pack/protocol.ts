@@ -5,7 +5,7 @@ import type { ProgramVerdict } from '../check/load/verdict.js';
 import type { Engine, ObjectBytes } from './minimizer.js';
 
 /** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
-export const PROTOCOL = 5;
+export const PROTOCOL = 6;
 
 /**
  * CO-RE checks a worker runs on each kernel's full BTF (`btfgen check`, `pack --report`,
@@ -36,6 +36,11 @@ export interface WorkerInit {
   maxMemberSize: number;
   /** Decompression lanes to run at once (xz into tmpfs scratch files; see worker.ts). */
   lanes: number;
+  /**
+   * The kernel cache (src/kcache) each worker opens, or undefined when off; `since`: the pack's
+   * start, so that no thread evicts what another read or stored in the same pack.
+   */
+  kernelCache?: { dir: string; maxBytes: number; since: number };
   hooks: TestHooks;
   /** `check`: read and check each kernel, no minimizing, no result store. Default `pack`. */
   mode?: 'pack' | 'check';
@@ -117,6 +122,8 @@ export type ResultMessage =
       /** Name of the member inside the .tar.xz when it is not `<release>.btf`. */
       member?: string;
       check?: CheckPayload;
+      /** The kernel's BTF came from the kernel cache (not decompressed). */
+      kernelCacheHit?: true;
     }
   | {
       type: 'result';

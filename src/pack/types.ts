@@ -42,6 +42,13 @@ export interface PackOptions {
   useCache?: boolean;
   /** Result cache directory; default `<cache>/pack-cache`. */
   cacheDir?: string;
+  /**
+   * Kernel cache directory (decompressed kernels kept between runs, docs/kernel-cache.md);
+   * default `<cache>/kernel-cache`; false: neither read nor fill it.
+   */
+  kernelCache?: string | false;
+  /** The kernel cache's size limit in bytes (default 4 GiB, DEFAULT_KERNEL_CACHE_BYTES). */
+  kernelCacheSize?: number;
   /** BTF header length of the members: 24 (bpftool <= 7.7, default) or 32. */
   headerLen?: 24 | 32;
   /** `auto` (default: the `xz` command when installed, else @napi-rs/lzma), `xz` or `lzma`. */
@@ -137,7 +144,10 @@ export interface PackResult {
   elapsedMs: number;
   /**
    * Time the workers spent per step, summed over kernels (milliseconds), and the number of
-   * minimizing threads that ran (0 when every kernel came from the cache).
+   * minimizing threads that ran (0 when every kernel came from the cache), and the kernels
+   * whose BTF came from the kernel cache instead of xz.
    */
-  work: { readMs: number; decompressMs: number; minimizeMs: number; threads: number };
+  work: { readMs: number; decompressMs: number; minimizeMs: number; threads: number; kernelCacheHits: number };
+  /** The kernel cache directory, or undefined when it is off. */
+  kernelCache: string | undefined;
 }

@@ -1,6 +1,7 @@
 // A pack worker thread: parses the objects once, then for each kernel it is given reads the
-// file, hashes it, answers from the result cache when it can, else decompresses (in memory),
-// minimizes and stores the result.
+// file, hashes it, answers from the result cache when it can, else takes the kernel's BTF from
+// the kernel cache or decompresses it (in memory, then kept in the kernel cache in the
+// background), minimizes and stores the result.
 //
 // With decompression lanes (init.lanes > 1: `xz` into private tmpfs scratch files, see XzLane),
 // one thread keeps several `xz` running while it minimizes what is already out: on btfhub
@@ -11,9 +12,10 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
+import { open as openKernelCache, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
 import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
-import { decodeKernel, withMember, type KernelBtf } from './kernels.js';
+import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf } from './kernels.js';
 import type { KernelMinimizer } from './minimizer.js';
 import { PROTOCOL, type CheckPayload, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
@@ -22,6 +24,8 @@ const port = parentPort!;
 // Set by the init message: the pool starts workers before it knows their work (pool.ts).
 let init: WorkerInit;
 let store: ResultStore;
+/** Decompressed kernels between runs (init.kernelCache), or undefined when off. */
+let kcache: KernelCache | undefined;
 // Made at the first kernel that needs it (its xz is running meanwhile): the minimizer's
 // modules and the objects' parsing stay off the path to the first decompressions.
 let minimizer: Promise<KernelMinimizer> | undefined;
@@ -121,6 +125,16 @@ function post(msg: WorkerMessage): void {
   port.postMessage(msg);
 }
 
+/**
+ * Posts a result; when the thread has nothing else to do (its last result of the run, as far
+ * as it knows), first waits for the kernel cache's stores: a pack that returned has filled the
+ * cache. Otherwise the stores go on while the next kernels are minimized.
+ */
+async function postResult(msg: ResultMessage, idle: boolean): Promise<void> {
+  if (idle) await kcache?.flush();
+  post(msg);
+}
+
 function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
@@ -143,6 +157,8 @@ interface Job {
   /** Where its tar was decompressed to (size undefined: that failed; see finish()). */
   lane?: XzLane;
   size?: number;
+  /** The kernel cache holds the kernel: no lane decompresses it, finish() reads the entry. */
+  inCache?: boolean;
 }
 
 /**
@@ -161,11 +177,11 @@ async function start(t: TaskMessage): Promise<ResultMessage | Job> {
     await file?.close().catch(() => undefined);
     return { type: 'result', id: t.id, status: 'failed', message: `cannot read: ${messageOf(err)}`, cached: false, ms };
   }
-  if (init.mode === 'check') return { t, ms, file, bytes, sha256: '', key: '', hashedAt: 0 };
   const hashedAt = Date.now();
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const key = resultKey(init.keyPrefix, sha256);
   ms.read = performance.now() - t0;
+  if (init.mode === 'check') return await probeKernelCache({ t, ms, file, bytes, sha256, key: '', hashedAt }); // no result store
+  const key = resultKey(init.keyPrefix, sha256);
   const hit = await store.lookup(key).catch(() => undefined);
   // pack --report / --verify: a cached kernel is still read and checked (its stored result verified)
   if (hit && init.check) return { t, ms, file, bytes, sha256, key, hashedAt, hit };
@@ -174,7 +190,25 @@ async function start(t: TaskMessage): Promise<ResultMessage | Job> {
     if (hit.status === 'ok') return { type: 'result', id: t.id, status: 'cached', sha256, key, size: hit.size, hashedAt, ms };
     return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: hit.message, cached: true, ms };
   }
-  return { t, ms, file, bytes, sha256, key, hashedAt };
+  return await probeKernelCache({ t, ms, file, bytes, sha256, key, hashedAt });
+}
+
+/** Marks a job whose kernel the kernel cache holds (read in finish(), no xz lane needed). */
+async function probeKernelCache(job: Job): Promise<Job> {
+  if (kcache && job.t.format === 'btf.tar.xz' && (await kcache.has(job.sha256))) job.inCache = true;
+  return job;
+}
+
+/**
+ * The kernel cache stage (src/pack/kernels.ts): the entry read into the thread's reusable buffer
+ * (one kernel at a time is minimized, as with a lane's tar), or undefined when it turned out
+ * damaged or gone (then decompressed as a miss).
+ */
+async function fromKernelCache(job: Job): Promise<KernelBtf | undefined> {
+  const t0 = performance.now();
+  const k = await cachedKernel(kcache, job.sha256, job.t, job.bytes, reusableBuffer);
+  job.ms.read += performance.now() - t0;
+  return k;
 }
 
 /** The whole file, read with positioned reads (the descriptor's offset stays at 0 for xz). */
@@ -203,10 +237,13 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
   let checkError: string | undefined;
   if (hooks.exitOn && t.label.includes(hooks.exitOn)) process.exit(70);
   try {
-    let t0 = performance.now();
     const kernel = { format: t.format, relPath: t.label, release: t.release };
+    const cached = job.inCache ? await fromKernelCache(job) : undefined;
+    let t0 = performance.now();
     let k: KernelBtf;
-    if (t.format === 'btf.tar.xz') {
+    if (cached) {
+      k = cached;
+    } else if (t.format === 'btf.tar.xz') {
       let tar: Uint8Array | undefined;
       if (job.lane && job.size !== undefined) {
         // one tar at a time is minimized: the thread's reusable buffer holds it
@@ -221,6 +258,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
       }
       ms.decompress += performance.now() - t0;
+      keepKernel(kcache, sha256, t, k); // copied now: the thread's buffer is reused
     } else {
       beforeMinimize?.();
       k = await decodeKernel(job.bytes, kernel, init.decompressor);
@@ -273,6 +311,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     if (!job.hit) await store.write(key, out);
     const res: ResultMessage = { type: 'result', id: t.id, status: job.hit ? 'cached' : 'minimized', sha256, key, size: out.length, hashedAt, ms };
     if (member !== undefined) res.member = member;
+    if (k.cached) res.kernelCacheHit = true;
     return withCheck(res, payload);
   } catch (err) {
     const message = messageOf(err);
@@ -312,6 +351,8 @@ class Pipeline {
   private readonly waiting: TaskMessage[] = [];
   private readonly ready: Job[] = [];
   private draining = false;
+  /** Lanes taken (a kernel being read or decompressed, or decompressed and not yet taken). */
+  private busy = 0;
 
   private readonly free: XzLane[];
 
@@ -333,6 +374,7 @@ class Pipeline {
     while (this.waiting.length && this.free.length) {
       const lane = this.free.pop()!;
       const t = this.waiting.shift()!;
+      this.busy++;
       void this.decompress(t, lane);
     }
   }
@@ -341,10 +383,10 @@ class Pipeline {
     const r = await start(t);
     if (!('t' in r)) {
       this.release(lane);
-      post(r);
+      await postResult(r, this.idle());
       return;
     }
-    if (t.format === 'btf.tar.xz') {
+    if (t.format === 'btf.tar.xz' && !r.inCache) {
       const t0 = performance.now();
       r.lane = lane;
       const size = lane.alive ? await lane.decompress(r.file.fd, init.maxMemberSize) : undefined;
@@ -355,7 +397,13 @@ class Pipeline {
     void this.drain();
   }
 
+  /** No kernel waiting, being read or decompressed, or ready to minimize. */
+  private idle(): boolean {
+    return !this.waiting.length && !this.ready.length && this.busy === 0;
+  }
+
   private release(lane: XzLane): void {
+    this.busy--;
     if (lane.alive) this.free.push(lane);
     else {
       lane.close();
@@ -373,7 +421,8 @@ class Pipeline {
       while (this.ready.length) {
         const job = this.ready.shift()!;
         const lane = job.lane;
-        post(await finish(job, lane ? () => this.release(lane) : undefined));
+        const res = await finish(job, lane ? () => this.release(lane) : undefined);
+        await postResult(res, this.idle());
       }
     } finally {
       this.draining = false;
@@ -395,7 +444,8 @@ class Sequential {
     this.busy = true;
     while (this.queue.length) {
       const r = await start(this.queue.shift()!);
-      post('t' in r ? await finish(r) : r);
+      const res = 't' in r ? await finish(r) : r;
+      await postResult(res, !this.queue.length);
     }
     this.busy = false;
   }
@@ -436,6 +486,7 @@ async function main(): Promise<void> {
     return;
   }
   store = new ResultStore(init.storeRoot, init.storePersistent);
+  if (init.kernelCache) kcache = openKernelCache(init.kernelCache);
   const lanes = init.decompressor === 'xz' ? openLanes(init.lanes) : [];
   const r = lanes.length ? new Pipeline(lanes) : new Sequential();
   runner = r;
@@ -444,6 +495,7 @@ async function main(): Promise<void> {
       closeAll();
       void (minimizer ?? Promise.resolve(undefined))
         .then((m) => m?.close())
+        .then(() => kcache?.flush())
         .catch(() => undefined)
         .finally(() => port.close());
       return;

@@ -40,6 +40,25 @@ function exampleKernels(): number {
   return n;
 }
 
+/** Each example kernel's tar member: its name and size, as `tar -tvJf` lists them. */
+function exampleMembers(): { name: string; size: number }[] {
+  const out: { name: string; size: number }[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.name.endsWith('.btf.tar.xz')) {
+        const line = spawnSync('tar', ['-tvJf', f], { encoding: 'utf8' }).stdout.trim();
+        const m = /^\S+\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(.+)$/.exec(line);
+        expect(m, line).not.toBeNull();
+        out.push({ name: m![2]!, size: Number(m![1]) });
+      }
+    }
+  };
+  walk(EXAMPLE_ARCHIVE);
+  return out;
+}
+
 const built = existsSync(path.join(REPO_ROOT, 'dist/cli/cache.js'));
 describe.skipIf(!built)(`btfgen cache${built ? '' : ' (skipped: dist/ not built: run npm run build)'}`, () => {
   it('--help says what each cache holds, where, and how to clear them', () => {
@@ -60,12 +79,21 @@ describe.skipIf(!built)(`btfgen cache${built ? '' : ' (skipped: dist/ not built:
     expect(s.results.dir).toBe(path.join(home, '.cache/eunomia/btfhub/pack-cache'));
     expect(s.results.results).toBe(exampleKernels());
     expect(s.results.outputs).toBe(1);
-    expect(s.kernels).toEqual({ dir: path.join(home, '.cache/eunomia/btfhub/kernel-cache'), entries: 0, bytes: 0, temps: 0 });
+    // the pack kept every kernel it decompressed: one entry each, the BTF as tar + xz extract it
+    // plus a 66-byte header and the member's name
+    const btf = exampleMembers();
+    const bytes = btf.reduce((n, m) => n + 66 + Buffer.byteLength(m.name) + m.size, 0);
+    expect(s.kernels).toEqual({ dir: path.join(home, '.cache/eunomia/btfhub/kernel-cache'), entries: exampleKernels(), bytes, temps: 0 });
     const text = run(home, 'cache');
     expect(text.stdout).toContain(`result cache  ${path.join(home, '.cache/eunomia/btfhub/pack-cache')}`);
     expect(text.stdout).toContain(`${exampleKernels()} minimized kernels, 0 remembered failures, 1 complete output`);
     expect(text.stdout).toContain('kernel cache  ');
-    expect(text.stdout).toContain('0 decompressed kernels: 0 B');
+    expect(text.stdout).toContain(`${exampleKernels()} decompressed kernels: `);
+    // --no-kernel-cache: nothing is kept
+    const off = tempHome();
+    expect(run(off, 'pack', EXAMPLE_OBJECT, '--archive', EXAMPLE_ARCHIVE, '-o', path.join(off, 'out.tar.gz'), '-q', '--no-kernel-cache').status).toBe(0);
+    expect(JSON.parse(run(off, 'cache', '--json').stdout).kernels).toMatchObject({ entries: 0, bytes: 0, temps: 0 });
+    expect(existsSync(path.join(off, '.cache/eunomia/btfhub/kernel-cache'))).toBe(false);
   });
 
   it('clear --kernels empties the kernel cache only; clear empties both; --cache-dir and --kernel-cache are honoured', async () => {

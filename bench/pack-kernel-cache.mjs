@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// bench/pack-kernel-cache: `btfgen pack` of an archive after the objects changed, with the kernel
+// cache wired into pack's kernel source. Three packs of the same objects, alternating in every
+// round, each with a fresh (empty) result cache, so every kernel is minimized again:
+//
+//   off    --no-kernel-cache: every kernel decompressed by xz (pack without a kernel cache)
+//   fill   an empty kernel cache: every kernel decompressed and stored (the first pack)
+//   warm   a kernel cache filled beforehand (one untimed pack): no xz at all
+//
+// Prints each round, the medians, the ratios fill/off and warm/off, whether the three outputs
+// are byte-identical, and the load average before and after.
+//
+//   npm run build && node bench/pack-kernel-cache.mjs [--archive DIR] [--objects N] [--rounds N] [--jobs N]
+//
+// Objects: as bench/pack.mjs (the fixture corpus's realistic tracing objects, renamed copies up
+// to --objects; btfgen minimizes each distinct one once).
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, runMeasured } from './lib/pack-measure.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const arg = (name, def) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : def;
+};
+const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
+const NOBJ = Number(arg('--objects', '22'));
+const ROUNDS = Number(arg('--rounds', '3'));
+const CPUS = os.availableParallelism?.() ?? os.cpus().length;
+const JOBS = Number(arg('--jobs', String(CPUS)));
+const BIN = path.join(ROOT, 'bin/btfgen');
+
+try {
+  statSync(ARCHIVE);
+} catch {
+  console.error(`bench/pack-kernel-cache: archive ${ARCHIVE} not found (pass --archive DIR)`);
+  process.exit(1);
+}
+try {
+  statSync(path.join(ROOT, 'dist/kcache/index.js'));
+} catch {
+  console.error('bench/pack-kernel-cache: dist/ not built: run npm run build');
+  process.exit(1);
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-pkc-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+const fixtures = path.join(ROOT, 'test/fixtures/bpf');
+const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8'));
+const distinct = manifest.objects
+  .filter((o) => o.group === 'realistic' && o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
+  .map((o) => path.resolve(fixtures, o.file))
+  .sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+const objects = [...distinct];
+mkdirSync(path.join(work, 'objs'));
+for (let i = 0; objects.length < NOBJ; i++) {
+  const src = distinct[i % distinct.length];
+  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
+  copyFileSync(src, dst);
+  objects.push(dst);
+}
+
+const KC_FILL = path.join(work, 'kc-fill');
+const KC_WARM = path.join(work, 'kc-warm');
+let serial = 0;
+
+async function packOnce(variant) {
+  const rc = path.join(work, `rc-${++serial}`); // a fresh result cache: every kernel minimized
+  const out = path.join(work, `${variant}-${serial}.tar.gz`);
+  const kc = variant === 'off' ? ['--no-kernel-cache'] : ['--kernel-cache', variant === 'fill' ? KC_FILL : KC_WARM];
+  if (variant === 'fill') rmSync(KC_FILL, { recursive: true, force: true });
+  const r = await runMeasured(process.execPath, [BIN, 'pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', rc, '--jobs', String(JOBS), '-q', ...kc], { poll: false });
+  if (r.code !== 0) {
+    console.error(`bench/pack-kernel-cache: ${variant} pack failed:\n${r.stderr}`);
+    process.exit(1);
+  }
+  const sha = createHash('sha256').update(readFileSync(out)).digest('hex');
+  rmSync(rc, { recursive: true, force: true });
+  rmSync(out, { force: true });
+  return { ms: r.ms, sha };
+}
+
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+console.log(`archive: ${ARCHIVE}`);
+console.log(`objects: ${objects.length} (${distinct.length} distinct), --jobs ${JOBS}, ${ROUNDS} rounds, node ${process.version}, ${CPUS} CPUs`);
+const loadBefore = load();
+console.log(`load average before: ${loadBefore}`);
+
+await packOnce('fill'); // untimed: V8 and the page cache warmed on every path alike
+await runMeasured(process.execPath, [BIN, 'pack', ...objects, '--archive', ARCHIVE, '-o', path.join(work, 'w.tar.gz'), '--no-cache', '--jobs', String(JOBS), '-q', '--kernel-cache', KC_WARM], { poll: false });
+
+const variants = ['off', 'fill', 'warm'];
+const times = { off: [], fill: [], warm: [] };
+const shas = new Set();
+for (let round = 0; round < ROUNDS; round++) {
+  const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+  const line = [];
+  for (const v of order) {
+    const r = await packOnce(v);
+    times[v].push(r.ms);
+    shas.add(r.sha);
+    line.push(`${v} ${fmt(r.ms)}`);
+  }
+  console.log(`round ${round + 1}: ${line.join(', ')}  (load ${load()})`);
+}
+const m = Object.fromEntries(variants.map((v) => [v, median(times[v])]));
+console.log('');
+console.log('| pack | median | ratio to off |');
+console.log('|---|---|---|');
+for (const v of variants) console.log(`| ${v} | ${fmt(m[v])} | ${(m[v] / m.off).toFixed(3)}x |`);
+console.log('');
+console.log(`outputs: ${shas.size === 1 ? 'all byte-identical' : `DIFFER (${shas.size} distinct)`}`);
+console.log(`load average before: ${loadBefore}, after: ${load()}`);
