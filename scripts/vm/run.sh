@@ -181,7 +181,8 @@ if [ $with_node = 1 ]; then
     mkdir -p "$N$(dirname "$lib")"
     cp -L "$lib" "$N$lib"
   done
-  cp -r "$ROOT/dist/runtime" "$N/node/dist/runtime"
+  # btfgen/runtime and the two modules it imports (test/runtime/import.test.ts keeps it so)
+  cp -r "$ROOT/dist/runtime" "$ROOT/dist/tar" "$N/node/dist/"
   cp "$ROOT/dist/errors.js" "$N/node/dist/"
   cp "$HERE/ensure.mjs" "$N/node/ensure.mjs"
   cp "$B/min_core_btfs.tar.gz" "$N/archive.tar.gz"
