@@ -15,37 +15,18 @@
 // Objects: as bench/pack.mjs (the fixture corpus's realistic tracing objects, renamed copies up
 // to --objects; btfgen minimizes each distinct one once).
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ARCHIVE, BIN, CPUS, ROOT, arg, loadAverage, requireArchive, requireBuilt } from './lib/common.mjs';
 import { median, runMeasured } from './lib/pack-measure.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : def;
-};
-const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
 const NOBJ = Number(arg('--objects', '22'));
 const ROUNDS = Number(arg('--rounds', '3'));
-const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 const JOBS = Number(arg('--jobs', String(CPUS)));
-const BIN = path.join(ROOT, 'bin/btfgen');
 
-try {
-  statSync(ARCHIVE);
-} catch {
-  console.error(`bench/pack-kernel-cache: archive ${ARCHIVE} not found (pass --archive DIR)`);
-  process.exit(1);
-}
-try {
-  statSync(path.join(ROOT, 'dist/kcache/index.js'));
-} catch {
-  console.error('bench/pack-kernel-cache: dist/ not built: run npm run build');
-  process.exit(1);
-}
+requireArchive('pack-kernel-cache');
+requireBuilt('pack-kernel-cache', 'dist/kcache/index.js');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-pkc-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -85,7 +66,7 @@ async function packOnce(variant) {
   return { ms: r.ms, sha };
 }
 
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () => loadAverage();
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 console.log(`archive: ${ARCHIVE}`);
 console.log(`objects: ${objects.length} (${distinct.length} distinct), --jobs ${JOBS}, ${ROUNDS} rounds, node ${process.version}, ${CPUS} CPUs`);

@@ -1,0 +1,43 @@
+// What every bench script opens with: the checkout's root, `--name value` options, the archive
+// (--archive, the shared demo archive by default), the CLI entry point, the CPU count, the
+// built-dist and archive checks, and the load average line.
+import os from 'node:os';
+import path from 'node:path';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const argv = process.argv.slice(2);
+
+/** The value after `name` on the command line, or `def`. */
+export function arg(name, def) {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : def;
+}
+
+export const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
+export const BIN = path.join(ROOT, 'bin/btfgen');
+export const CPUS = os.availableParallelism?.() ?? os.cpus().length;
+
+/** Exits 1 with a one-line message when --archive names nothing. */
+export function requireArchive(bench) {
+  try {
+    statSync(ARCHIVE);
+  } catch {
+    console.error(`bench/${bench}: archive ${ARCHIVE} not found (pass --archive DIR)`);
+    process.exit(1);
+  }
+}
+
+/** Exits 1 with a one-line message when `npm run build` has not produced `distFile`. */
+export function requireBuilt(bench, distFile) {
+  try {
+    statSync(path.join(ROOT, distFile));
+  } catch {
+    console.error(`bench/${bench}: dist/ not built: run npm run build`);
+    process.exit(1);
+  }
+}
+
+/** os.loadavg() as "1.23 0.98 0.76". */
+export const loadAverage = (digits = 2) => os.loadavg().map((x) => x.toFixed(digits)).join(' ');
