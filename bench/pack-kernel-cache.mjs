@@ -15,10 +15,10 @@
 // Objects: as bench/pack.mjs (the fixture corpus's realistic tracing objects, renamed copies up
 // to --objects; btfgen minimizes each distinct one once).
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ARCHIVE, BIN, CPUS, ROOT, arg, loadAverage, requireArchive, requireBuilt } from './lib/common.mjs';
+import { ARCHIVE, BIN, CPUS, arg, loadAverage, realisticObjects, requireArchive, requireBuilt, withCopies } from './lib/common.mjs';
 import { median, runMeasured } from './lib/pack-measure.mjs';
 
 const NOBJ = Number(arg('--objects', '22'));
@@ -31,20 +31,8 @@ requireBuilt('pack-kernel-cache', 'dist/kcache/index.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-pkc-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-const fixtures = path.join(ROOT, 'test/fixtures/bpf');
-const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8'));
-const distinct = manifest.objects
-  .filter((o) => o.group === 'realistic' && o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
-  .map((o) => path.resolve(fixtures, o.file))
-  .sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
-const objects = [...distinct];
-mkdirSync(path.join(work, 'objs'));
-for (let i = 0; objects.length < NOBJ; i++) {
-  const src = distinct[i % distinct.length];
-  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
-  copyFileSync(src, dst);
-  objects.push(dst);
-}
+const distinct = realisticObjects();
+const objects = withCopies(distinct, NOBJ, work);
 
 const KC_FILL = path.join(work, 'kc-fill');
 const KC_WARM = path.join(work, 'kc-warm');

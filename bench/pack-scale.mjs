@@ -31,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ARCHIVE, BIN, CPUS, ROOT, arg, argv, loadAverage, requireBuilt } from './lib/common.mjs';
+import { ARCHIVE, BIN, CPUS, ROOT, arg, argv, loadAverage, requireBuilt, withCopies } from './lib/common.mjs';
 
 const all = (name) => argv.flatMap((a, i) => (a === name && i + 1 < argv.length ? [argv[i + 1]] : []));
 const SIZES = arg('--sizes', '85,1000,4300').split(',').map(Number);
@@ -87,14 +87,7 @@ const distinct = [
       .map((o) => path.resolve(fixtures, o.file)),
   ),
 ].sort();
-const objects = [...distinct];
-mkdirSync(path.join(work, 'objs'));
-for (let i = 0; objects.length < NOBJ; i++) {
-  const src = distinct[i % distinct.length];
-  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
-  copyFileSync(src, dst);
-  objects.push(dst);
-}
+const objects = withCopies(distinct, NOBJ, work);
 
 const gcd = (a, b) => (b ? gcd(b, a % b) : a);
 let STRIDE = Math.max(1, Math.round(kernels.length * 0.618));

@@ -25,11 +25,11 @@
 // Both pipelines get the same object list. btfgen minimizes for each distinct object once
 // (an exact repeat adds nothing to the union), so the distinct count is printed too.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ARCHIVE, BIN, CPUS, ROOT, arg, argv, loadAverage, requireArchive, requireBuilt } from './lib/common.mjs';
+import { ARCHIVE, BIN, CPUS, ROOT, arg, argv, loadAverage, realisticObjects, requireArchive, requireBuilt, withCopies } from './lib/common.mjs';
 import { median, runMeasured } from './lib/pack-measure.mjs';
 
 const NOBJ = Number(arg('--objects', '22'));
@@ -46,21 +46,8 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-pack-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 // Objects: distinct tracing objects first, then renamed copies up to NOBJ.
-const fixtures = path.join(ROOT, 'test/fixtures/bpf');
-// The manifest's realistic objects that bpftool minimizes for every archive kernel.
-const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8'));
-const distinct = manifest.objects
-  .filter((o) => o.group === 'realistic' && o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
-  .map((o) => path.resolve(fixtures, o.file))
-  .sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
-const objects = [...distinct];
-mkdirSync(path.join(work, 'objs'));
-for (let i = 0; objects.length < NOBJ; i++) {
-  const src = distinct[i % distinct.length];
-  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
-  copyFileSync(src, dst);
-  objects.push(dst);
-}
+const distinct = realisticObjects();
+const objects = withCopies(distinct, NOBJ, work);
 
 const kernels = execFileSync('find', [ARCHIVE, '-name', '*.btf.tar.xz', '-not', '-path', '*/.git/*'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort();
 const compressed = kernels.reduce((s, k) => s + statSync(k).size, 0);
