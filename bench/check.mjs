@@ -18,25 +18,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ARCHIVE, BIN, CPUS, ROOT, arg, argv, loadAverage, requireArchive, requireBuilt } from './lib/common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : def;
-};
-const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
 const RUNS = Number(arg('--runs', '2'));
-const JOBS = arg('--jobs', String(os.availableParallelism?.() ?? os.cpus().length));
-const BIN = path.join(ROOT, 'bin/btfgen');
-try {
-  statSync(ARCHIVE);
-  statSync(path.join(ROOT, 'dist/check/index.js'));
-} catch (e) {
-  console.error(`bench/check: ${e.path} not found (build with npm run build; pass --archive DIR)`);
-  process.exit(1);
-}
+const JOBS = arg('--jobs', String(CPUS));
+requireArchive('check');
+requireBuilt('check', 'dist/check/index.js');
 const { prepareCheckObject } = await import(path.join(ROOT, 'dist/check/decide.js'));
 
 // Objects pack minimizes for every archive kernel (manifest: expect ok on "archive" targets, no
@@ -118,7 +105,7 @@ async function loadBench() {
   }
   const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
-  console.log(`objects ${objects.length}, kernels ${source.kernels.length}, runs ${RUNS}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`objects ${objects.length}, kernels ${source.kernels.length}, runs ${RUNS}, load average ${loadAverage(1)}`);
   console.log(`check without load checks  median ${s(med(without))}  (${without.map(s).join(', ')})`);
   console.log(`check with load checks     median ${s(med(withLoad))}  (${withLoad.map(s).join(', ')})`);
   console.log(`with / without = ${(med(withLoad) / med(without)).toFixed(3)}x wall`);
@@ -145,7 +132,7 @@ const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const kernels = spawnSync('find', [ARCHIVE, '-name', '*.btf.tar.xz'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
 const size = statSync(path.join(work, 'report.json')).size;
 const same = readFileSync(path.join(work, 'report.json'), 'utf8') === readFileSync(path.join(work, 'pack-report.json'), 'utf8');
-console.log(`objects ${objects.length}, kernels ${kernels}, runs ${RUNS}, -j ${JOBS}, 1-min load at each round ${loads.map((x) => x.toFixed(1)).join(' ')}, now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`objects ${objects.length}, kernels ${kernels}, runs ${RUNS}, -j ${JOBS}, 1-min load at each round ${loads.map((x) => x.toFixed(1)).join(' ')}, now ${loadAverage(1)}`);
 const line = (name, a) => console.log(`${name.padEnd(14)} median ${(med(a) / 1000).toFixed(2)} s  (${a.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
 line('pack', pack);
 line('check', check);

@@ -23,29 +23,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { ARCHIVE, ROOT, arg, loadAverage, requireBuilt } from './lib/common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : def;
-};
-const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
 const ROUNDS = Number(arg('--rounds', '3'));
 const BASE = arg('--dir', os.tmpdir());
 const ZSTD_NPM = arg('--zstd-npm', undefined);
 const ONLY = arg('--only', undefined)?.split(',');
 const SHM = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
-let decompress;
-try {
-  ({ extractKernelBtf: decompress } = await import(path.join(ROOT, 'dist/pack/decompress.js')));
-} catch {
-  console.error('bench/kernel-cache: dist/ not built: run npm run build');
-  process.exit(1);
-}
+requireBuilt('kernel-cache', 'dist/pack/decompress.js');
+const { extractKernelBtf: decompress } = await import(path.join(ROOT, 'dist/pack/decompress.js'));
 const has = (tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
 
 const kernels = [];
@@ -166,7 +154,7 @@ const readAll = async (c, check) => {
   return performance.now() - t0;
 };
 const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const loadBefore = os.loadavg();
+const loadBefore = loadAverage();
 for (let r = 0; r < ROUNDS; r++) {
   for (let j = 0; j < candidates.length; j++) {
     const c = candidates[(j + r) % candidates.length];
@@ -190,7 +178,7 @@ const MB = (n) => `${(n / 1e6).toFixed(0)} MB`;
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
 console.log(`archive: ${ARCHIVE}: ${kernels.length} kernels, ${MB(compressed)} as .btf.tar.xz, ${MB(total)} of BTF`);
 console.log(`cache dir: ${work} (${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cpus, node ${process.version}); rounds ${ROUNDS}`);
-console.log(`load average before reads: ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`load average before reads: ${loadBefore}, after: ${loadAverage()}`);
 console.log(`today (xz -dc of every .btf.tar.xz, from the page cache): ${s(xzMs)}, ${(total / 1e6 / (xzMs / 1000)).toFixed(0)} MB/s of BTF`);
 console.log(`device read speed (dd iflag=direct, ${MB(total)} file): ${deviceMBps.toFixed(0)} MB/s`);
 console.log('');

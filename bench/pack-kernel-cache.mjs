@@ -15,55 +15,24 @@
 // Objects: as bench/pack.mjs (the fixture corpus's realistic tracing objects, renamed copies up
 // to --objects; btfgen minimizes each distinct one once).
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ARCHIVE, BIN, CPUS, arg, loadAverage, realisticObjects, requireArchive, requireBuilt, withCopies } from './lib/common.mjs';
 import { median, runMeasured } from './lib/pack-measure.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : def;
-};
-const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
 const NOBJ = Number(arg('--objects', '22'));
 const ROUNDS = Number(arg('--rounds', '3'));
-const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 const JOBS = Number(arg('--jobs', String(CPUS)));
-const BIN = path.join(ROOT, 'bin/btfgen');
 
-try {
-  statSync(ARCHIVE);
-} catch {
-  console.error(`bench/pack-kernel-cache: archive ${ARCHIVE} not found (pass --archive DIR)`);
-  process.exit(1);
-}
-try {
-  statSync(path.join(ROOT, 'dist/kcache/index.js'));
-} catch {
-  console.error('bench/pack-kernel-cache: dist/ not built: run npm run build');
-  process.exit(1);
-}
+requireArchive('pack-kernel-cache');
+requireBuilt('pack-kernel-cache', 'dist/kcache/index.js');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-pkc-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-const fixtures = path.join(ROOT, 'test/fixtures/bpf');
-const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8'));
-const distinct = manifest.objects
-  .filter((o) => o.group === 'realistic' && o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
-  .map((o) => path.resolve(fixtures, o.file))
-  .sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
-const objects = [...distinct];
-mkdirSync(path.join(work, 'objs'));
-for (let i = 0; objects.length < NOBJ; i++) {
-  const src = distinct[i % distinct.length];
-  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
-  copyFileSync(src, dst);
-  objects.push(dst);
-}
+const distinct = realisticObjects();
+const objects = withCopies(distinct, NOBJ, work);
 
 const KC_FILL = path.join(work, 'kc-fill');
 const KC_WARM = path.join(work, 'kc-warm');
@@ -85,7 +54,7 @@ async function packOnce(variant) {
   return { ms: r.ms, sha };
 }
 
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () => loadAverage();
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 console.log(`archive: ${ARCHIVE}`);
 console.log(`objects: ${objects.length} (${distinct.length} distinct), --jobs ${JOBS}, ${ROUNDS} rounds, node ${process.version}, ${CPUS} CPUs`);

@@ -31,24 +31,15 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ARCHIVE, BIN, CPUS, ROOT, arg, argv, loadAverage, requireBuilt, withCopies } from './lib/common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : def;
-};
 const all = (name) => argv.flatMap((a, i) => (a === name && i + 1 < argv.length ? [argv[i + 1]] : []));
-const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
 const SIZES = arg('--sizes', '85,1000,4300').split(',').map(Number);
 const NOBJ = Number(arg('--objects', '30'));
-const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 const JOBS = Number(arg('--jobs', String(CPUS)));
 const KCACHE = arg('--kernel-cache', undefined);
 const WARM = argv.includes('--warm');
 const EXTRA = all('--pack-arg');
-const BIN = path.join(ROOT, 'bin/btfgen');
 
 if (SIZES.some((n) => !Number.isInteger(n) || n < 1)) {
   console.error('bench/pack-scale: --sizes takes positive integers, e.g. 85,1000,4300');
@@ -58,12 +49,7 @@ if (WARM && !KCACHE) {
   console.error('bench/pack-scale: --warm needs --kernel-cache DIR');
   process.exit(2);
 }
-try {
-  statSync(path.join(ROOT, 'dist/pack/index.js'));
-} catch {
-  console.error('bench/pack-scale: dist/ not built: run npm run build');
-  process.exit(1);
-}
+requireBuilt('pack-scale', 'dist/pack/index.js');
 
 const kernels = [];
 const walk = (dir, rel) => {
@@ -101,14 +87,7 @@ const distinct = [
       .map((o) => path.resolve(fixtures, o.file)),
   ),
 ].sort();
-const objects = [...distinct];
-mkdirSync(path.join(work, 'objs'));
-for (let i = 0; objects.length < NOBJ; i++) {
-  const src = distinct[i % distinct.length];
-  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
-  copyFileSync(src, dst);
-  objects.push(dst);
-}
+const objects = withCopies(distinct, NOBJ, work);
 
 const gcd = (a, b) => (b ? gcd(b, a % b) : a);
 let STRIDE = Math.max(1, Math.round(kernels.length * 0.618));
@@ -250,4 +229,4 @@ for (const n of SIZES) {
   rmSync(out, { force: true });
   rmSync(archive, { recursive: true, force: true });
 }
-console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`load average after: ${loadAverage()}`);

@@ -25,61 +25,29 @@
 // Both pipelines get the same object list. btfgen minimizes for each distinct object once
 // (an exact repeat adds nothing to the union), so the distinct count is printed too.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { ARCHIVE, BIN, CPUS, ROOT, arg, argv, loadAverage, realisticObjects, requireArchive, requireBuilt, withCopies } from './lib/common.mjs';
 import { median, runMeasured } from './lib/pack-measure.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : def;
-};
-const ARCHIVE = path.resolve(arg('--archive', path.join(ROOT, '../shared/data/btfhub-archive-demo')));
 const NOBJ = Number(arg('--objects', '22'));
 const RUNS = Number(arg('--runs', '1'));
 const REF_EXTRACT_JOBS = Number(arg('--ref-extract-jobs', '1'));
-const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 const JOBS = Number(arg('--jobs', String(CPUS)));
-const BIN = path.join(ROOT, 'bin/btfgen');
 const COMPARE = arg('--compare', undefined) ? path.resolve(arg('--compare')) : undefined;
 const NO_REFERENCE = argv.includes('--no-reference');
 
-try {
-  statSync(ARCHIVE);
-} catch {
-  console.error(`bench/pack: archive ${ARCHIVE} not found (pass --archive DIR)`);
-  process.exit(1);
-}
-try {
-  statSync(path.join(ROOT, 'dist/pack/index.js'));
-} catch {
-  console.error('bench/pack: dist/ not built: run npm run build');
-  process.exit(1);
-}
+requireArchive('pack');
+requireBuilt('pack', 'dist/pack/index.js');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'btfgen-bench-pack-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 // Objects: distinct tracing objects first, then renamed copies up to NOBJ.
-const fixtures = path.join(ROOT, 'test/fixtures/bpf');
-// The manifest's realistic objects that bpftool minimizes for every archive kernel.
-const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8'));
-const distinct = manifest.objects
-  .filter((o) => o.group === 'realistic' && o.expect === 'ok' && o.targets?.includes('archive') && !o.archiveExceptions?.length)
-  .map((o) => path.resolve(fixtures, o.file))
-  .sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
-const objects = [...distinct];
-mkdirSync(path.join(work, 'objs'));
-for (let i = 0; objects.length < NOBJ; i++) {
-  const src = distinct[i % distinct.length];
-  const dst = path.join(work, 'objs', `copy${Math.floor(i / distinct.length) + 1}-${path.basename(src)}`);
-  copyFileSync(src, dst);
-  objects.push(dst);
-}
+const distinct = realisticObjects();
+const objects = withCopies(distinct, NOBJ, work);
 
 const kernels = execFileSync('find', [ARCHIVE, '-name', '*.btf.tar.xz', '-not', '-path', '*/.git/*'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort();
 const compressed = kernels.reduce((s, k) => s + statSync(k).size, 0);
@@ -177,7 +145,7 @@ async function decompressors() {
 console.log(`archive: ${ARCHIVE} (${kernels.length} kernels, ${(compressed / 1e6).toFixed(0)} MB compressed)`);
 console.log(`objects: ${objects.length} (${distinct.length} distinct: ${distinct.map((o) => path.basename(o)).join(' ')})`);
 console.log(`cpus: ${CPUS}, btfgen --jobs ${JOBS}, reference: extract ${REF_EXTRACT_JOBS} jobs, bpftool 2 jobs; ${os.cpus()[0]?.model ?? ''}`);
-console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`load average before: ${loadAverage()}`);
 
 const rows = { floor: [], reference: [], cold: [], warm: [] };
 const mem = { reference: 0, referenceMain: 0, cold: 0, coldMain: 0, warm: 0 };
@@ -284,4 +252,4 @@ if (argv.includes('--decompressors')) {
   console.log(`  xz command via execa (no file descriptor):          ${d.execa.map(fmt).join(', ')}`);
   console.log(`  @napi-rs/lzma xz.decompress (fallback):             ${d.lzma.map(fmt).join(', ')}`);
 }
-console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`load average after: ${loadAverage()}`);

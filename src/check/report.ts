@@ -261,6 +261,28 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
+/** A relocation outcome other than ok; `guarded`: a poison no program reaches (an expected miss). */
+export interface FailedRelocation {
+  file: string;
+  rel: ReportRelocation;
+  outcome: RelocationOutcome;
+  guarded: boolean;
+}
+
+/** Every relocation outcome that is not ok, in report order (the text and HTML reports list the same ones). */
+export function failedRelocations(r: CheckReport): FailedRelocation[] {
+  const out: FailedRelocation[] = [];
+  for (const o of r.objects) {
+    for (const rel of o.relocations) {
+      for (const outcome of rel.outcomes) {
+        if (outcome.verdict === 'ok') continue;
+        out.push({ file: o.file, rel, outcome, guarded: outcome.verdict === 'poison' && outcome.guarded === true });
+      }
+    }
+  }
+  return out;
+}
+
 /** Does this program need the running kernel's BTF to attach (needs-kernel-btf on its kernels)? */
 export function programNeedsKernelBtf(p: ReportProgram): boolean {
   return p.outcomes.some((o) => o.reasons.some((r) => r.check === 'needs-kernel-btf'));
@@ -342,20 +364,15 @@ export function formatText(r: CheckReport): string {
 
   const failing: string[] = [];
   const guarded: string[] = [];
-  for (const o of r.objects) {
-    for (const rel of o.relocations) {
-      for (const oc of rel.outcomes) {
-        if (oc.verdict === 'ok') continue;
-        const head = `${o.file}: prog '${rel.program}' relo #${rel.index} insn #${rel.insn}: ${rel.kind} ${rel.path} (${rel.type}, access ${rel.access})`;
-        const n = `${oc.kernels.length} kernel${oc.kernels.length === 1 ? '' : 's'}`;
-        const block = [`  ${head}`];
-        if (oc.verdict === 'error') block.push(`    error (libbpf: ${oc.message ?? 'failed'}) on ${n}:`);
-        else if (oc.message) block.push(`    poison (libbpf: ${oc.message}) on ${n}:`);
-        else block.push(`    poison (no candidate matched) on ${n}:`);
-        for (const d of describeKernels(r.kernels, oc.kernels)) block.push(`      ${d}`);
-        (oc.verdict === 'poison' && oc.guarded ? guarded : failing).push(...block);
-      }
-    }
+  for (const { file, rel, outcome: oc, guarded: expected } of failedRelocations(r)) {
+    const head = `${file}: prog '${rel.program}' relo #${rel.index} insn #${rel.insn}: ${rel.kind} ${rel.path} (${rel.type}, access ${rel.access})`;
+    const n = `${oc.kernels.length} kernel${oc.kernels.length === 1 ? '' : 's'}`;
+    const block = [`  ${head}`];
+    if (oc.verdict === 'error') block.push(`    error (libbpf: ${oc.message ?? 'failed'}) on ${n}:`);
+    else if (oc.message) block.push(`    poison (libbpf: ${oc.message}) on ${n}:`);
+    else block.push(`    poison (no candidate matched) on ${n}:`);
+    for (const d of describeKernels(r.kernels, oc.kernels)) block.push(`      ${d}`);
+    (expected ? guarded : failing).push(...block);
   }
   const unreadable = r.kernels.filter((k) => k.error !== undefined);
   lines.push('');

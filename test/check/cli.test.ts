@@ -2,7 +2,7 @@
 // committed example archive (Debian 12 kernels), exit status and --allow-missing, atomic -o,
 // and pack's clear errors for bad input. Expected verdicts come from the kernels' BTF read by
 // an independent route (`bpftool btf dump ... format c`), not from our reader.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -10,42 +10,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { data, EXAMPLE_ARCHIVE, missing, REPO_ROOT } from '../helpers/data.js';
 import { assertDistFresh } from '../pack/helpers.js';
 import { HAVE_BPFTOOL, kernelFile, NO_BPFTOOL } from '../minimize/helpers/env.js';
+import { BIN, exampleKernels, GUARDS, runCli, taskHas } from './helpers.js';
 import { bpftoolFacts, compileFixture, HAVE_CLANG } from './load/helpers.js';
 
 const DEMO = data.demoArchive.path;
 
 assertDistFresh();
-const BIN = join(REPO_ROOT, 'bin/btfgen');
-const GUARDS = join(REPO_ROOT, 'test/check/fixtures/guards.o');
 const tmp = mkdtempSync(join(tmpdir(), 'btfgen-check-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Kernel files of the example archive (x86_64 and arm64). */
-function exampleKernels(): string[] {
-  const out: string[] = [];
-  for (const arch of readdirSync(join(EXAMPLE_ARCHIVE, 'debian/12'))) {
-    for (const f of readdirSync(join(EXAMPLE_ARCHIVE, 'debian/12', arch))) out.push(join(EXAMPLE_ARCHIVE, 'debian/12', arch, f));
-  }
-  return out.sort();
-}
-
-/** Does `struct task_struct` have member `name` in this kernel? (bpftool's C dump) */
-function taskHas(kernel: string, member: string): boolean {
-  const c = execFileSync('bpftool', ['btf', 'dump', 'file', kernelFile(kernel), 'format', 'c'], { maxBuffer: 1 << 28 }).toString('latin1');
-  const body = /^struct task_struct \{\n([\s\S]*?)\n\};/m.exec(c)?.[1] ?? '';
-  return new RegExp(`[ *]${member}(;|\\[| :)`).test(body);
-}
+const run = (args: string[]) => runCli(args);
 
 describe('btfgen check (CLI)', () => {
   it.skipIf(!HAVE_BPFTOOL)(`text report: matrix and failing relocations follow the kernels' task_struct ${HAVE_BPFTOOL ? '' : NO_BPFTOOL}`, async () => {

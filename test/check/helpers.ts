@@ -1,13 +1,15 @@
 // libbpf 1.1 as the reference for `btfgen check`: builds harness/relo-log.c against the system
 // libbpf (Debian libbpf-dev), runs it on an object with btf_custom_path = a kernel BTF, and
 // parses libbpf's own debug log into per-relocation decisions (`prog 'X': relo #N: ...`) and the
-// verifier's verdict.
-import { spawn, spawnSync } from 'node:child_process';
+// verifier's verdict. Also what the CLI suites share: the built CLI, the guard fixture, the
+// example archive's kernels and bpftool's view of their task_struct.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../helpers/data.js';
+import { EXAMPLE_ARCHIVE, REPO_ROOT } from '../helpers/data.js';
+import { kernelFile } from '../minimize/helpers/env.js';
 
 const SOURCE = join(REPO_ROOT, 'test/check/harness/relo-log.c');
 
@@ -115,4 +117,43 @@ export function parseReloLog(log: string): Map<string, LibbpfDecision> {
  */
 export function failedCoreRelo(log: string): string | undefined {
   return /failed to resolve CO-RE relocation (.*)$/m.exec(log)?.[1];
+}
+
+/** The built CLI (bin/btfgen). */
+export const BIN = join(REPO_ROOT, 'bin/btfgen');
+/** The guard fixture object (test/check/fixtures/guards.o). */
+export const GUARDS = join(REPO_ROOT, 'test/check/fixtures/guards.o');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/btfgen with `args` from the repository root; `env` replaces the environment when given. */
+export function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, ...(env ? { env } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Kernel files of the example archive (x86_64 and arm64). */
+export function exampleKernels(): string[] {
+  const out: string[] = [];
+  for (const arch of readdirSync(join(EXAMPLE_ARCHIVE, 'debian/12'))) {
+    for (const f of readdirSync(join(EXAMPLE_ARCHIVE, 'debian/12', arch))) out.push(join(EXAMPLE_ARCHIVE, 'debian/12', arch, f));
+  }
+  return out.sort();
+}
+
+/** Does `struct task_struct` have member `name` in this kernel? (bpftool's C dump) */
+export function taskHas(kernel: string, member: string): boolean {
+  const c = execFileSync('bpftool', ['btf', 'dump', 'file', kernelFile(kernel), 'format', 'c'], { maxBuffer: 1 << 28 }).toString('latin1');
+  const body = /^struct task_struct \{\n([\s\S]*?)\n\};/m.exec(c)?.[1] ?? '';
+  return new RegExp(`[ *]${member}(;|\\[| :)`).test(body);
 }

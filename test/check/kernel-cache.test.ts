@@ -3,49 +3,22 @@
 // --no-kernel-cache, and does read the cache (an entry planted under a kernel's identity is what
 // that kernel is checked against). Verdicts expected from bpftool's C dump of the kernels.
 import { createHash } from 'node:crypto';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type * as KcacheApi from '../../src/kcache/index.js';
-import { data, EXAMPLE_ARCHIVE, missing, REPO_ROOT } from '../helpers/data.js';
+import { data, EXAMPLE_ARCHIVE, missing } from '../helpers/data.js';
 import { assertDistFresh, DIST } from '../pack/helpers.js';
 import { HAVE_BPFTOOL, kernelFile, NO_BPFTOOL } from '../minimize/helpers/env.js';
+import { exampleKernels, GUARDS, runCli, taskHas } from './helpers.js';
 
 assertDistFresh();
 const { kernelCacheStats, open } = (await import(pathToFileURL(join(DIST, 'kcache/index.js')).href)) as typeof KcacheApi;
-const BIN = join(REPO_ROOT, 'bin/btfgen');
-const GUARDS = join(REPO_ROOT, 'test/check/fixtures/guards.o');
 const tmp = mkdtempSync(join(tmpdir(), 'btfgen-check-kc-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, HOME: tmp, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function exampleKernels(): string[] {
-  const out: string[] = [];
-  for (const arch of readdirSync(join(EXAMPLE_ARCHIVE, 'debian/12'))) {
-    for (const f of readdirSync(join(EXAMPLE_ARCHIVE, 'debian/12', arch))) out.push(join(EXAMPLE_ARCHIVE, 'debian/12', arch, f));
-  }
-  return out.sort();
-}
-
-/** Does `struct task_struct` have member `name` in this kernel? (bpftool's C dump) */
-function taskHas(kernel: string, member: string): boolean {
-  const c = execFileSync('bpftool', ['btf', 'dump', 'file', kernelFile(kernel), 'format', 'c'], { maxBuffer: 1 << 28 }).toString('latin1');
-  const body = /^struct task_struct \{\n([\s\S]*?)\n\};/m.exec(c)?.[1] ?? '';
-  return new RegExp(`[ *]${member}(;|\\[| :)`).test(body);
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { ...process.env, HOME: tmp, ...env });
 
 interface Report {
   kernels: { key: string }[];

@@ -4,7 +4,7 @@
 // arch are checkboxes driving CSS alone (`#f:not(:checked) ~ main .col { display: none }`), so
 // they work with JavaScript off too.
 import { describeRun, kernelGroups, type KernelGroup } from '../kernel-runs.js';
-import type { CheckReport, ProgramOutcomeGroup as ReportProgramOutcome, ProgramReason as ReportReason, ReportKernel, ReportProgram } from '../report.js';
+import { failedRelocations, type CheckReport, type ProgramOutcomeGroup as ReportProgramOutcome, type ProgramReason as ReportReason, type ReportKernel, type ReportProgram } from '../report.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** Escapes text for element content and quoted attribute values. */
@@ -177,20 +177,15 @@ function needsKernelBtf(r: CheckReport): string {
 function relocations(r: CheckReport, c: Columns): string {
   const failing: string[] = [];
   const guarded: string[] = [];
-  for (const o of r.objects) {
-    for (const rel of o.relocations) {
-      for (const oc of rel.outcomes) {
-        if (oc.verdict === 'ok') continue;
-        const head = `<code>${esc(o.file)}</code>: prog '${esc(rel.program)}' relo #${esc(rel.index)} insn #${esc(rel.insn)}: ${esc(rel.kind)} <code>${esc(rel.path)}</code> <span class="muted">(${esc(rel.type)}, access ${esc(rel.access)})</span>`;
-        const what = oc.verdict === 'error' ? `error: ${oc.message ?? ''}` : oc.message ? `poison: ${oc.message}` : 'poison (no candidate matched)';
-        const members = new Set(oc.kernels);
-        const items = c.groups
-          .filter((g) => g.kernels.some((k) => members.has(k)))
-          .map((g) => `<li class="${c.cls(g)}"><code>${esc(g.key)}</code> <span class="mono">${esc(describeRun(r.kernels, g, members))}</span></li>`);
-        const block = `<details><summary>${head}</summary><p>${esc(what)} on ${oc.kernels.length} kernel${oc.kernels.length === 1 ? '' : 's'}:</p><ul>${items.join('')}</ul></details>`;
-        (oc.verdict === 'poison' && oc.guarded ? guarded : failing).push(block);
-      }
-    }
+  for (const { file, rel, outcome: oc, guarded: expected } of failedRelocations(r)) {
+    const head = `<code>${esc(file)}</code>: prog '${esc(rel.program)}' relo #${esc(rel.index)} insn #${esc(rel.insn)}: ${esc(rel.kind)} <code>${esc(rel.path)}</code> <span class="muted">(${esc(rel.type)}, access ${esc(rel.access)})</span>`;
+    const what = oc.verdict === 'error' ? `error: ${oc.message ?? ''}` : oc.message ? `poison: ${oc.message}` : 'poison (no candidate matched)';
+    const members = new Set(oc.kernels);
+    const items = c.groups
+      .filter((g) => g.kernels.some((k) => members.has(k)))
+      .map((g) => `<li class="${c.cls(g)}"><code>${esc(g.key)}</code> <span class="mono">${esc(describeRun(r.kernels, g, members))}</span></li>`);
+    const block = `<details><summary>${head}</summary><p>${esc(what)} on ${oc.kernels.length} kernel${oc.kernels.length === 1 ? '' : 's'}:</p><ul>${items.join('')}</ul></details>`;
+    (expected ? guarded : failing).push(block);
   }
   const out = ['<section id="relocations"><h2>Failing CO-RE relocations</h2>'];
   out.push(failing.length ? failing.join('\n') : '<p>No failing relocation: every program passes CO-RE relocation on every kernel.</p>');
