@@ -2,12 +2,11 @@
 // of an archive and whether each program loads there; text, json or html report on stdout or
 // -o FILE (written atomically); exit 1 when a program fails on a selected kernel (unless
 // --allow-missing; programs that need kernel BTF only with --strict).
-import { rename, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { check, formatText, renderHtml, reportFails, type CheckOptions, type CheckProgress } from '../check/index.js';
 import { UsageError } from '../errors.js';
-import { addKernelCacheOptions, kernelCacheFlags, parseIntFlag } from './pack.js';
+import { addKernelCacheOptions, kernelCacheFlags, parseIntFlag, writeAtomic } from './pack.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -46,17 +45,6 @@ class Bar {
   clear(): void {
     if (this.shown) this.stream.write('\r\x1b[K');
     this.shown = false;
-  }
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
   }
 }
 

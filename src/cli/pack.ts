@@ -43,14 +43,22 @@ export interface PackFlags {
 export async function writeReport(file: string, report: CheckReport): Promise<void> {
   const ext = path.extname(file).toLowerCase();
   const text = ext === '.txt' ? formatText(report) : ext === '.html' || ext === '.htm' ? renderHtml(report) : `${JSON.stringify(report)}\n`;
-  const abs = path.resolve(file);
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.tmp`);
+  try {
+    await writeAtomic(path.resolve(file), text);
+  } catch (e) {
+    throw new BtfgenError(`${file}: cannot write report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Writes a report file whole or not at all: a temporary file beside it, renamed over it. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     await writeFile(tmp, text);
-    await rename(tmp, abs);
+    await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw new BtfgenError(`${file}: cannot write report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw e;
   }
 }
 
