@@ -31,7 +31,7 @@
 // once so overshoot the limit by at most about SCAN_SLACK each. Temporary files of processes
 // that no longer run (or older than an hour) are removed by the scan.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open as openFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
@@ -186,8 +186,8 @@ export class KernelCache {
   /**
    * Stores a kernel's BTF; resolves true when it was stored, false when it was skipped (bigger
    * than the limit, or no room without evicting what this process used). Never rejects: the
-   * cache is an optimization, a failed write is a skipped one. The bytes are copied before
-   * put() returns (the caller may reuse its buffer).
+   * cache is an optimization, a failed write is a skipped one. The BTF is written from the
+   * caller's buffer, not copied: `kernel.btf` must stay unchanged until the promise settles.
    */
   put(identity: string, kernel: KernelBtf): Promise<boolean> {
     checkIdentity(identity);
@@ -202,10 +202,11 @@ export class KernelCache {
     await this.queue;
   }
 
-  private async store(identity: string, entry: Uint8Array): Promise<boolean> {
-    if (this.full || entry.length > this.maxBytes) return false;
+  private async store(identity: string, entry: Entry): Promise<boolean> {
+    const size = entry.head.length + entry.btf.length;
+    if (this.full || size > this.maxBytes) return false;
     let fresh = false;
-    if (!this.index || this.sinceScan + entry.length > this.slack) {
+    if (!this.index || this.sinceScan + size > this.slack) {
       await this.scan();
       fresh = true;
     }
@@ -213,16 +214,16 @@ export class KernelCache {
     if (prev) {
       // stored since (by another pack, or an earlier put): nothing to do when it is whole
       const st = await stat(this.file(identity)).catch(() => undefined);
-      if (st?.isFile() && st.size === entry.length) {
+      if (st?.isFile() && st.size === size) {
         this.used.add(identity);
         return true;
       }
       this.total -= prev.size;
       this.index!.delete(identity);
     }
-    if (this.total + entry.length > this.maxBytes) {
+    if (this.total + size > this.maxBytes) {
       if (!fresh) await this.scan(); // other packs may have filled or emptied it meanwhile
-      if (this.total + entry.length > this.maxBytes && !(await this.evict(entry.length))) {
+      if (this.total + size > this.maxBytes && !(await this.evict(size))) {
         this.full = true;
         return false;
       }
@@ -231,15 +232,20 @@ export class KernelCache {
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      await writeFile(tmp, entry);
+      const fh = await openFile(tmp, 'wx', 0o644);
+      try {
+        await fh.writev([entry.head, entry.btf]);
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, file);
     } catch {
       await rm(tmp, { force: true });
       return false;
     }
-    this.index!.set(identity, { size: entry.length, usedAt: Date.now() });
-    this.total += entry.length;
-    this.sinceScan += entry.length;
+    this.index!.set(identity, { size, usedAt: Date.now() });
+    this.total += size;
+    this.sinceScan += size;
     this.used.add(identity);
     return true;
   }
@@ -347,22 +353,25 @@ function isAlive(pid: number): boolean {
 //   0  magic "btfgkc1\n"        8  codec (u8), 3 bytes zero
 //  12  CRC-32 of the BTF       16  BTF length (u64)     24  stored BTF length (u64)
 //  32  identity (32 bytes, the sha256)    then: name length (u16) right after the header
-function encodeEntry(identity: string, k: KernelBtf): Uint8Array {
+/** An entry to write: its head (header and member name) and the caller's BTF, written as is. */
+interface Entry {
+  head: Buffer;
+  btf: Uint8Array;
+}
+
+function encodeEntry(identity: string, k: KernelBtf): Entry {
   const name = Buffer.from(k.member, 'utf8');
   if (name.length > 0xffff) throw new RangeError('kernel cache: member name too long');
-  const stored = k.btf; // ENTRY_CODEC is Raw
-  const out = Buffer.allocUnsafe(HEADER + 2 + name.length + stored.length);
-  out.fill(0, 0, HEADER);
-  MAGIC.copy(out, 0);
-  out[8] = ENTRY_CODEC;
-  out.writeUInt32LE(crc32(k.btf), 12);
-  out.writeBigUInt64LE(BigInt(k.btf.length), 16);
-  out.writeBigUInt64LE(BigInt(stored.length), 24);
-  out.write(identity, 32, 32, 'hex');
-  out.writeUInt16LE(name.length, HEADER);
-  name.copy(out, HEADER + 2);
-  out.set(stored, HEADER + 2 + name.length);
-  return out;
+  const head = Buffer.alloc(HEADER + 2 + name.length);
+  MAGIC.copy(head, 0);
+  head[8] = ENTRY_CODEC; // Raw: the BTF is stored as it is
+  head.writeUInt32LE(crc32(k.btf), 12);
+  head.writeBigUInt64LE(BigInt(k.btf.length), 16);
+  head.writeBigUInt64LE(BigInt(k.btf.length), 24);
+  head.write(identity, 32, 32, 'hex');
+  head.writeUInt16LE(name.length, HEADER);
+  name.copy(head, HEADER + 2);
+  return { head, btf: k.btf };
 }
 
 function decodeEntry(data: Buffer, identity: string): KernelBtf | undefined {

@@ -25,6 +25,7 @@ import { prepareCheckObject, type CheckObject } from '../check/decide.js';
 import { ReportBuilder, type CheckReport } from '../check/report.js';
 import type { Env } from '../archive/paths.js';
 import { resolveArchivePaths } from '../archive/paths.js';
+import { open as openKernelCache } from '../kcache/index.js';
 import { resultKeyPrefix } from './cache.js';
 import type { Decompressor } from './decompress.js';
 import { combineFingerprints, distinctObjects } from './fingerprint.js';
@@ -289,13 +290,19 @@ async function minimizeAll(
   signal: AbortSignal | undefined,
   work: { threads: number },
 ): Promise<Decompressor> {
-  const mostlyXz = todo.filter((it) => it.entry.format === 'btf.tar.xz').length * 2 >= todo.length;
-  const plan = threadPlan(s.jobs, mostlyXz, init.decompressor === 'xz');
+  // Kernels the kernel cache holds need no xz: when they are most of the work, one minimizing
+  // thread per job (no lanes)
+  const kcache = init.kernelCache ? openKernelCache(init.kernelCache) : undefined;
+  let toDecompress = 0;
+  for (const it of todo) {
+    if (it.entry.format === 'btf.tar.xz' && !(kcache && it.sha256 && (await kcache.has(it.sha256)))) toDecompress++;
+  }
+  const plan = threadPlan(s.jobs, toDecompress * 2 >= todo.length, init.decompressor === 'xz');
   // started before the kernels are sized: the threads boot meanwhile
   const pool = early ?? startPool(Math.min(plan.workers, todo.length));
   const tasks: (PoolTask & { size: number })[] = todo.map((it) => {
     const size = estimateKernelSize(it.entry);
-    return { id: ids.get(it)!, path: it.entry.path, format: it.entry.format, label: it.entry.relPath, release: it.entry.release, heavy: size >= HEAVY_BYTES, size };
+    return { id: ids.get(it)!, path: it.entry.path, format: it.entry.format, label: it.entry.relPath, release: it.entry.release, heavy: size >= HEAVY_BYTES, size, ...(it.sha256 ? { sha256: it.sha256 } : {}) };
   });
   tasks.sort((a, b) => b.size - a.size || a.id - b.id);
   try {

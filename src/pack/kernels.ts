@@ -89,8 +89,7 @@ export async function openKernelSource(options: KernelSourceOptions): Promise<Ke
       const hit = await cachedKernel(cache, sha256, kernel, file);
       if (hit) return hit;
       const k = await decodeKernel(file, kernel, await decompressor());
-      keepKernel(cache, sha256, kernel, k);
-      await cache.flush(); // stored before it is returned: a caller that is done has filled the cache
+      await keepKernel(cache, sha256, kernel, k); // stored before it is returned: a caller that is done has filled the cache
       return k;
     },
   };
@@ -129,12 +128,17 @@ export async function cachedKernel(
 }
 
 /**
- * Stores a decompressed kernel in the kernel cache, in the background (the cache copies the
- * bytes before this returns: `k.btf` may be a reused buffer). Its flush() waits for it.
+ * Stores a decompressed kernel in the kernel cache, in the background; resolves when it is
+ * stored or skipped. The cache writes `k.btf` as it is: the caller must not reuse its buffer
+ * before then.
  */
-export function keepKernel(cache: KernelCache | undefined, sha256: string, kernel: Pick<KernelEntry, 'format' | 'release'>, k: KernelBtf): void {
+export async function keepKernel(cache: KernelCache | undefined, sha256: string, kernel: Pick<KernelEntry, 'format' | 'release'>, k: KernelBtf): Promise<void> {
   if (!cache || kernel.format !== 'btf.tar.xz' || k.cached) return;
-  void cache.put(sha256, { btf: k.btf, member: k.oddMember ?? `${kernel.release}.btf` });
+  try {
+    await cache.put(sha256, { btf: k.btf, member: k.oddMember ?? `${kernel.release}.btf` });
+  } catch {
+    // a kernel the cache cannot hold (a member name too long for an entry) is not kept
+  }
 }
 
 /** Notes a tar member not named `<release>.btf` (a `./` prefix is fine). */

@@ -176,7 +176,9 @@ function runTasks(
       handed++;
       if (t.heavy) heavyInFlight++;
       held.set(t.id, t);
-      w.postMessage({ type: 'task', id: t.id, path: t.path, format: t.format, label: t.label, release: t.release } satisfies TaskMessage);
+      const msg: TaskMessage = { type: 'task', id: t.id, path: t.path, format: t.format, label: t.label, release: t.release };
+      if (t.sha256 !== undefined) msg.sha256 = t.sha256;
+      w.postMessage(msg);
     };
     const feed = (w: Worker): void => {
       if (settled || triage.busy(w)) return;

@@ -5,7 +5,7 @@ import type { ProgramVerdict } from '../check/load/verdict.js';
 import type { Engine, ObjectBytes } from './minimizer.js';
 
 /** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
-export const PROTOCOL = 6;
+export const PROTOCOL = 7;
 
 /**
  * CO-RE checks a worker runs on each kernel's full BTF (`btfgen check`, `pack --report`,
@@ -81,6 +81,11 @@ export interface TaskMessage {
   label: string;
   /** The kernel's release (its member should be `<release>.btf`). */
   release: string;
+  /**
+   * The file's sha256 when the result cache's stat index vouches for it (the file is unchanged
+   * since it was hashed): a kernel the kernel cache holds is then not read at all.
+   */
+  sha256?: string;
 }
 
 export interface TaskTimings {

@@ -25,6 +25,8 @@ export interface Item {
   outcome?: Outcome;
   /** The file's stat at scan time (the stat index records it with the hash). */
   st?: BigIntStats;
+  /** The file's sha256, when the stat index knows it (the file is unchanged since hashed). */
+  sha256?: string;
 }
 
 export interface Results {
@@ -90,12 +92,13 @@ export async function openResults(s: PackSettings, keyPrefix: string): Promise<R
           }
           if (st) {
             it.st = st;
+            const sha = statIndex.get(it.entry.path, st);
+            if (sha) it.sha256 = sha;
             // --report / --verify read every kernel (the workers verify a stored result)
             if (s.verify || s.report) {
               todo.push(it);
               continue;
             }
-            const sha = statIndex.get(it.entry.path, st);
             const key = sha ? resultKey(keyPrefix, sha) : undefined;
             const hit = key ? await store.lookup(key) : undefined;
             if (hit?.status === 'ok') {

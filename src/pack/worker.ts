@@ -26,6 +26,12 @@ let init: WorkerInit;
 let store: ResultStore;
 /** Decompressed kernels between runs (init.kernelCache), or undefined when off. */
 let kcache: KernelCache | undefined;
+/**
+ * The last kernel being stored in the kernel cache: its BTF is a view of the thread's reusable
+ * buffer, written as is, so the next kernel waits for it before taking the buffer (the write
+ * runs while the kernel is minimized).
+ */
+let keeping: Promise<void> = Promise.resolve();
 // Made at the first kernel that needs it (its xz is running meanwhile): the minimizer's
 // modules and the objects' parsing stay off the path to the first decompressions.
 let minimizer: Promise<KernelMinimizer> | undefined;
@@ -146,8 +152,11 @@ type Timings = ResultMessage['ms'];
 interface Job {
   t: TaskMessage;
   ms: Timings;
-  /** Open until the kernel is done: `xz` reads the very bytes hashed from it. */
-  file: FileHandle;
+  /**
+   * Open until the kernel is done: `xz` reads the very bytes hashed from it. Absent when the
+   * file was not read (its sha256 came with the task and the kernel cache holds it).
+   */
+  file?: FileHandle;
   bytes: Uint8Array;
   sha256: string;
   key: string;
@@ -162,41 +171,53 @@ interface Job {
 }
 
 /**
- * Reads and hashes the kernel file and looks the result up in the cache: a result message
- * when that settles it, else the job.
+ * Identifies the kernel (the sha256 of its file: from the task when the result cache's stat
+ * index knows it, else read and hashed here) and looks the result up in the cache: a result
+ * message when that settles it, else the job. A kernel the kernel cache holds is not read at
+ * all when its sha256 came with the task.
  */
 async function start(t: TaskMessage): Promise<ResultMessage | Job> {
   const ms: Timings = { startedAt: performance.timeOrigin + performance.now(), read: 0, decompress: 0, minimize: 0 };
   const t0 = performance.now();
-  let file: FileHandle | undefined;
-  let bytes: Uint8Array;
-  try {
-    file = await open(t.path, 'r');
-    bytes = await readAll(file);
-  } catch (err) {
-    await file?.close().catch(() => undefined);
-    return { type: 'result', id: t.id, status: 'failed', message: `cannot read: ${messageOf(err)}`, cached: false, ms };
+  let job: Job;
+  if (t.sha256 !== undefined && (await inKernelCache(t, t.sha256))) {
+    job = { t, ms, bytes: new Uint8Array(0), sha256: t.sha256, key: '', hashedAt: Date.now(), inCache: true };
+  } else {
+    const read = await readKernelFile(t);
+    if (!('bytes' in read)) return { type: 'result', id: t.id, status: 'failed', message: read.failed, cached: false, ms };
+    job = { t, ms, ...read, key: '' };
+    job.inCache = await inKernelCache(t, job.sha256);
   }
-  const hashedAt = Date.now();
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
   ms.read = performance.now() - t0;
-  if (init.mode === 'check') return await probeKernelCache({ t, ms, file, bytes, sha256, key: '', hashedAt }); // no result store
-  const key = resultKey(init.keyPrefix, sha256);
-  const hit = await store.lookup(key).catch(() => undefined);
+  if (init.mode === 'check') return job; // no result store
+  job.key = resultKey(init.keyPrefix, job.sha256);
+  const hit = await store.lookup(job.key).catch(() => undefined);
   // pack --report / --verify: a cached kernel is still read and checked (its stored result verified)
-  if (hit && init.check) return { t, ms, file, bytes, sha256, key, hashedAt, hit };
-  if (hit) {
-    await file.close().catch(() => undefined);
-    if (hit.status === 'ok') return { type: 'result', id: t.id, status: 'cached', sha256, key, size: hit.size, hashedAt, ms };
-    return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: hit.message, cached: true, ms };
-  }
-  return await probeKernelCache({ t, ms, file, bytes, sha256, key, hashedAt });
+  if (hit && init.check) return { ...job, hit };
+  if (!hit) return job;
+  await job.file?.close().catch(() => undefined);
+  const { sha256, key, hashedAt } = job;
+  if (hit.status === 'ok') return { type: 'result', id: t.id, status: 'cached', sha256, key, size: hit.size, hashedAt, ms };
+  return { type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message: hit.message, cached: true, ms };
 }
 
-/** Marks a job whose kernel the kernel cache holds (read in finish(), no xz lane needed). */
-async function probeKernelCache(job: Job): Promise<Job> {
-  if (kcache && job.t.format === 'btf.tar.xz' && (await kcache.has(job.sha256))) job.inCache = true;
-  return job;
+/** The kernel file, open (for xz) and read, with its sha256; or why it cannot be read. */
+async function readKernelFile(t: TaskMessage): Promise<{ file: FileHandle; bytes: Uint8Array; sha256: string; hashedAt: number } | { failed: string }> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(t.path, 'r');
+    const bytes = await readAll(file);
+    const hashedAt = Date.now();
+    return { file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), hashedAt };
+  } catch (err) {
+    await file?.close().catch(() => undefined);
+    return { failed: `cannot read: ${messageOf(err)}` };
+  }
+}
+
+/** Whether the kernel cache holds this kernel (then no xz lane decompresses it; finish() reads the entry). */
+async function inKernelCache(t: TaskMessage, sha256: string): Promise<boolean> {
+  return kcache !== undefined && t.format === 'btf.tar.xz' && (await kcache.has(sha256));
 }
 
 /**
@@ -238,7 +259,9 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
   if (hooks.exitOn && t.label.includes(hooks.exitOn)) process.exit(70);
   try {
     const kernel = { format: t.format, relPath: t.label, release: t.release };
+    await keeping;
     const cached = job.inCache ? await fromKernelCache(job) : undefined;
+    if (!cached && !job.file) await readAfterAll(job);
     let t0 = performance.now();
     let k: KernelBtf;
     if (cached) {
@@ -255,10 +278,10 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         k = withMember({ btf: m.data, file: job.bytes }, m.name, t.release);
       } else {
         // No lane, or it failed: the streaming path (which also words any error).
-        k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
+        k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file?.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
       }
       ms.decompress += performance.now() - t0;
-      keepKernel(kcache, sha256, t, k); // copied now: the thread's buffer is reused
+      keeping = keepKernel(kcache, sha256, t, k);
     } else {
       beforeMinimize?.();
       k = await decodeKernel(job.bytes, kernel, init.decompressor);
@@ -320,8 +343,19 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     if (init.mode === 'check') return { type: 'result', id: t.id, status: 'failed', message, cached: false, ms };
     return withCheck({ type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms }, payload);
   } finally {
-    await job.file.close().catch(() => undefined);
+    await job.file?.close().catch(() => undefined);
   }
+}
+
+/**
+ * A kernel the kernel cache was to answer without its file being read, whose entry turned out
+ * damaged or gone: read (and hashed again) now, to be decompressed.
+ */
+async function readAfterAll(job: Job): Promise<void> {
+  const read = await readKernelFile(job.t);
+  if (!('bytes' in read)) throw new Error(read.failed);
+  Object.assign(job, read);
+  if (init.mode !== 'check') job.key = resultKey(init.keyPrefix, job.sha256);
 }
 
 function withCheck<R extends ResultMessage>(r: R, payload: CheckPayload | undefined): R {
@@ -389,7 +423,7 @@ class Pipeline {
     if (t.format === 'btf.tar.xz' && !r.inCache) {
       const t0 = performance.now();
       r.lane = lane;
-      const size = lane.alive ? await lane.decompress(r.file.fd, init.maxMemberSize) : undefined;
+      const size = lane.alive && r.file ? await lane.decompress(r.file.fd, init.maxMemberSize) : undefined;
       if (size !== undefined) r.size = size;
       r.ms.decompress = performance.now() - t0;
     } else this.release(lane);
