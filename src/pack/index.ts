@@ -20,7 +20,6 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirs } from '../fsutil.js';
 import { BtfgenError, UsageError } from '../errors.js';
-import { prepareCheckObject } from '../check/decide.js';
 import type { CheckReport } from '../check/report.js';
 import type { Env } from '../archive/paths.js';
 import { resolveArchivePaths } from '../archive/paths.js';
@@ -93,10 +92,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
   };
   if ((await stat(s.output).catch(() => undefined))?.isDirectory()) throw new UsageError(`output ${s.output} is a directory`);
 
-  const objects = loadObjects(options.objects, s.cwd);
-  // --report / --verify: every object given (check's report names each), read by the checks
-  // here first so that one they cannot use fails the run, not each kernel
-  const checked = s.report || s.verify ? objects.all.map((o) => ({ o, c: prepareCheckObject(o.bytes, o.name) })) : undefined;
+  const objects = loadObjects(options.objects, s.cwd, s.report || s.verify);
   const outcomes = new Map<number, CheckPayload>();
   const json = s.json !== undefined ? await readJson(s.json, s.cwd) : undefined;
 
@@ -128,7 +124,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
     if (todo.length) {
       const init = workerInit(s, {
         objects: objects.distinct,
-        checkObjects: checked?.map((x) => x.o),
+        checkObjects: objects.checked?.map((x) => x.o),
         store: results.store,
         keyPrefix,
         decompressor: await source.decompressor(),
@@ -147,7 +143,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
     checkAbort();
 
     const { ok, failures } = settle(items);
-    const report = s.report ? buildReport(checked!, source.kernels, items, ids, outcomes) : undefined;
+    const report = s.report ? buildReport(objects.checked!, source.kernels, items, ids, outcomes) : undefined;
     const n = `${items.length} kernel${items.length === 1 ? '' : 's'}`;
     if (failures.length && !s.skipFailed) throw new PackError(`${failures.length} of ${n} failed; nothing was written (--skip-failed packs the others)`, failures, report);
     if (ok.length === 0) throw new PackError(`all ${n} failed; nothing was written`, failures, report);

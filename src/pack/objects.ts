@@ -1,31 +1,37 @@
-// The objects stage: each BPF object read and validated once on the main thread (an unusable
-// object fails the pack, not each kernel), exact repeats dropped, one fingerprint (the result
-// cache's object key). Also pack's --json file, read and checked here before any work.
+// The objects stage: each BPF object read, validated and parsed once on the main thread (an
+// unusable object fails the pack, not each kernel), exact repeats dropped, one fingerprint (the
+// result cache's object key), and for --report / --verify the objects as the checks read them.
+// Also pack's --json file, read and checked here before any work.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { combineFingerprints, distinctObjects } from './fingerprint.js';
-import { prepareObjects, type ObjectBytes } from './minimizer.js';
+import { prepareCheckObject, type CheckObject } from '../check/decide.js';
+import { prepareObject, type PreparedObject } from '../minimize/index.js';
+import { combineFingerprints, preparedFingerprint } from './fingerprint.js';
+import type { ObjectBytes } from './minimizer.js';
 import type { PackObject } from './types.js';
 
 export interface PackObjects {
   /** How many objects were given. */
   given: number;
-  /** Every object given, in order (check's report names each). */
-  all: ObjectBytes[];
   /** Those the workers minimize for: exact CO-RE repeats dropped. */
   distinct: ObjectBytes[];
   /** combineFingerprints() of the distinct objects. */
   fingerprint: string;
+  /** With `check` (--report / --verify): every object given, in order (check's report names each), as the checks read it. */
+  checked: { o: ObjectBytes; c: CheckObject }[] | undefined;
 }
 
 /**
- * The objects, read and validated once here (an unusable object fails the pack, not each
- * kernel). A byte-identical copy is the same object (the first occurrence speaks for it, in
- * errors too); exact CO-RE repeats add nothing to the union and are minimized for once.
+ * The objects, each parsed once here (prepareObject: an unusable object fails the pack, not
+ * each kernel); the fingerprint and the checks read that parse. A byte-identical copy is the
+ * same object (the first occurrence speaks for it, in errors too). Exact CO-RE repeats (the
+ * same fingerprint) are minimized for once: marks are a union and each object has its own
+ * candidate cache, so a repeat marks nothing new and leaves every output byte, and the first
+ * failing object, unchanged.
  */
-export function loadObjects(given: readonly PackObject[], cwd: string): PackObjects {
+export function loadObjects(given: readonly PackObject[], cwd: string, check: boolean): PackObjects {
   const all: ObjectBytes[] = given.map((o) => {
     if (typeof o !== 'string') return { name: o.name, bytes: o.bytes };
     try {
@@ -34,11 +40,26 @@ export function loadObjects(given: readonly PackObject[], cwd: string): PackObje
       throw new UsageError(`${o}: cannot read BPF object (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
   });
-  const unique: ObjectBytes[] = [];
-  for (const o of all) if (!unique.some((u) => u.bytes.length === o.bytes.length && Buffer.compare(u.bytes, o.bytes) === 0)) unique.push(o);
-  prepareObjects(unique);
-  const d = distinctObjects(unique);
-  return { given: all.length, all, distinct: d.objects, fingerprint: combineFingerprints(d.fingerprints) };
+  const unique: { o: ObjectBytes; prepared: PreparedObject }[] = [];
+  const parseOf = all.map((o) => {
+    const u = unique.find((x) => x.o.bytes.length === o.bytes.length && Buffer.compare(x.o.bytes, o.bytes) === 0);
+    if (u) return u.o.name === o.name ? u.prepared : { ...u.prepared, name: o.name };
+    const prepared = prepareObject(o.bytes, o.name);
+    unique.push({ o, prepared });
+    return prepared;
+  });
+  const distinct: ObjectBytes[] = [];
+  const fingerprints: string[] = [];
+  for (const { o, prepared } of unique) {
+    const f = preparedFingerprint(o, prepared);
+    if (fingerprints.includes(f)) continue;
+    fingerprints.push(f);
+    distinct.push(o);
+  }
+  // --report / --verify: read by the checks here first so that an object they cannot use fails
+  // the run, not each kernel
+  const checked = check ? all.map((o, i) => ({ o, c: prepareCheckObject(o.bytes, o.name, parseOf[i]) })) : undefined;
+  return { given: all.length, distinct, fingerprint: combineFingerprints(fingerprints), checked };
 }
 
 /** `--json`: the file's bytes, packed as ./package.json once they parse as JSON. */
