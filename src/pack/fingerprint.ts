@@ -209,20 +209,6 @@ function ptrSizeOf(elf: ElfFile): number {
   return elf.bits === 32 ? 4 : 8;
 }
 
-/** Until the objects stage uses preparedFingerprint(): the fingerprint as computed before it. */
-export function objectFingerprintBeforeSingleParse(obj: ObjectInput): string {
-  try {
-    const loaded = loadBtf(obj.bytes, { name: obj.name });
-    const sub = createHash('sha256');
-    const w = new Writer(sub);
-    writeObject(w, loaded.btf, loaded.ext, loaded.elf ? (loaded.elf.bits === 32 ? 4 : 8) : 0);
-    w.flush();
-    return `core:${sub.digest('hex')}`;
-  } catch {
-    return `raw:${createHash('sha256').update(obj.bytes).digest('hex')}`;
-  }
-}
-
 /** Combines per-object fingerprints, in order, into one key (hex). */
 export function combineFingerprints(perObject: readonly string[]): string {
   const hash = createHash('sha256');
