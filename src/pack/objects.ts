@@ -19,7 +19,10 @@ export interface PackObjects {
   distinct: ObjectBytes[];
   /** combineFingerprints() of the distinct objects. */
   fingerprint: string;
-  /** With `check` (--report / --verify): every object given, in order (check's report names each), as the checks read it. */
+  /**
+   * With `check` (--report / --verify): every object given, in order (check's report names
+   * each), as the checks read it.
+   */
   checked: { o: ObjectBytes; c: CheckObject }[] | undefined;
 }
 
