@@ -168,7 +168,11 @@ export class Btf {
   }
 
   // --- btf_sanity_check -------------------------------------------------------------------
-  private sanityCheck(): void {
+  /**
+   * Throws the BtfError btf_sanity_check would: the constructor runs this unless `noValidate`;
+   * a reader that parsed without it (a prepared object) can run it later on the same parse.
+   */
+  sanityCheck(): void {
     const words = this.words;
     const cnt = this.typeCount;
     const checkStr = (off: number, what: string, id: number) => {

@@ -65,12 +65,14 @@ export interface CheckObject {
   readonly relos: readonly CheckRelo[];
 }
 
-/** Reads an object once for any number of kernels. Throws ObjectError/ElfError on bad input. */
-export function prepareCheckObject(bytes: Uint8Array, file: string): CheckObject {
-  const prepared = prepareObject(bytes, file);
+/**
+ * Reads an object once for any number of kernels. Throws ObjectError/ElfError on bad input.
+ * `prepared`: the object already parsed by prepareObject() (its ELF is read again by no one).
+ */
+export function prepareCheckObject(bytes: Uint8Array, file: string, prepared: PreparedObject = prepareObject(bytes, file)): CheckObject {
   let code: ObjectCode;
   try {
-    code = readObjectCode(bytes);
+    code = readObjectCode(bytes, prepared.elf);
   } catch (e) {
     if (e instanceof BtfError) throw e.withFile(file);
     throw e;

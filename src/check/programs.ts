@@ -88,9 +88,11 @@ function readSymbols(elf: ElfFile, sec: ElfSection): Sym[] {
   return out;
 }
 
-/** Reads the programs, instructions and call relocations of a 64-bit little-endian BPF ELF. */
-export function readObjectCode(bytes: Uint8Array): ObjectCode {
-  const elf = parseElf(bytes);
+/**
+ * Reads the programs, instructions and call relocations of a 64-bit little-endian BPF ELF.
+ * `elf`: `bytes` already parsed (a prepared object's).
+ */
+export function readObjectCode(bytes: Uint8Array, elf: ElfFile = parseElf(bytes)): ObjectCode {
   if (elf.bits !== 64 || !elf.littleEndian) throw new ElfError('only 64-bit little-endian BPF objects are supported');
   const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
   const syms = symtab ? readSymbols(elf, symtab) : [];

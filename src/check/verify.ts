@@ -16,9 +16,12 @@ export interface LoadInputs {
   load: { facts: (ProgramFacts | undefined)[][]; funcs: string[] };
 }
 
-/** Reads each object's load facts once (check's main thread, pack's report, each worker). */
+/**
+ * Reads each object's load facts once (check's main thread, pack's report, each worker), from
+ * the ELF and BTF its CheckObject already parsed.
+ */
 export function loadInputs(objects: readonly CheckObject[], inputs: readonly { name: string; bytes: Uint8Array }[]): LoadInputs {
-  const facts = inputs.map((i) => readObjectFacts(i.bytes, i.name));
+  const facts = inputs.map((i, oi) => readObjectFacts(i.bytes, i.name, objects[oi]!.prepared));
   const perProgram = facts.map((f, oi) => programFacts(objects[oi]!, f));
   // Every attach-point FUNC name, answered in the kernel-facts scan itself.
   const funcs = [...new Set(facts.flatMap((f) => f.programs.flatMap(attachFuncNames)))];

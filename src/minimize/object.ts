@@ -3,6 +3,7 @@
 // the target (local root name and kind, essential name, the bpf_core_parse_spec() result).
 // A PreparedObject is immutable and reusable across any number of targets.
 import type { Btf } from '../btf/btf.js';
+import type { ElfFile } from '../btf/elf.js';
 import type { BtfExt } from '../btf/ext.js';
 import { EINVAL, ENOENT, ReloKind } from '../btf/kinds.js';
 import { loadBtf, MissingSectionError } from '../btf/object.js';
@@ -104,6 +105,12 @@ export interface PreparedObject {
   readonly name: string;
   readonly btf: Btf;
   readonly ext: BtfExt;
+  /**
+   * The object's ELF, as parsed for its .BTF (a prepared object is always an ELF: raw BTF has
+   * no .BTF.ext). Its class gives the pointer size (4 for ELF32, 8 for ELF64); the checks read
+   * the programs and maps from it without parsing the file again.
+   */
+  readonly elf: ElfFile;
   readonly relos: readonly PreparedRelo[];
   /** Candidate-index keys (rootKey(kind, essential name)) of every root needing a search. */
   readonly roots: ReadonlySet<string>;
@@ -133,7 +140,7 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
     }
     throw e;
   }
-  if (!loaded.ext) {
+  if (!loaded.ext || !loaded.elf) {
     throw new ObjectError('failed to parse BPF object: section .BTF.ext not found', name, EINVAL);
   }
   if (loaded.ext.endian !== 'little') {
@@ -141,8 +148,7 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
     // -EINVAL on the byte-swapped hdr_len); bpftool 7.1 rejects such objects.
     throw new ObjectError('failed to parse BPF object: .BTF.ext in non-native (big-endian) byte order is not supported', name, EINVAL);
   }
-  const btf = loaded.btf;
-  const ext = loaded.ext;
+  const { btf, ext, elf } = loaded;
   const relos: PreparedRelo[] = [];
   const roots = new Set<string>();
   const specCache = new Map<string, { err: number; spec: CoreSpec | null; msg?: string }>();
@@ -190,6 +196,6 @@ export function prepareObject(bytes: Uint8Array, name = 'object'): PreparedObjec
       });
     });
   }
-  return { name, btf, ext, relos, roots };
+  return { name, btf, ext, elf, relos, roots };
 }
 

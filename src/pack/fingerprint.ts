@@ -11,7 +11,8 @@
 // BTFGen never reads them. When an object holds something this serializer does not understand
 // (an unknown BTF kind, a split/base BTF), it falls back to hashing the raw .BTF and .BTF.ext.
 import { createHash, type Hash } from 'node:crypto';
-import { Kind, loadBtf, type Btf, type BtfExt } from '../btf/index.js';
+import { Kind, loadBtf, type Btf, type BtfExt, type ElfFile } from '../btf/index.js';
+import type { PreparedObject } from '../minimize/index.js';
 
 /** Version of the serialization below; bump when it changes. */
 const FORMAT = 'btfgen-core-fingerprint-v1';
@@ -166,21 +167,46 @@ export interface ObjectInput {
   bytes: Uint8Array;
 }
 
+/** What the serializer reads of an object: its BTF, .BTF.ext and ELF pointer size (0: raw BTF). */
+interface CoreParts {
+  btf: Btf;
+  ext: BtfExt | undefined;
+  ptrSize: number;
+}
+
+function fingerprintOf(bytes: Uint8Array, parts: () => CoreParts): string {
+  try {
+    const { btf, ext, ptrSize } = parts();
+    // btf__parse()'s validation: an object whose BTF fails it keeps the raw fingerprint
+    btf.sanityCheck();
+    const sub = createHash('sha256');
+    const w = new Writer(sub);
+    writeObject(w, btf, ext, ptrSize);
+    w.flush();
+    return `core:${sub.digest('hex')}`;
+  } catch {
+    return `raw:${createHash('sha256').update(bytes).digest('hex')}`;
+  }
+}
+
 /**
  * sha256 (hex) of one object's CO-RE-relevant content, prefixed `core:`; or `raw:` + sha256 of
  * its bytes when it cannot be read (the failure itself is reported elsewhere).
  */
 export function objectFingerprint(obj: ObjectInput): string {
-  try {
-    const loaded = loadBtf(obj.bytes, { name: obj.name });
-    const sub = createHash('sha256');
-    const w = new Writer(sub);
-    writeObject(w, loaded.btf, loaded.ext, loaded.elf ? (loaded.elf.bits === 32 ? 4 : 8) : 0);
-    w.flush();
-    return `core:${sub.digest('hex')}`;
-  } catch {
-    return `raw:${createHash('sha256').update(obj.bytes).digest('hex')}`;
-  }
+  return fingerprintOf(obj.bytes, () => {
+    const loaded = loadBtf(obj.bytes, { name: obj.name, noValidate: true });
+    return { btf: loaded.btf, ext: loaded.ext, ptrSize: loaded.elf ? ptrSizeOf(loaded.elf) : 0 };
+  });
+}
+
+/** objectFingerprint() of an object prepareObject() has parsed, from that parse. */
+export function preparedFingerprint(obj: ObjectInput, prepared: PreparedObject): string {
+  return fingerprintOf(obj.bytes, () => ({ btf: prepared.btf, ext: prepared.ext, ptrSize: ptrSizeOf(prepared.elf) }));
+}
+
+function ptrSizeOf(elf: ElfFile): number {
+  return elf.bits === 32 ? 4 : 8;
 }
 
 /** Combines per-object fingerprints, in order, into one key (hex). */
@@ -194,23 +220,4 @@ export function combineFingerprints(perObject: readonly string[]): string {
 /** sha256 (hex) of the CO-RE-relevant content of `objects`, in order. */
 export function coreFingerprint(objects: readonly ObjectInput[]): string {
   return combineFingerprints(objects.map(objectFingerprint));
-}
-
-/**
- * The objects with a distinct fingerprint, first occurrence kept, in order. Minimizing for an
- * object twice marks nothing new (marks are a union; each object has its own candidate cache),
- * so dropping exact repeats leaves every output byte, and the first failing object, unchanged.
- */
-export function distinctObjects<T extends ObjectInput>(objects: readonly T[]): { objects: T[]; fingerprints: string[] } {
-  const seen = new Set<string>();
-  const out: T[] = [];
-  const fps: string[] = [];
-  for (const o of objects) {
-    const f = objectFingerprint(o);
-    if (seen.has(f)) continue;
-    seen.add(f);
-    out.push(o);
-    fps.push(f);
-  }
-  return { objects: out, fingerprints: fps };
 }

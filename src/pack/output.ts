@@ -11,7 +11,8 @@ import { compareBytes } from '../archive/index.js';
 import { fileError } from '../fsutil.js';
 import { VERSION } from '../version.js';
 import type { OutputCache } from './cache.js';
-import { TarStreamWriter } from './tar-write.js';
+import type { Item } from './results.js';
+import { checkUstarName, TarStreamWriter } from './tar-write.js';
 
 export type Layout = 'btfhub' | 'bcc';
 export type OutputFormat = 'tar.gz' | 'tar';
@@ -27,6 +28,20 @@ export const PACKAGE_JSON_MEMBER = './package.json';
 /** Bytewise member order (what `tar --sort=name` does in the C locale). */
 export function sortByName<T extends { name: string }>(items: T[]): T[] {
   return items.sort((a, b) => compareBytes(a.name, b.name));
+}
+
+/**
+ * Every kernel with its member name, in member order. A name tar cannot hold fails here
+ * (checkUstarName), before any work; one longer than 99 bytes gets a warning.
+ */
+export function memberItems(kernels: readonly KernelEntry[], layout: Layout): { items: Item[]; warnings: string[] } {
+  const items: Item[] = sortByName(kernels.map((entry) => ({ entry, name: memberName(layout, entry) })));
+  for (const it of items) checkUstarName(it.name);
+  const longNames = items.filter((it) => Buffer.byteLength(it.name) > 99).length;
+  const warnings = longNames
+    ? [`${longNames} member name(s) are longer than 99 bytes: stored with a ustar prefix, which readers that only look at the 100-byte name field (bcc's btf_helpers.c) do not find`]
+    : [];
+  return { items, warnings };
 }
 
 /** Seconds for member mtimes: SOURCE_DATE_EPOCH when set to an integer, else 0. */

@@ -75,23 +75,26 @@ interface Rel {
   sym: Sym;
 }
 
-/** Reads the facts of every program of a BPF object (ELF bytes). Throws ElfError on bad ELF. */
-export function readObjectFacts(bytes: Uint8Array, name = 'object'): ObjectFacts {
+/**
+ * Reads the facts of every program of a BPF object (ELF bytes). Throws ElfError on bad ELF.
+ * `parsed`: its ELF and .BTF already parsed (a prepared object's), not parsed again here.
+ */
+export function readObjectFacts(bytes: Uint8Array, name = 'object', parsed?: { elf: ElfFile; btf: Btf }): ObjectFacts {
   try {
-    return read(bytes);
+    return read(bytes, parsed);
   } catch (e) {
     if (e instanceof BtfError) throw e.withFile(name);
     throw e;
   }
 }
 
-function read(bytes: Uint8Array): ObjectFacts {
-  const elf = parseElf(bytes);
+function read(bytes: Uint8Array, parsed: { elf: ElfFile; btf: Btf } | undefined): ObjectFacts {
+  const elf = parsed?.elf ?? parseElf(bytes);
   if (elf.bits !== 64) throw new ElfError('not a 64-bit ELF: BPF objects are ELF64');
   const le = elf.littleEndian;
   const syms = readSymbols(elf);
   const rels = readRelocations(bytes, elf, syms);
-  const maps = readMaps(elf, syms, readBtf(bytes));
+  const maps = readMaps(elf, syms, parsed ? parsed.btf : readBtf(bytes));
   const mapBySym = new Map<string, MapFacts>();
   for (const m of maps) mapBySym.set(`${m.source}\0${m.name}`, m);
 
