@@ -291,6 +291,17 @@ export class KernelCache {
   }
 }
 
+/**
+ * Removes the temporary entries this process (`pid`) is writing in the kernel cache in `dir`:
+ * for a run whose threads were stopped in the middle of a store (an abort).
+ */
+export async function removeTempsOf(dir: string, pid: number = process.pid): Promise<void> {
+  const mark = `${ENTRY_EXT}${TMP_MARK}${pid}-`;
+  await walkEntries(path.join(dir, KERNEL_CACHE_LAYOUT), async (name, file) => {
+    if (name.includes(mark)) await unlink(file).catch(() => undefined);
+  });
+}
+
 /** What `dir` holds (nothing is changed). */
 export async function kernelCacheStats(dir: string): Promise<KernelCacheStats> {
   const s: KernelCacheStats = { dir, entries: 0, bytes: 0, temps: 0 };

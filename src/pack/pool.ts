@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
+import { removeTempsOf } from '../kcache/index.js';
 import { CrashTriage } from './triage.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
@@ -154,12 +155,16 @@ function runTasks(
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      for (const w of live) {
-        if (err) void w.terminate();
-        else w.postMessage({ type: 'close' });
+      if (!err) {
+        for (const w of live) w.postMessage({ type: 'close' });
+        return resolve(started);
       }
-      if (err) reject(err);
-      else resolve(started);
+      // Stopped threads leave the kernel cache entries they were writing: removed once they are gone
+      const stopped = Promise.all([...live].map((w) => w.terminate().catch(() => undefined)));
+      void stopped
+        .then(() => (init.kernelCache ? removeTempsOf(init.kernelCache.dir) : undefined))
+        .catch(() => undefined)
+        .finally(() => reject(err));
     };
     const onAbort = (): void => finish(new AbortError());
     if (signal?.aborted) return onAbort();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { clearKernelCache, defaultKernelCacheDir, formatSize, kernelCacheStats, open, parseSize } from '../../src/kcache/index.js';
+import { clearKernelCache, defaultKernelCacheDir, formatSize, kernelCacheStats, open, parseSize, removeTempsOf } from '../../src/kcache/index.js';
 import { REPO_ROOT } from '../helpers/data.js';
 
 const temps: string[] = [];
@@ -242,6 +242,21 @@ describe('kernel cache', () => {
     // the scan a first put makes cleans up
     await open({ dir }).put(idOf('other'), { btf: new Uint8Array(10), member: 'x' });
     expect(readdirSync(shard).sort()).toEqual([`${id}.kbtf.tmp-${live}-bbbbbbbb`]);
+  });
+
+  it("removeTempsOf removes this process's temporary entries only (a run whose threads were stopped mid-store)", async () => {
+    const dir = tempDir();
+    const id = idOf('s');
+    const shard = path.join(dir, 'v1', id.slice(0, 2));
+    mkdirSync(shard, { recursive: true });
+    const other = process.ppid;
+    const mine = `${id}.kbtf.tmp-${process.pid}-dddddddd`;
+    const theirs = `${id}.kbtf.tmp-${other}-eeeeeeee`;
+    writeFileSync(path.join(shard, mine), 'half');
+    writeFileSync(path.join(shard, theirs), 'in progress');
+    await open({ dir }).put(id, { btf: new Uint8Array(10), member: 'x' });
+    await removeTempsOf(dir);
+    expect(readdirSync(shard).sort()).toEqual([`${id}.kbtf`, theirs].sort());
   });
 
   it('clear removes the entries (and only its layout directory)', async () => {
