@@ -90,6 +90,12 @@ export class ResultStore {
     readonly root: string,
     /** False for the spool: no failures are stored, nothing survives the run. */
     readonly persistent: boolean,
+    /**
+     * The run's distinct objects' names, in the order their fingerprints entered the key. A
+     * stored failure names its objects by position, so that a later run with the same objects
+     * under other paths reads its own names in the message.
+     */
+    private readonly objectNames: readonly string[] = [],
   ) {
     this.resultsDir = path.join(root, CACHE_LAYOUT, 'results');
   }
@@ -108,7 +114,7 @@ export class ResultStore {
     if (err !== undefined) {
       try {
         const parsed = JSON.parse(err) as { message?: unknown };
-        if (typeof parsed.message === 'string') return { status: 'failed', message: parsed.message };
+        if (typeof parsed.message === 'string') return { status: 'failed', message: namedObjects(parsed.message, this.objectNames) };
       } catch {
         // a corrupt entry is ignored (and overwritten on the next failure)
       }
@@ -125,8 +131,23 @@ export class ResultStore {
   }
   async writeFailure(key: string, message: string): Promise<void> {
     if (!this.persistent) return;
-    await writeAtomic(this.errorPath(key), JSON.stringify({ message, version: VERSION }) + '\n', cacheTempDir(this.root));
+    const stored = neutralObjects(message, this.objectNames);
+    await writeAtomic(this.errorPath(key), JSON.stringify({ message: stored, version: VERSION }) + '\n', cacheTempDir(this.root));
   }
+}
+
+/** NUL cannot occur in a path: `\0<i>\0` stands for the i-th object's name in a stored failure. */
+const objectMark = (i: number): string => `\0${i}\0`;
+
+/** `message` with each object name replaced by its position mark (longest names first: one may contain another). */
+function neutralObjects(message: string, names: readonly string[]): string {
+  const order = names.map((_, i) => i).sort((a, b) => names[b]!.length - names[a]!.length);
+  for (const i of order) if (names[i]) message = message.split(names[i]!).join(objectMark(i));
+  return message;
+}
+
+function namedObjects(message: string, names: readonly string[]): string {
+  return message.replace(/\0(\d+)\0/g, (mark, i: string) => names[Number(i)] ?? mark);
 }
 
 /** Kernel path -> content hash, trusted while the file's stat is unchanged. */

@@ -105,7 +105,7 @@ async function run(s: PackSettings, options: PackOptions, early: WorkerPool | un
   checkAbort();
 
   const keyPrefix = resultKeyPrefix(objects.fingerprint, s.headerLen, s.engine);
-  const results = await openResults(s, keyPrefix);
+  const results = await openResults(s, keyPrefix, objects.distinct.map((o) => o.name));
   const work = { readMs: 0, decompressMs: 0, minimizeMs: 0, threads: 0, kernelCacheHits: 0 };
   const progress = (phase: PackProgress['phase'], kernel?: string): void => {
     if (!options.onProgress) return;

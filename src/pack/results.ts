@@ -48,20 +48,21 @@ function stripLabel(message: string, label: string): string {
 }
 
 /** The persistent cache, or with useCache false a throw-away spool; leftovers of killed runs removed. */
-export async function openResults(s: PackSettings, keyPrefix: string): Promise<Results> {
+/** `objectNames`: the distinct objects' names, in key order (ResultStore). */
+export async function openResults(s: PackSettings, keyPrefix: string, objectNames: readonly string[]): Promise<Results> {
   await removeStaleSpools(os.tmpdir());
   let spool: string | undefined;
   let store: ResultStore;
   let statIndex: StatIndex | undefined;
   const cp = cachePaths(s.cacheDir);
   if (s.useCache) {
-    store = new ResultStore(s.cacheDir, true);
+    store = new ResultStore(s.cacheDir, true, objectNames);
     await removeStaleCacheTemps(cacheTempDir(s.cacheDir));
     statIndex = new StatIndex(cp.stats);
     await statIndex.load();
   } else {
     spool = await mkdtemp(path.join(os.tmpdir(), spoolPrefix()));
-    store = new ResultStore(spool, false);
+    store = new ResultStore(spool, false, objectNames);
   }
   const counts = { done: 0, minimized: 0, cached: 0, failed: 0 };
   const settle = (it: Item, o: Outcome): void => {

@@ -519,7 +519,7 @@ async function main(): Promise<void> {
     post({ type: 'fatal', message: `pack worker protocol ${PROTOCOL} does not match the caller's ${init.protocol} (stale build?)` });
     return;
   }
-  store = new ResultStore(init.storeRoot, init.storePersistent);
+  store = new ResultStore(init.storeRoot, init.storePersistent, init.objects.map((o) => o.name));
   if (init.kernelCache) kcache = openKernelCache(init.kernelCache);
   const lanes = init.decompressor === 'xz' ? openLanes(init.lanes) : [];
   const r = lanes.length ? new Pipeline(lanes) : new Sequential();
