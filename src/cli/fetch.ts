@@ -88,7 +88,7 @@ To use an archive directory you already have, skip fetch and pass --archive DIR 
       if (flags.cache !== undefined) options.cache = flags.cache;
       let result: FetchResult;
       try {
-        // Loaded on use: simple-git costs ~25 ms at start-up for every other command.
+        // Loaded on use: simple-git's import would slow the start of every other command.
         const { fetch } = await import('../fetch/index.js');
         result = await fetch(options);
       } finally {

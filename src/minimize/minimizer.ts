@@ -29,8 +29,8 @@ export interface PrepareTargetOptions {
   /**
    * Run btf_sanity_check-style validation of every name and type reference up front (libbpf
    * >= 1.3 does; libbpf 1.1, and so bpftool 7.1, does not). Default false: dangling references
-   * that minimization meets raise a BtfError anyway, and skipping the pass saves ~40% of the
-   * parse time of a large kernel.
+   * that minimization meets raise a BtfError anyway, and the pass is a large share of the parse
+   * time of a big kernel.
    */
   validate?: boolean;
 }

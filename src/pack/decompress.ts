@@ -121,8 +121,8 @@ export async function extractKernelBtf(
   }
   if (decompressor === 'xz') {
     // One blocking `xz -dc` per kernel (the caller is a worker thread with nothing else to do):
-    // node collects the output in C++ and the member is a view of it. Measured against
-    // streaming the output through the tar reader chunk by chunk: 11% less CPU in total.
+    // node collects the output in C++ and the member is a view of it: less CPU than streaming
+    // the output through the tar reader chunk by chunk (bench/README.md).
     const { execaSync } = await loadExeca();
     const r = execaSync('xz', ['-dc'], {
       input: compressed,
