@@ -3,12 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { VERSION } from '../src/version.js';
+import { BIN, REPO_ROOT } from './helpers/env.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'btfgen');
+const root = REPO_ROOT;
+const bin = BIN;
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root });
 
 describe('btfgen CLI', () => {

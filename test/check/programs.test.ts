@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readObjectCode } from '../../src/check/programs.js';
-import { fixtureObjects } from '../minimize/helpers/env.js';
-import { REPO_ROOT } from '../helpers/data.js';
+import { REPO_ROOT } from '../helpers/env.js';
+import { fixtureObjects } from '../minimize/helpers/differential.js';
 
 const OBJDUMP = 'llvm-objdump-19';
 const haveObjdump = spawnSync(OBJDUMP, ['--version']).status === 0;

@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/kcache/index.js';
-import { EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from '../helpers/data.js';
+import { BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from '../helpers/env.js';
 
-const BIN = path.join(REPO_ROOT, 'bin/btfgen');
 const temps: string[] = [];
 afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { clearKernelCache, defaultKernelCacheDir, formatSize, kernelCacheStats, open, parseSize } from '../../src/kcache/index.js';
-import { REPO_ROOT } from '../helpers/data.js';
+import { REPO_ROOT } from '../helpers/env.js';
 
 const temps: string[] = [];
 function tempDir(): string {
