@@ -6,10 +6,10 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, HAVE_ARCHIVES, REPO_ROOT } from '../helpers/env.js';
+import { BIN, DIST, HAVE_ARCHIVES, REPO_ROOT } from '../helpers/env.js';
 import { BC, C80, cleanEnv, D17, demoFiles, extraFiles, KY, listTree, makeRepo, removeDir, tmpDir, U26, U29 } from './helpers.js';
 
-const BUILT = path.join(REPO_ROOT, 'dist', 'cli', 'fetch.js');
+const BUILT = path.join(DIST, 'cli/fetch.js');
 const HAVE_BUILD = existsSync(BUILT) && readFileSync(BUILT, 'utf8').includes('summaryLine');
 if (!HAVE_BUILD) console.warn(`${BUILT} missing or stale: run \`npx tsc -p .\` first; skipping the fetch CLI tests`);
 

@@ -4,7 +4,8 @@
 // prefix, GNU ././@LongLink names, pax path/size records) and what they must refuse: any raw
 // header field, a base-256 size, GNU magic, links, wrong stored checksums, malformed pax bodies.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 const enc = new TextEncoder();
@@ -152,6 +153,27 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 export function tarArchive(members: readonly TarMember[]): Buffer {
   const bytes = concat([...members.flatMap(memberBlocks), tarEnd()]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Writes the files `paths` (relative to `cwd`, named as given, e.g. `./btfhub-archive`) as a tar
+ * file, gzipped unless `gzip: false`, like `tar -c -C cwd PATHS`: a directory is a '5' entry
+ * followed by its contents in name order.
+ */
+export function writeTarFile(file: string, cwd: string, paths: readonly string[], opts: { gzip?: boolean } = {}): void {
+  const members: TarMember[] = [];
+  const add = (name: string): void => {
+    const full = join(cwd, name);
+    if (lstatSync(full).isDirectory()) {
+      members.push({ name: `${name.replace(/\/$/, '')}/`, type: '5', mode: 0o755 });
+      for (const e of readdirSync(full).sort()) add(`${name.replace(/\/$/, '')}/${e}`);
+    } else {
+      members.push({ name, data: readFileSync(full) });
+    }
+  };
+  for (const p of paths) add(p);
+  const tar = tarArchive(members);
+  writeFileSync(file, opts.gzip === false ? tar : gzip(tar));
 }
 
 export const gzip = (data: Uint8Array): Uint8Array => new Uint8Array(gzipSync(data));

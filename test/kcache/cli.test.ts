@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/kcache/index.js';
-import { BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from '../helpers/env.js';
+import { BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, isBuilt } from '../helpers/env.js';
 
 const temps: string[] = [];
 afterAll(() => {
@@ -58,7 +58,7 @@ function exampleMembers(): { name: string; size: number }[] {
   return out;
 }
 
-const built = existsSync(path.join(REPO_ROOT, 'dist/cli/cache.js'));
+const built = isBuilt('cli/cache.js');
 describe.skipIf(!built)(`btfgen cache${built ? '' : ' (skipped: dist/ not built: run npm run build)'}`, () => {
   it('--help says what each cache holds, where, and how to clear them', () => {
     const r = run(tempHome(), 'cache', '--help');

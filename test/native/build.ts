@@ -6,9 +6,9 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { machine, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import * as tar from 'tar';
 import { detectHost, type HostIdentity } from '../../src/runtime/index.js';
 import { HAVE_LIBBPF_DEV, HAVE_ZLIB_DEV, onPath, REPO_ROOT, VMLINUX } from '../helpers/env.js';
+import { writeTarFile } from '../helpers/tar.js';
 
 export const NATIVE = join(REPO_ROOT, 'native');
 
@@ -101,7 +101,7 @@ export async function thisHost(): Promise<HostIdentity> {
 
 /**
  * The test archive: this kernel's BTF minimized for `bpfObject` by the reference tool
- * (`bpftool gen min_core_btf`), packed by node-tar as `./btfhub-archive/<key>` (the layout of
+ * (`bpftool gen min_core_btf`), packed by test/helpers/tar.ts as `./btfhub-archive/<key>` (the layout of
  * `btfgen pack`) next to a decoy kernel. Returns the archive and the minimized BTF.
  */
 export async function buildHostArchive(
@@ -121,7 +121,7 @@ export async function buildHostArchive(
   await writeFile(decoy, 'decoy');
   const archive = join(dir, `${opts.name ?? 'archive'}.tar${opts.gzip === false ? '' : '.gz'}`);
   const entries = opts.layout === 'bcc' ? [`./${host.id}`] : ['./btfhub-archive'];
-  await tar.create({ gzip: opts.gzip !== false, file: archive, cwd: tree, portable: true }, entries);
+  writeTarFile(archive, tree, entries, { gzip: opts.gzip !== false });
   return { archive, btf, key };
 }
 

@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as tar from 'tar';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VMLINUX } from '../helpers/env.js';
+import { writeTarFile } from '../helpers/tar.js';
 import { buildCorruptArchive, buildForeignArchive, buildHostArchive, buildLoaders, type Loaders, loaderToolsMissing, make, NATIVE, structId, tempDir, thisHost } from './build.js';
 
 const OS_RELEASE = join(NATIVE, '..', 'test', 'runtime', 'os-release');
@@ -110,7 +110,7 @@ async function buildRulesArchive(dir: string, btf: string): Promise<string> {
   await put(AMBIGUOUS.keys[0]!, btf);
   await put(AMBIGUOUS.keys[1]!, undefined);
   const archive = join(dir, 'rules.tar.gz');
-  await tar.create({ gzip: true, file: archive, cwd: tree, portable: true }, files);
+  writeTarFile(archive, tree, files);
   return archive;
 }
 

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmbiguousBtfError, ensureCoreBtf, NoMatchingBtfError } from '../../src/runtime/index.js';
 import { ARCHIVE_DEMO, onPath } from '../helpers/env.js';
+import { writeTarFile } from '../helpers/tar.js';
 import { cToolsMissing, make, NATIVE, tempDir } from '../native/build.js';
 
 const OS_RELEASE = join(dirname(new URL(import.meta.url).pathname), 'os-release');
@@ -163,7 +163,7 @@ describe.skipIf(missing !== undefined)('derivative distributions, real kernels r
     // Members in MEMBERS order (the release rule reports the first of identical members, and
     // lists differing ones, in archive order).
     const files = MEMBERS.map(([key]) => `./btfhub-archive/${key}`);
-    await tar.create({ gzip: true, file: archive, cwd: tree, portable: true }, files);
+    writeTarFile(archive, tree, files);
     await mkdir(join(dir, 'tmp'));
   }, 120_000);
   afterAll(async () => {
