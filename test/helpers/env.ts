@@ -60,6 +60,14 @@ export const HAVE_XZ = works('xz', ['--version']);
 export const HAVE_CLANG = works('clang-19', ['--version']);
 export const HAVE_GCC = works('gcc', ['--version']);
 export const HAVE_VMLINUX = existsSync(VMLINUX);
+/** GNU tar (the reference reader of pack's outputs). */
+export const HAVE_GNU_TAR = (() => {
+  try {
+    return /GNU tar/.test(spawnSync('tar', ['--version'], { encoding: 'utf8' }).stdout);
+  } catch {
+    return false;
+  }
+})();
 export const HAVE_LLVM_OBJDUMP = works('llvm-objdump-19', ['--version']);
 /** Root may load BPF programs (CAP_BPF/CAP_SYS_ADMIN). */
 export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;

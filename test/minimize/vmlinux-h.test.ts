@@ -4,12 +4,12 @@
 // (the vmlinux.h depends on the host, so nothing is committed), and compares btfgen with
 // bpftool on the running kernel and a sample of archive kernels.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpftoolMinCoreBtfBytes, hasBpftool } from '../helpers/bpftool.js';
-import { data, HAVE_CLANG, HAVE_VMLINUX, REPO_ROOT, VMLINUX } from '../helpers/env.js';
+import { data, HAVE_CLANG, HAVE_LIBBPF_DEV, HAVE_VMLINUX, REPO_ROOT, VMLINUX } from '../helpers/env.js';
 import { listArchiveKernels, unpackBtfTarXz } from '../helpers/data.js';
 import { minimize, prepareObject, prepareTarget } from '../../src/minimize/index.js';
 import { RelocationError } from '../../src/errors.js';
@@ -21,7 +21,7 @@ const skip = !hasBpftool()
     ? 'clang-19 is not installed'
     : !HAVE_VMLINUX
       ? `${VMLINUX} is missing`
-      : !existsSync('/usr/include/bpf/bpf_helpers.h')
+      : !HAVE_LIBBPF_DEV
         ? 'libbpf-dev headers are missing'
         : undefined;
 if (skip) console.warn(`skipping the vmlinux.h object suite: ${skip}`);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as PackApi from '../../src/pack/index.js';
 import type * as MinimizeApi from '../../src/minimize/index.js';
 import { hasBpftool, bpftoolMinCoreBtfBytes } from '../helpers/bpftool.js';
-import { assertDistFresh, BPF_FIXTURES_DIR, data, DIST, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, missing, SHARED_DATA } from '../helpers/env.js';
+import { assertDistFresh, BPF_FIXTURES_DIR, data, DIST, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, FULL, missing, SHARED_DATA } from '../helpers/env.js';
 import { readTar, readTarGz, tarArchive, xz } from '../helpers/tar.js';
 import { unpackBtfTarXz } from '../helpers/data.js';
 import { archiveFailingObjects, buildArchive, cleanupTemps, listFiles, rawBtfOfElf, tempDir, traceObjects } from './helpers.js';
@@ -202,7 +202,7 @@ describe.skipIf(!!noBpftool)('parity with bpftool', () => {
     await expectParity(r, EXAMPLE_ARCHIVE, [EXAMPLE_OBJECT], out);
   });
 
-  it.skipIf(process.env.BTFGEN_FULL !== '1' || !!missing(data.demoArchive))('BTFGEN_FULL=1: all 85 demo kernels', async () => {
+  it.skipIf(!FULL || !!missing(data.demoArchive))('BTFGEN_FULL=1: all 85 demo kernels', async () => {
     const root = tempDir();
     const objects = [...traceObjects(), EXAMPLE_OBJECT];
     const r = await pack({ objects, output: join(root, 'o.tar.gz'), archive: DEMO, ...base(root) });

@@ -9,18 +9,12 @@ import { KernelTarReader, readKernelTar } from '../../src/pack/tar-read.js';
 import { xzUncompressedSize } from '../../src/archive/xz.js';
 import { extractKernelBtf, scratchAvailable, XzLane } from '../../src/pack/decompress.js';
 import { ArchiveError } from '../../src/errors.js';
+import { HAVE_GNU_TAR } from '../helpers/env.js';
 import { paxLine, readTar, tarArchive, xz } from '../helpers/tar.js';
 import { cleanupTemps, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
 
-const hasGnuTar = (() => {
-  try {
-    return /GNU tar/.test(execFileSync('tar', ['--version'], { encoding: 'utf8' }));
-  } catch {
-    return false;
-  }
-})();
 
 const btfBytes = (n: number, seed = 1): Uint8Array => {
   const b = new Uint8Array(n);
@@ -43,7 +37,7 @@ describe('ustar writer', () => {
       expect(e).toMatchObject({ type: '0', mode: 0o644, uid: 0, gid: 0, mtime: 0, uname: '', gname: '' });
       expect(Buffer.compare(e.data, Buffer.from(entries[i]!.data))).toBe(0);
     }
-    if (hasGnuTar) {
+    if (HAVE_GNU_TAR) {
       const dir = tempDir();
       writeFileSync(join(dir, 'a.tar'), tar);
       const listing = execFileSync('tar', ['--numeric-owner', '-tvf', join(dir, 'a.tar')], { encoding: 'utf8' });
@@ -81,7 +75,7 @@ describe('ustar writer', () => {
     expect(split.prefix.length).toBeGreaterThan(0);
     const parsed = readTar(Buffer.from(buildTar([{ name: long, data: btfBytes(3) }])));
     expect(parsed[0]!.name).toBe(long);
-    if (hasGnuTar) {
+    if (HAVE_GNU_TAR) {
       const dir = tempDir();
       writeFileSync(join(dir, 'l.tar'), buildTar([{ name: long, data: btfBytes(3) }]));
       expect(execFileSync('tar', ['-tf', join(dir, 'l.tar')], { encoding: 'utf8' }).trim()).toBe(long);
@@ -198,7 +192,7 @@ describe('.btf.tar.xz in memory', () => {
     expect(xzUncompressedSize(file.subarray(0, file.length - 1))).toBeUndefined();
   });
 
-  it.skipIf(!hasGnuTar)('reads what GNU tar + xz make (including a directory prefix)', async () => {
+  it.skipIf(!HAVE_GNU_TAR)('reads what GNU tar + xz make (including a directory prefix)', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', '5.10.0.btf'), payload);

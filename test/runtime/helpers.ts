@@ -2,11 +2,11 @@
 // (defined identically in native/test/lookup_test.c), built with test/helpers/tar.ts.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { HostIdentity } from '../../src/runtime/index.js';
+import { REPO_ROOT } from '../helpers/env.js';
 import { concat, gzip, paxRaw, paxRecord, tarEnd, tarHeader, tarMember, type NameStyle } from '../helpers/tar.js';
 
-export const CASES_PATH = join(dirname(fileURLToPath(import.meta.url)), 'lookup-cases.tsv');
+export const CASES_PATH = join(REPO_ROOT, 'test/runtime/lookup-cases.tsv');
 
 export interface Member {
   name: string;
