@@ -2,21 +2,13 @@
 // into a per-process temp directory, the fixture objects, and a compact first difference of two
 // dumps. Paths, tools and skip messages: test/helpers/env.ts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BPF_FIXTURES_DIR } from '../../helpers/env.js';
+import { processTempDir } from '../../helpers/temp.js';
 
 /** A temp directory removed at process exit. */
-let tmp: string | undefined;
-export function tempDir(): string {
-  if (!tmp) {
-    tmp = mkdtempSync(join(tmpdir(), 'btfgen-btf-test-'));
-    const dir = tmp;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return tmp;
-}
+export const tempDir = (): string => processTempDir('btfgen-btf-test-');
 
 const BIG = 1 << 30;
 

@@ -3,27 +3,20 @@
 // per-process temp directory. Paths, tools and skip messages: test/helpers/env.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { prepareObject, prepareTarget, Minimizer, type PreparedObject, type PreparedTarget } from '../../../src/minimize/index.js';
 import { unpackKernelBtf } from '../../../src/minimize/input.js';
 import { listArchiveKernels } from '../../helpers/data.js';
 import { ARCHIVE_DEMO, ARCHIVE_EXTRA, BPF_FIXTURES_DIR, BPF_TARGETS_DIR, FULL, HAVE_ARCHIVE_DEMO, REPO_ROOT } from '../../helpers/env.js';
+import { processTempDir } from '../../helpers/temp.js';
 
 /** Objects kept out of the committed corpus (made by tests that write them). */
 export const LOCAL_FIXTURES = join(REPO_ROOT, 'test/minimize/fixtures-local');
 
-let tmp: string | undefined;
 /** A per-process temp directory, removed at exit. */
-export function tempDir(): string {
-  if (!tmp) {
-    tmp = mkdtempSync(join(tmpdir(), 'btfgen-minimize-test-'));
-    const dir = tmp;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return tmp;
-}
+export const tempDir = (): string => processTempDir('btfgen-minimize-test-');
 
 let seq = 0;
 export function tempFile(name: string): string {
