@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bpftoolMinCoreBtf, hasBpftool } from './helpers/bpftool.js';
-import { BPF_FIXTURES_DIR, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, hasHostVmlinux, hostVmlinux, REPO_ROOT } from './helpers/data.js';
+import { BIN, BPF_FIXTURES_DIR, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, HAVE_VMLINUX, REPO_ROOT, VMLINUX } from './helpers/env.js';
 
-const BIN = join(REPO_ROOT, 'bin', 'btfgen');
 const built = existsSync(join(REPO_ROOT, 'dist', 'cli', 'index.js'));
 const dir = mkdtempSync(join(tmpdir(), 'btfgen-cli-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,11 +30,11 @@ describe.skipIf(!built)('CLI errors say what to do (skipped before `npm run buil
     expect(existsSync(join(dir, 'x.tar.gz'))).toBe(false);
   });
 
-  it.skipIf(!hasBpftool() || !hasHostVmlinux)('an object without .BTF: compile with clang -g; bpftool\'s exit code (needs bpftool and kernel BTF)', async () => {
+  it.skipIf(!hasBpftool() || !HAVE_VMLINUX)('an object without .BTF: compile with clang -g; bpftool\'s exit code (needs bpftool and kernel BTF)', async () => {
     const obj = fixture('l_nobtf.o');
-    const ref = await bpftoolMinCoreBtf(hostVmlinux, join(dir, 'ref.btf'), [obj]);
+    const ref = await bpftoolMinCoreBtf(VMLINUX, join(dir, 'ref.btf'), [obj]);
     expect(ref.code).not.toBe(0);
-    const min = run(['minimize', hostVmlinux, join(dir, 'min.btf'), obj]);
+    const min = run(['minimize', VMLINUX, join(dir, 'min.btf'), obj]);
     expect(min.status).toBe(ref.code);
     expect(min.stderr).toContain('clang -g');
     const pack = run(['pack', obj, '--archive', EXAMPLE_ARCHIVE, '-o', 'nobtf.tar.gz']);
@@ -109,8 +108,8 @@ describe.skipIf(!built)('CLI errors say what to do (skipped before `npm run buil
     expect(both.stderr).toMatch(/^Warning: .*l_norelo\.o has no CO-RE relocation.*adds nothing/m);
     const fine = run(['pack', EXAMPLE_OBJECT, '--archive', EXAMPLE_ARCHIVE, '-q', '-o', 'fine.tar.gz']);
     expect(fine.stderr).toBe('');
-    if (hasHostVmlinux) {
-      const m = run(['minimize', hostVmlinux, join(dir, 'norelo.btf'), obj]);
+    if (HAVE_VMLINUX) {
+      const m = run(['minimize', VMLINUX, join(dir, 'norelo.btf'), obj]);
       expect(m.status).toBe(0);
       expect(m.stderr).toMatch(/^Warning: .*no CO-RE relocation.*output BTF will be empty/m);
     }

@@ -3,22 +3,20 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { VERSION } from '../src/version.js';
+import { BIN, REPO_ROOT } from './helpers/env.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'btfgen');
-const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root });
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO_ROOT });
 
 describe('btfgen CLI', () => {
   it('version in src/version.ts matches package.json', () => {
-    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(VERSION).toBe(pkg.version);
   });
 
   it('prints the version', () => {
-    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(VERSION);
+    expect(execFileSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' }).trim()).toBe(VERSION);
   });
 
   const commands = ['fetch', 'pack', 'minimize', 'dump', 'which', 'cache', 'btfgen'];
@@ -58,20 +56,20 @@ describe('bin/btfgen launcher', () => {
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: missing, PATH: `${nodeDir}:/usr/bin:/bin` };
 
   it('node honours NODE_EXTRA_CA_CERTS when it runs the file itself (the control)', () => {
-    const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', env });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('Ignoring extra certs');
   });
 
   it('run directly, node starts without it', () => {
-    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', env });
+    const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env });
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(VERSION);
     expect(r.stderr).toBe('');
   });
 
   it('passes arguments through unchanged (spaces, empty, globs)', () => {
-    const r = spawnSync(bin, ['minimize', 'no such file', '', '*'], { encoding: 'utf8', env });
+    const r = spawnSync(BIN, ['minimize', 'no such file', '', '*'], { encoding: 'utf8', env });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/no such file/);
   });
@@ -85,7 +83,7 @@ describe('bin/btfgen launcher', () => {
       const dump = path.join(dir, 'env.txt');
       writeFileSync(path.join(dir, 'git'), `#!/bin/sh\nenv > '${dump}'\nexit 1\n`);
       chmodSync(path.join(dir, 'git'), 0o755);
-      spawnSync(bin, ['fetch', '--repo', path.join(dir, 'nope'), '--cache', path.join(dir, 'cache')], {
+      spawnSync(BIN, ['fetch', '--repo', path.join(dir, 'nope'), '--cache', path.join(dir, 'cache')], {
         encoding: 'utf8',
         env: { ...env, PATH: `${dir}:${env.PATH}` },
       });
@@ -99,7 +97,7 @@ describe('bin/btfgen launcher', () => {
 
   it('leaves the environment alone when the variable is not set', () => {
     const { NODE_EXTRA_CA_CERTS: _, ...rest } = env;
-    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', env: rest });
+    const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: rest });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
   });
@@ -116,8 +114,8 @@ async function fakeInstall(prefix: string): Promise<string> {
   mkdirSync(path.join(dir, 'bin'));
   mkdirSync(path.join(dir, 'dist/cli'), { recursive: true });
   mkdirSync(path.join(dir, 'dist/cli-bundle'));
-  copyFileSync(bin, path.join(dir, 'bin/btfgen'));
-  copyFileSync(path.join(root, 'bin/package.json'), path.join(dir, 'bin/package.json'));
+  copyFileSync(BIN, path.join(dir, 'bin/btfgen'));
+  copyFileSync(path.join(REPO_ROOT, 'bin/package.json'), path.join(dir, 'bin/package.json'));
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
   return dir;
 }
@@ -147,7 +145,7 @@ describe('bin/btfgen entry choice', () => {
   });
 
   const traced = (env: Record<string, string> = {}) =>
-    spawnSync(bin, ['--version'], { encoding: 'utf8', env: { ...process.env, BTFGEN_TRACE_LOAD: '1', ...env } });
+    spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, BTFGEN_TRACE_LOAD: '1', ...env } });
 
   it('the built bundle loads with its code cache accepted', () => {
     const r = traced();
@@ -161,8 +159,8 @@ describe('bin/btfgen entry choice', () => {
     const dir = await fakeInstall('btfgen-cache-');
     try {
       writeFileSync(path.join(dir, 'dist/cli/index.js'), '');
-      symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
-      const real = path.join(root, 'dist/cli-bundle/index.cjs');
+      symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      const real = path.join(REPO_ROOT, 'dist/cli-bundle/index.cjs');
       const source = read(real, 'utf8');
       const cache = read(`${real}.cache`);
       // same text with one byte changed in its tag: same length, so V8 alone would take the cache

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from './helpers/data.js';
+import { BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from './helpers/env.js';
 
 interface LockEntry { dev?: boolean; [k: string]: unknown }
 interface Pkg { name: string; version: string; dependencies: Record<string, string>; scripts: Record<string, string>; bin: Record<string, string>; engines: Record<string, string>; license: string; files: string[] }
@@ -113,7 +113,7 @@ describe.skipIf(why !== undefined)('the npm package, installed from its tarball'
     const packed = sh('npx', ['--offline', 'btfgen', 'pack', EXAMPLE_OBJECT, '--archive', EXAMPLE_ARCHIVE, '--no-cache', '-q', '-o', 'min_core_btfs.tar.gz']);
     expect(packed.status, packed.what).toBe(0);
     const ref = join(dir, 'ref.tar.gz');
-    execFileSync(process.execPath, [join(REPO_ROOT, 'bin', 'btfgen'), 'pack', EXAMPLE_OBJECT, '--archive', EXAMPLE_ARCHIVE, '--no-cache', '-q', '-o', ref]);
+    execFileSync(process.execPath, [BIN, 'pack', EXAMPLE_OBJECT, '--archive', EXAMPLE_ARCHIVE, '--no-cache', '-q', '-o', ref]);
     expect(readFileSync(join(app, 'min_core_btfs.tar.gz')).equals(readFileSync(ref))).toBe(true);
   }, 120_000);
 

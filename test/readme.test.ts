@@ -6,12 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './helpers/env.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8');
+const read = (rel: string) => readFileSync(path.join(REPO_ROOT, rel), 'utf8');
 const readme = read('README.md');
-const pages = ['README.md', 'CHANGELOG.md', ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = ['README.md', 'CHANGELOG.md', ...readdirSync(path.join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 /** Text outside fenced code blocks (links and headings inside code are not links or headings). */
 const prose = (md: string) => md.replace(/^```[\s\S]*?^```/gm, '');
@@ -68,7 +67,7 @@ describe('README', () => {
       if (/^[a-z]+:/i.test(target)) continue; // https:, mailto:
       const [file, anchor] = target.split('#') as [string, string | undefined];
       const rel = file ? path.normalize(path.join(path.dirname(page), file)) : page;
-      if (!existsSync(path.join(root, rel))) {
+      if (!existsSync(path.join(REPO_ROOT, rel))) {
         broken.push(`${target}: no file ${rel}`);
         continue;
       }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError, UsageError } from '../../src/errors.js';
 import { listKernels, listKernelsWith, parseKernelPath } from '../../src/archive/walk.js';
 import { archDirectoryNames, describeFilter, kernelFilterMatches, parseKernelFilter } from '../../src/archive/filter.js';
-import { DEMO, EXTRA, HAVE_DATA, removeDir, tmpDir } from '../fetch/helpers.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, HAVE_ARCHIVES } from '../helpers/env.js';
+import { removeDir, tmpDir } from '../fetch/helpers.js';
 
 describe('listKernels on a made-up tree', () => {
   let root: string;
@@ -119,9 +120,9 @@ describe('listKernels on a made-up tree', () => {
   });
 });
 
-describe.skipIf(!HAVE_DATA)('listKernels on the shared archives', () => {
+describe.skipIf(!HAVE_ARCHIVES)('listKernels on the shared archives', () => {
   it('finds the 85 kernels of btfhub-archive-demo and skips debian/buster, LICENSE, README.md', async () => {
-    const ks = await listKernels(DEMO);
+    const ks = await listKernels(ARCHIVE_DEMO);
     expect(ks).toHaveLength(85);
     const count = (id: string): number => ks.filter((k) => k.id === id).length;
     expect([count('centos'), count('debian'), count('ubuntu')]).toEqual([7, 39, 39]);
@@ -132,14 +133,14 @@ describe.skipIf(!HAVE_DATA)('listKernels on the shared archives', () => {
   });
 
   it('matches the aarch64 directories of btfhub-archive-extra with --arch arm64', async () => {
-    const ks = await listKernels(EXTRA, { arches: ['arm64'] });
+    const ks = await listKernels(ARCHIVE_EXTRA, { arches: ['arm64'] });
     expect(ks.map((k) => `${k.id}/${k.arch}`)).toEqual([
       'centos/aarch64',
       'kylin/aarch64',
       'kylin/aarch64',
       'kylin/aarch64',
     ]);
-    expect((await listKernels(EXTRA, { arches: ['x86_64'] })).map((k) => k.id)).toEqual(['bclinux']);
+    expect((await listKernels(ARCHIVE_EXTRA, { arches: ['x86_64'] })).map((k) => k.id)).toEqual(['bclinux']);
   });
 });
 

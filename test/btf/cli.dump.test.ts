@@ -1,27 +1,15 @@
 // `btfgen dump` CLI (runs the built dist/ through bin/btfgen: build first with `npx tsc -p .`).
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileBpf, KINDS_SOURCE } from './helpers/bpf.js';
-import {
-  bpftoolDump,
-  firstDifference,
-  HAVE_BPFTOOL,
-  HAVE_CLANG,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  REPO,
-  SPLIT,
-  SPLIT_BASE,
-  tempDir,
-  VMLINUX,
-} from './helpers/data.js';
+import { BIN, HAVE_BPFTOOL, HAVE_CLANG, HAVE_SHARED_DATA, HAVE_VMLINUX, isBuilt, SPLIT, SPLIT_BASE, VMLINUX } from '../helpers/env.js';
+import { bpftoolDump, firstDifference, tempDir } from './helpers/dump.js';
 import { buildElf } from './helpers/elf.js';
 import { info, rawBtf } from './helpers/raw.js';
 
-const BIN = join(REPO, 'bin/btfgen');
-const BUILT = existsSync(join(REPO, 'dist/cli/dump.js'));
+const BUILT = isBuilt('cli/dump.js');
 if (!BUILT) console.warn('dist/ not built (run `npx tsc -p .`): btfgen dump CLI tests skipped');
 
 function btfgen(...args: string[]) {
@@ -70,7 +58,7 @@ describe.skipIf(!BUILT)('btfgen dump', () => {
     expect(firstDifference(r.stdout, bpftoolDump(VMLINUX))).toBeUndefined();
   });
 
-  it.skipIf(!HAVE_BPFTOOL || !HAVE_DATA)('split BTF with -B and --base', () => {
+  it.skipIf(!HAVE_BPFTOOL || !HAVE_SHARED_DATA)('split BTF with -B and --base', () => {
     const ref = bpftoolDump(SPLIT, SPLIT_BASE);
     for (const flag of ['-B', '--base']) {
       const r = btfgen('dump', flag, SPLIT_BASE, SPLIT);
@@ -164,7 +152,7 @@ describe.skipIf(!BUILT)('btfgen dump', () => {
       const p = tmpFile('badbase.btf', Buffer.from('nope'));
       expectOneLineError(btfgen('dump', '-B', p, tmpFile('ok.btf', rawBtf({ words: [] }))), /badbase\.btf: /);
     });
-    it.skipIf(!HAVE_DATA)('split BTF without its base', () => {
+    it.skipIf(!HAVE_SHARED_DATA)('split BTF without its base', () => {
       expectOneLineError(btfgen('dump', SPLIT), /btf_testmod\.btf: .*pass its base with --base/);
     });
     it('missing argument is a usage error', () => {

@@ -9,34 +9,12 @@ import { loadBtf } from '../../src/btf/object.js';
 import { BtfError } from '../../src/errors.js';
 import { compileBpf, KINDS_SOURCE } from './helpers/bpf.js';
 import { isBigEndianBtf, swapBtfEndian } from './helpers/bswap.js';
-import {
-  ARCHIVE,
-  ARCHIVE_EXTRA,
-  archiveKernels,
-  bpftoolDump,
-  bpftoolTry,
-  CILIUM_71,
-  firstDifference,
-  fixtureObjects,
-  HAVE_BPFTOOL,
-  HAVE_CLANG,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  HAVE_XZ,
-  NO_BPFTOOL,
-  NO_DATA,
-  readBytes,
-  REPO,
-  SPLIT,
-  SPLIT_BASE,
-  tempDir,
-  untarBtf,
-  VMLINUX,
-  xzToTemp,
-} from './helpers/data.js';
+import { listArchiveKernels } from '../helpers/data.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, CILIUM_71, HAVE_BPFTOOL, HAVE_CLANG, HAVE_SHARED_DATA, HAVE_VMLINUX, HAVE_XZ, NO_BPFTOOL, NO_SHARED_DATA, REPO_ROOT, SPLIT, SPLIT_BASE, VMLINUX } from '../helpers/env.js';
+import { bpftoolDump, bpftoolTry, firstDifference, fixtureObjects, readBytes, tempDir, untarBtf, xzToTemp } from './helpers/dump.js';
 
 if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
-if (!HAVE_DATA) console.warn(NO_DATA);
+if (!HAVE_SHARED_DATA) console.warn(NO_SHARED_DATA);
 
 function load(path: string, base?: Btf): Btf {
   return loadBtf(readBytes(path), { base, name: path }).btf;
@@ -63,16 +41,16 @@ const SAMPLE = [
   'ubuntu/20.04/x86_64/5.4.0-26-generic',
   'ubuntu/20.04/x86_64/5.4.0-60-generic',
   'ubuntu/20.04/x86_64/5.4.0-91-generic',
-].map((k) => join(ARCHIVE, `${k}.btf.tar.xz`));
+].map((k) => join(ARCHIVE_DEMO, `${k}.btf.tar.xz`));
 
-const NON_DEDUP = archiveKernels(join(ARCHIVE, 'centos/8/x86_64')).filter((p) => basename(p).startsWith('4.18.0-147'));
+const NON_DEDUP = listArchiveKernels(join(ARCHIVE_DEMO, 'centos/8/x86_64')).filter((p) => basename(p).startsWith('4.18.0-147'));
 
 describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
   it.skipIf(!HAVE_VMLINUX)('/sys/kernel/btf/vmlinux', () => {
     expectSameDump(VMLINUX);
   });
 
-  describe.skipIf(!HAVE_DATA || !HAVE_XZ)('shared kernels', () => {
+  describe.skipIf(!HAVE_SHARED_DATA || !HAVE_XZ)('shared kernels', () => {
     it('cilium 7.1 amd64 (32-byte header, layout section, DECL_TAG/TYPE_TAG/ENUM64)', () => {
       const path = xzToTemp(CILIUM_71, 'cilium-7.1.btf');
       const btf = load(path);
@@ -93,14 +71,14 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
       expect(split.startStrOff).toBe(base.header.strLen);
     });
 
-    for (const kernel of archiveKernels(ARCHIVE_EXTRA)) {
+    for (const kernel of listArchiveKernels(ARCHIVE_EXTRA)) {
       it(`extra archive: ${basename(kernel)}`, () => {
         expectSameDump(untarBtf(kernel));
       });
     }
 
     it('the Kylin kernel with an anonymous INT as type [1] is among them', () => {
-      const kylin = archiveKernels(ARCHIVE_EXTRA).find((p) => p.includes('52.22.v2207.ky10'));
+      const kylin = listArchiveKernels(ARCHIVE_EXTRA).find((p) => p.includes('52.22.v2207.ky10'));
       expect(kylin, 'kylin 4.19.90-52.22.v2207 not found').toBeDefined();
       const btf = load(untarBtf(kylin!));
       expect(btf.kind(1)).toBe(1);
@@ -121,7 +99,7 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
   });
 
   describe('big-endian BTF', () => {
-    const s390 = join(REPO, 'test/fixtures/btf/6.12.107+deb13-s390x.btf.xz');
+    const s390 = join(REPO_ROOT, 'test/fixtures/btf/6.12.107+deb13-s390x.btf.xz');
     it.skipIf(!existsSync(s390) || !HAVE_XZ)('a real big-endian kernel (Debian s390x 6.12, test/fixtures/btf)', () => {
       const path = xzToTemp(s390, 's390x.btf');
       expect(load(path).endian).toBe('big');
@@ -143,7 +121,7 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
       expect(firstDifference(ours, bpftoolDump(bePath))).toBeUndefined();
     });
 
-    it.skipIf(!HAVE_DATA || !HAVE_XZ)('byte-swapped split BTF on a byte-swapped base', () => {
+    it.skipIf(!HAVE_SHARED_DATA || !HAVE_XZ)('byte-swapped split BTF on a byte-swapped base', () => {
       const baseBe = swapBtfEndian(readBytes(SPLIT_BASE));
       const splitBe = swapBtfEndian(readBytes(SPLIT));
       const base = parseBtf(baseBe);
@@ -151,7 +129,7 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
       expect(firstDifference(ours, bpftoolDump(SPLIT, SPLIT_BASE))).toBeUndefined();
     });
 
-    it.skipIf(!HAVE_DATA || !HAVE_XZ)('byte-swapped 32-byte-header BTF: we read it; bpftool 7.1 does not', () => {
+    it.skipIf(!HAVE_SHARED_DATA || !HAVE_XZ)('byte-swapped 32-byte-header BTF: we read it; bpftool 7.1 does not', () => {
       const path = xzToTemp(CILIUM_71, 'cilium-7.1.le.btf');
       const be = swapBtfEndian(readBytes(path));
       const ours = dumpBtfBytes(parseBtf(be));
@@ -185,7 +163,7 @@ describe.skipIf(!HAVE_BPFTOOL)('dump matches bpftool 7.1', () => {
         .map((p): [string, () => Uint8Array] => [basename(p) + ' .BTF', () => loadBtf(readBytes(p)).elf!.data(loadBtf(readBytes(p)).elf!.section('.BTF')!)]),
     ];
     for (const [label, get] of inputs) {
-      it.skipIf(label.startsWith('split') && !HAVE_DATA)(label, async () => {
+      it.skipIf(label.startsWith('split') && !HAVE_SHARED_DATA)(label, async () => {
         const src = get();
         let a = 0x9e3779b9 ^ label.length;
         const r = () => {

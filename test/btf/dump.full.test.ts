@@ -5,22 +5,13 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dumpBtfBytes } from '../../src/btf/dump.js';
 import { loadBtf } from '../../src/btf/object.js';
-import {
-  ARCHIVE,
-  ARCHIVE_EXTRA,
-  archiveKernels,
-  bpftoolDump,
-  firstDifference,
-  HAVE_BPFTOOL,
-  HAVE_DATA,
-  readBytes,
-  untarBtf,
-} from './helpers/data.js';
+import { listArchiveKernels } from '../helpers/data.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, FULL, HAVE_BPFTOOL, HAVE_SHARED_DATA } from '../helpers/env.js';
+import { bpftoolDump, firstDifference, readBytes, untarBtf } from './helpers/dump.js';
 
-const FULL = !!process.env.BTFGEN_FULL;
 
-describe.skipIf(!FULL || !HAVE_BPFTOOL || !HAVE_DATA)('full archive dump parity (BTFGEN_FULL=1)', () => {
-  for (const kernel of [...archiveKernels(ARCHIVE), ...archiveKernels(ARCHIVE_EXTRA)]) {
+describe.skipIf(!FULL || !HAVE_BPFTOOL || !HAVE_SHARED_DATA)('full archive dump parity (BTFGEN_FULL=1)', () => {
+  for (const kernel of [...listArchiveKernels(ARCHIVE_DEMO), ...listArchiveKernels(ARCHIVE_EXTRA)]) {
     it(`${kernel.slice(kernel.indexOf('btfhub-archive'))}`, () => {
       const path = untarBtf(kernel);
       const ours = dumpBtfBytes(loadBtf(readBytes(path), { name: basename(path) }).btf);

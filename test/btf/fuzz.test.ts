@@ -15,7 +15,8 @@ import { Kind } from '../../src/btf/kinds.js';
 import { BtfError } from '../../src/errors.js';
 import { compileBpf, KINDS_SOURCE } from './helpers/bpf.js';
 import { swapBtfEndian } from './helpers/bswap.js';
-import { fixtureObjects, HAVE_CLANG, HAVE_DATA, SPLIT, SPLIT_BASE } from './helpers/data.js';
+import { HAVE_CLANG, HAVE_SHARED_DATA, SPLIT, SPLIT_BASE } from '../helpers/env.js';
+import { fixtureObjects } from './helpers/dump.js';
 import { everyKind, layoutSection, rawBtf } from './helpers/raw.js';
 
 const SEED = Number(process.env.BTFGEN_FUZZ_SEED ?? 0x5eed1);
@@ -259,7 +260,7 @@ describe(`fuzz (seed ${SEED}, ${N} cases per input)`, () => {
     }
   });
 
-  describe.skipIf(!HAVE_DATA)('split BTF', () => {
+  describe.skipIf(!HAVE_SHARED_DATA)('split BTF', () => {
     it('distilled base', () => fuzz('split-base', readFileSync(SPLIT_BASE), rawTarget()));
     it('module BTF on its base', () => {
       const base = parseBtf(readFileSync(SPLIT_BASE));

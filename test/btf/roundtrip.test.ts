@@ -6,21 +6,9 @@ import { parseBtf } from '../../src/btf/btf.js';
 import { BtfBuilder } from '../../src/btf/builder.js';
 import { dumpBtf } from '../../src/btf/dump.js';
 import { swapBtfEndian } from './helpers/bswap.js';
-import {
-  ARCHIVE,
-  ARCHIVE_EXTRA,
-  archiveKernels,
-  CILIUM_71,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  HAVE_XZ,
-  NO_DATA,
-  readBytes,
-  SPLIT_BASE,
-  untarBtf,
-  VMLINUX,
-  xzToTemp,
-} from './helpers/data.js';
+import { listArchiveKernels } from '../helpers/data.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, CILIUM_71, HAVE_SHARED_DATA, HAVE_VMLINUX, HAVE_XZ, NO_SHARED_DATA, SPLIT_BASE, VMLINUX } from '../helpers/env.js';
+import { readBytes, untarBtf, xzToTemp } from './helpers/dump.js';
 
 function eq(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -48,15 +36,15 @@ function expectSeededRoundTrip(raw: Uint8Array, label: string): void {
   }
 }
 
-const KERNELS = HAVE_DATA
+const KERNELS = HAVE_SHARED_DATA
   ? [
-      ...archiveKernels(join(ARCHIVE, 'centos/8/x86_64')).filter((p) => basename(p).startsWith('4.18.0-147.el8')),
-      ...archiveKernels(join(ARCHIVE, 'ubuntu/20.04/x86_64')).slice(0, 1),
-      ...archiveKernels(join(ARCHIVE, 'debian/10/x86_64')).slice(0, 1),
-      ...archiveKernels(ARCHIVE_EXTRA),
+      ...listArchiveKernels(join(ARCHIVE_DEMO, 'centos/8/x86_64')).filter((p) => basename(p).startsWith('4.18.0-147.el8')),
+      ...listArchiveKernels(join(ARCHIVE_DEMO, 'ubuntu/20.04/x86_64')).slice(0, 1),
+      ...listArchiveKernels(join(ARCHIVE_DEMO, 'debian/10/x86_64')).slice(0, 1),
+      ...listArchiveKernels(ARCHIVE_EXTRA),
     ]
   : [];
-if (!HAVE_DATA) console.warn(NO_DATA);
+if (!HAVE_SHARED_DATA) console.warn(NO_SHARED_DATA);
 
 describe('seeded round trip (BtfBuilder({strings}) + addTypeCopy for every type)', () => {
   it.skipIf(!HAVE_VMLINUX)('/sys/kernel/btf/vmlinux: the whole file', () => {
@@ -67,11 +55,11 @@ describe('seeded round trip (BtfBuilder({strings}) + addTypeCopy for every type)
     expectSeededRoundTrip(swapBtfEndian(readBytes(VMLINUX)), 'vmlinux (BE)');
   });
 
-  it.skipIf(!HAVE_DATA || !HAVE_XZ)('cilium 7.1 (32-byte header, layout section)', () => {
+  it.skipIf(!HAVE_SHARED_DATA || !HAVE_XZ)('cilium 7.1 (32-byte header, layout section)', () => {
     expectSeededRoundTrip(readBytes(xzToTemp(CILIUM_71, 'rt-cilium.btf')), 'cilium 7.1');
   });
 
-  it.skipIf(!HAVE_DATA)('distilled split base', () => {
+  it.skipIf(!HAVE_SHARED_DATA)('distilled split base', () => {
     expectSeededRoundTrip(readBytes(SPLIT_BASE), 'btf_testmod.btf.base');
   });
 

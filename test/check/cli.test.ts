@@ -7,11 +7,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { data, EXAMPLE_ARCHIVE, missing, REPO_ROOT } from '../helpers/data.js';
-import { assertDistFresh } from '../pack/helpers.js';
-import { HAVE_BPFTOOL, kernelFile, NO_BPFTOOL } from '../minimize/helpers/env.js';
-import { BIN, exampleKernels, GUARDS, runCli, taskHas } from './helpers.js';
-import { bpftoolFacts, compileFixture, HAVE_CLANG } from './load/helpers.js';
+import { assertDistFresh, BIN, data, EXAMPLE_ARCHIVE, HAVE_BPFTOOL, HAVE_CLANG, missing, NO_BPFTOOL, REPO_ROOT } from '../helpers/env.js';
+import { kernelFile } from '../minimize/helpers/differential.js';
+import { exampleKernels, GUARDS, runCli, taskHas } from './helpers.js';
+import { bpftoolFacts, compileFixture } from './load/helpers.js';
 
 const DEMO = data.demoArchive.path;
 

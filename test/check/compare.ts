@@ -1,6 +1,6 @@
 // Compares `btfgen check`'s decisions for one object and kernel with libbpf's own debug log.
 import type { CheckObject, ObjectDecisions } from '../../src/check/decide.js';
-import type { LibbpfDecision } from './helpers.js';
+import { type LibbpfDecision } from './helpers.js';
 
 export interface Comparison {
   /** Relocations whose decision both sides have (and agree or not). */

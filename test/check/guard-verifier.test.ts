@@ -10,12 +10,11 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeObject } from '../../src/check/analyze.js';
 import { prepareCheckObject } from '../../src/check/decide.js';
-import { REPO_ROOT } from '../helpers/data.js';
-import { defaultKernels, fixtureObjects, HAVE_CLANG, HAVE_VMLINUX, kernelFile, ourTarget, pool, readBytes, tempFile, VMLINUX } from '../minimize/helpers/env.js';
+import { HAVE_CLANG, HAVE_VMLINUX, IS_ROOT, REPO_ROOT, VMLINUX } from '../helpers/env.js';
+import { defaultKernels, fixtureObjects, kernelFile, ourTarget, pool, readBytes, tempFile } from '../minimize/helpers/differential.js';
 import { buildHarness, failedCoreRelo, harnessSkipReason, runHarness } from './helpers.js';
 
 const bin = buildHarness();
-const root = typeof process.getuid === 'function' && process.getuid() === 0;
 const GUARDS_SRC = join(REPO_ROOT, 'test/check/fixtures/guards.bpf.c');
 
 /** The guard fixture compiled now with clang-19 (the committed .o when clang is missing). */
@@ -29,7 +28,7 @@ function guardsObject(): string {
 }
 
 const kernels = [...(HAVE_VMLINUX ? [VMLINUX] : []), ...defaultKernels().filter((k) => !k.includes('aarch64') && !k.includes('4.18.0-147'))];
-const why = !bin ? harnessSkipReason() : !root ? 'not root: loading BPF programs needs CAP_BPF/CAP_SYS_ADMIN' : '';
+const why = !bin ? harnessSkipReason() : !IS_ROOT ? 'not root: loading BPF programs needs CAP_BPF/CAP_SYS_ADMIN' : '';
 
 describe.skipIf(why !== '')(`guarded/unguarded poisons vs the kernel verifier${why ? ` (skipped: ${why})` : ''}`, () => {
   async function judge(objPaths: string[]) {

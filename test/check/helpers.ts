@@ -1,15 +1,15 @@
 // libbpf 1.1 as the reference for `btfgen check`: builds harness/relo-log.c against the system
 // libbpf (Debian libbpf-dev), runs it on an object with btf_custom_path = a kernel BTF, and
 // parses libbpf's own debug log into per-relocation decisions (`prog 'X': relo #N: ...`) and the
-// verifier's verdict. Also what the CLI suites share: the built CLI, the guard fixture, the
+// verifier's verdict. Also what the CLI suites share: running the built CLI, the guard fixture, the
 // example archive's kernels and bpftool's view of their task_struct.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLE_ARCHIVE, REPO_ROOT } from '../helpers/data.js';
-import { kernelFile } from '../minimize/helpers/env.js';
+import { BIN, EXAMPLE_ARCHIVE, HAVE_LIBBPF_DEV, REPO_ROOT } from '../helpers/env.js';
+import { kernelFile } from '../minimize/helpers/differential.js';
 
 const SOURCE = join(REPO_ROOT, 'test/check/harness/relo-log.c');
 
@@ -28,7 +28,7 @@ export function buildHarness(): string | null {
   const dir = join(tmpdir(), 'btfgen-check-harness', createHash('sha256').update(src).digest('hex').slice(0, 16));
   const bin = join(dir, 'relo-log');
   if (existsSync(bin)) return (built = bin);
-  if (!existsSync('/usr/include/bpf/libbpf.h')) {
+  if (!HAVE_LIBBPF_DEV) {
     reason = 'libbpf-dev not installed (/usr/include/bpf/libbpf.h missing): apt-get install libbpf-dev libelf-dev zlib1g-dev';
     return (built = null);
   }
@@ -119,8 +119,6 @@ export function failedCoreRelo(log: string): string | undefined {
   return /failed to resolve CO-RE relocation (.*)$/m.exec(log)?.[1];
 }
 
-/** The built CLI (bin/btfgen). */
-export const BIN = join(REPO_ROOT, 'bin/btfgen');
 /** The guard fixture object (test/check/fixtures/guards.o). */
 export const GUARDS = join(REPO_ROOT, 'test/check/fixtures/guards.o');
 

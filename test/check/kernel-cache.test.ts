@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type * as KcacheApi from '../../src/kcache/index.js';
-import { data, EXAMPLE_ARCHIVE, missing } from '../helpers/data.js';
-import { assertDistFresh, DIST } from '../pack/helpers.js';
-import { HAVE_BPFTOOL, kernelFile, NO_BPFTOOL } from '../minimize/helpers/env.js';
+import { assertDistFresh, data, DIST, EXAMPLE_ARCHIVE, HAVE_BPFTOOL, missing, NO_BPFTOOL } from '../helpers/env.js';
+import { kernelFile } from '../minimize/helpers/differential.js';
 import { exampleKernels, GUARDS, runCli, taskHas } from './helpers.js';
 
 assertDistFresh();

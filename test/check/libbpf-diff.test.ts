@@ -7,7 +7,8 @@
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decideObject, prepareCheckObject, type CheckObject } from '../../src/check/decide.js';
-import { defaultKernels, fixtureObjects, HAVE_VMLINUX, kernelFile, ourTarget, pool, readBytes, VMLINUX } from '../minimize/helpers/env.js';
+import { HAVE_VMLINUX, VMLINUX } from '../helpers/env.js';
+import { defaultKernels, fixtureObjects, kernelFile, ourTarget, pool, readBytes } from '../minimize/helpers/differential.js';
 import { compareDecisions } from './compare.js';
 import { buildHarness, harnessSkipReason, parseReloLog, runHarness } from './helpers.js';
 

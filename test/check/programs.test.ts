@@ -1,17 +1,16 @@
 // The programs of an object as libbpf sees them (one per STT_FUNC symbol of an executable
 // section; .text ones are subprograms), checked against llvm-objdump's symbol table.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readObjectCode } from '../../src/check/programs.js';
-import { fixtureObjects } from '../minimize/helpers/env.js';
-import { REPO_ROOT } from '../helpers/data.js';
+import { HAVE_LLVM_OBJDUMP, REPO_ROOT } from '../helpers/env.js';
+import { fixtureObjects } from '../minimize/helpers/differential.js';
 
 const OBJDUMP = 'llvm-objdump-19';
-const haveObjdump = spawnSync(OBJDUMP, ['--version']).status === 0;
 
-describe.skipIf(!haveObjdump)(`programs of an object ${haveObjdump ? '' : '(skipped: llvm-objdump-19 not installed)'}`, () => {
+describe.skipIf(!HAVE_LLVM_OBJDUMP)(`programs of an object ${HAVE_LLVM_OBJDUMP ? '' : '(skipped: llvm-objdump-19 not installed)'}`, () => {
   it.each([join(REPO_ROOT, 'test/check/fixtures/guards.o'), ...fixtureObjects().filter((f) => /trace_|reloc_|edge_/.test(f))])('%s', (path) => {
     let code;
     try {

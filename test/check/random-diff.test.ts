@@ -12,19 +12,8 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeObject } from '../../src/check/analyze.js';
 import { decideObject, prepareCheckObject } from '../../src/check/decide.js';
-import {
-  ARCHIVE,
-  envNumber,
-  HAVE_CLANG,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  kernelFile,
-  NO_CLANG,
-  ourTarget,
-  readBytes,
-  tempDir,
-  VMLINUX,
-} from '../minimize/helpers/env.js';
+import { ARCHIVE_DEMO, envNumber, HAVE_ARCHIVE_DEMO, HAVE_CLANG, HAVE_VMLINUX, IS_ROOT, NO_CLANG, VMLINUX } from '../helpers/env.js';
+import { kernelFile, ourTarget, readBytes, tempDir } from '../minimize/helpers/differential.js';
 import { generateProgram, indexKernel, parseHeader, renderProgram, type GenProgram } from '../minimize/helpers/random-c.js';
 import { compareDecisions } from './compare.js';
 import { buildHarness, failedCoreRelo, harnessSkipReason, parseReloLog, runHarness } from './helpers.js';
@@ -33,8 +22,7 @@ const OBJECTS = envNumber('BTFGEN_CHECK_RANDOM_OBJECTS', 16);
 const SEED = envNumber('BTFGEN_CHECK_RANDOM_SEED', 0xc4ec0001) >>> 0;
 const CFLAGS = ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', '-w'];
 const bin = buildHarness();
-const root = typeof process.getuid === 'function' && process.getuid() === 0;
-const why = !HAVE_CLANG ? NO_CLANG : !bin ? harnessSkipReason() : !HAVE_VMLINUX ? 'no /sys/kernel/btf/vmlinux for vmlinux.h' : !root ? 'not root: libbpf loads the object' : '';
+const why = !HAVE_CLANG ? NO_CLANG : !bin ? harnessSkipReason() : !HAVE_VMLINUX ? 'no /sys/kernel/btf/vmlinux for vmlinux.h' : !IS_ROOT ? 'not root: libbpf loads the object' : '';
 
 function run(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -81,9 +69,9 @@ describe.skipIf(why !== '')(`check vs libbpf 1.1 on random C objects${why ? ` (s
     const pr = await run('clang-19', [...CFLAGS, '-x', 'c-header', join(dir, 'vmlinux.h'), '-o', pch]);
     const ix = indexKernel((await ourTarget(VMLINUX)).btf, parseHeader(dump.stdout));
     const kernels = [VMLINUX];
-    if (HAVE_DATA) {
+    if (HAVE_ARCHIVE_DEMO) {
       for (const k of ['centos/8/x86_64/4.18.0-80.el8.x86_64', 'debian/10/x86_64/4.19.0-17-amd64', 'ubuntu/20.04/x86_64/5.11.0-1028-gcp', 'ubuntu/20.04/x86_64/5.4.0-26-generic']) {
-        kernels.push(join(ARCHIVE, `${k}.btf.tar.xz`));
+        kernels.push(join(ARCHIVE_DEMO, `${k}.btf.tar.xz`));
       }
     }
     let compiled = 0;

@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { prepareCheckObject } from '../../src/check/decide.js';
 import { checkKernel, compareKernelDecisions } from '../../src/check/verify.js';
 import { prepareTarget } from '../../src/minimize/index.js';
-import { FIXTURES, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, bpftoolMinimize, readBytes, tempFile, VMLINUX } from '../minimize/helpers/env.js';
-import { buildHarness, harnessSkipReason, parseReloLog, runHarness, type LibbpfDecision } from './helpers.js';
+import { BPF_FIXTURES_DIR, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, VMLINUX } from '../helpers/env.js';
+import { bpftoolMinimize, readBytes, tempFile } from '../minimize/helpers/differential.js';
+import { buildHarness, harnessSkipReason, type LibbpfDecision, parseReloLog, runHarness } from './helpers.js';
 
 const bin = buildHarness();
 const why = !HAVE_BPFTOOL ? NO_BPFTOOL : !bin ? harnessSkipReason() : !HAVE_VMLINUX ? 'no /sys/kernel/btf/vmlinux' : '';
@@ -26,7 +27,7 @@ function differing(a: Map<string, LibbpfDecision>, b: Map<string, LibbpfDecision
 }
 
 describe.skipIf(why !== '')(`pack --verify comparison vs libbpf ${why ? `(skipped: ${why})` : ''}`, () => {
-  const fx = (n: string) => join(FIXTURES, n);
+  const fx = (n: string) => join(BPF_FIXTURES_DIR, n);
   it.each([
     ['trace_sched.o', ['trace_sched.o']],
     ['trace_sched.o', ['trace_tcp.o']],

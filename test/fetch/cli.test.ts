@@ -6,10 +6,10 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BC, C80, D17, HAVE_DATA, KY, ROOT, U26, U29, cleanEnv, demoFiles, extraFiles, listTree, makeRepo, removeDir, tmpDir } from './helpers.js';
+import { BIN, DIST, HAVE_ARCHIVES, REPO_ROOT } from '../helpers/env.js';
+import { BC, C80, cleanEnv, D17, demoFiles, extraFiles, KY, listTree, makeRepo, removeDir, tmpDir, U26, U29 } from './helpers.js';
 
-const BIN = path.join(ROOT, 'bin', 'btfgen');
-const BUILT = path.join(ROOT, 'dist', 'cli', 'fetch.js');
+const BUILT = path.join(DIST, 'cli/fetch.js');
 const HAVE_BUILD = existsSync(BUILT) && readFileSync(BUILT, 'utf8').includes('summaryLine');
 if (!HAVE_BUILD) console.warn(`${BUILT} missing or stale: run \`npx tsc -p .\` first; skipping the fetch CLI tests`);
 
@@ -21,14 +21,14 @@ interface Run {
 
 function btfgen(args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env, cwd: REPO_ROOT, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
-describe.skipIf(!HAVE_DATA || !HAVE_BUILD)('btfgen fetch (CLI)', () => {
+describe.skipIf(!HAVE_ARCHIVES || !HAVE_BUILD)('btfgen fetch (CLI)', () => {
   let work: string;
   let upA: string;
   let upB: string;

@@ -9,28 +9,8 @@ import { listKernels } from '../../src/archive/walk.js';
 import { fetch, sanitizeRepoName, type FetchEvent, type FetchOptions } from '../../src/fetch/index.js';
 import { INCOMPLETE_MARKER } from '../../src/fetch/repo.js';
 import { LOCK_FILE } from '../../src/fetch/lock.js';
-import {
-  BC,
-  C80,
-  D17,
-  DATA,
-  HAVE_DATA,
-  KY,
-  U26,
-  U29,
-  U31,
-  cleanEnv,
-  commitAll,
-  demoFiles,
-  extraFiles,
-  fileUrl,
-  git,
-  listTree,
-  makeRepo,
-  removeDir,
-  tmpDir,
-  writeFiles,
-} from './helpers.js';
+import { ARCHIVE_DEMO, HAVE_ARCHIVES } from '../helpers/env.js';
+import { BC, C80, cleanEnv, commitAll, D17, demoFiles, extraFiles, fileUrl, git, KY, listTree, makeRepo, removeDir, tmpDir, U26, U29, U31, writeFiles } from './helpers.js';
 
 const repoDir = (cache: string, url: string): string => path.join(cache, 'btfhub-archive-repos', sanitizeRepoName(url));
 const viewOf = (cache: string): string => path.join(cache, 'btfhub-archive');
@@ -51,7 +31,7 @@ async function snapshot(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-describe.skipIf(!HAVE_DATA)('fetch (real git repositories from ../shared/data)', () => {
+describe.skipIf(!HAVE_ARCHIVES)('fetch (real git repositories from ../shared/data)', () => {
   let work: string;
   let upA: string;
   let upB: string;
@@ -103,8 +83,8 @@ describe.skipIf(!HAVE_DATA)('fetch (real git repositories from ../shared/data)',
     const r = await run({ repos: [upA, upB], cache });
     expect(await listTree(viewOf(cache))).toEqual([BC, C80, D17, KY, U26, U29].sort());
     expect(r.repos.map((x) => x.kernels)).toEqual([4, 2]);
-    const demo26 = await readFile(path.join(DATA, 'btfhub-archive-demo', U26));
-    const demo31 = await readFile(path.join(DATA, 'btfhub-archive-demo', U31));
+    const demo26 = await readFile(path.join(ARCHIVE_DEMO, U26));
+    const demo31 = await readFile(path.join(ARCHIVE_DEMO, U31));
     expect((await readFile(path.join(viewOf(cache), U26))).equals(demo26)).toBe(true);
     expect(r.groups).toContainEqual({ id: 'kylin', arch: 'aarch64', count: 1 });
 
@@ -375,7 +355,7 @@ function mountTmpfs(dir: string, size: string): boolean {
   }
 }
 
-describe.skipIf(!HAVE_DATA)('fetch on a full disk (tmpfs; skipped where mounting is not allowed)', () => {
+describe.skipIf(!HAVE_ARCHIVES)('fetch on a full disk (tmpfs; skipped where mounting is not allowed)', () => {
   it('fails naming the repository and the full disk, leaving the cache as it was', async (t) => {
     const work = await tmpDir();
     const mnt = path.join(work, 'mnt');

@@ -5,17 +5,9 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ARCHIVE_DEMO, ARCHIVE_EXTRA, SHARED_DATA } from '../helpers/env.js';
+import { HAVE_ARCHIVES, NO_ARCHIVES, SHARED_DATA } from '../helpers/env.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DATA = SHARED_DATA; // one place resolves ../shared/data (and BTFGEN_SHARED_DATA)
-export const DEMO = ARCHIVE_DEMO;
-export const EXTRA = ARCHIVE_EXTRA;
-export const HAVE_DATA = existsSync(DEMO) && existsSync(EXTRA);
-export const SKIP_MESSAGE = `shared test data not found at ${DATA}: skipping fetch tests that need real archives`;
-
-if (!HAVE_DATA) console.warn(SKIP_MESSAGE);
+if (!HAVE_ARCHIVES) console.warn(NO_ARCHIVES);
 
 /** File content for makeRepo: copied from the shared data, literal text, or a symlink. */
 export type Content = { from: string } | { text: string } | { symlink: string };
@@ -49,7 +41,7 @@ export async function writeFiles(dir: string, files: Record<string, Content>): P
     const dst = path.join(dir, rel);
     await mkdir(path.dirname(dst), { recursive: true });
     await rm(dst, { force: true });
-    if ('from' in c) await copyFile(path.join(DATA, c.from), dst);
+    if ('from' in c) await copyFile(path.join(SHARED_DATA, c.from), dst);
     else if ('text' in c) await writeFile(dst, c.text);
     else await symlink(c.symlink, dst);
   }

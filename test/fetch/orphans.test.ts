@@ -11,12 +11,13 @@ import { FetchError } from '../../src/errors.js';
 import { fetch, sanitizeRepoName } from '../../src/fetch/index.js';
 import { removeTree } from '../../src/fetch/repo.js';
 import { killOrphans, LOCK_FILE, processesWithToken } from '../../src/fetch/lock.js';
-import { HAVE_DATA, ROOT, SKIP_MESSAGE, cleanEnv, demoFiles, fileUrl, makeRepo, removeDir, tmpDir } from './helpers.js';
+import { HAVE_ARCHIVES, NO_ARCHIVES, REPO_ROOT } from '../helpers/env.js';
+import { cleanEnv, demoFiles, fileUrl, makeRepo, removeDir, tmpDir } from './helpers.js';
 
-const VITE_NODE = path.join(ROOT, 'node_modules', '.bin', 'vite-node');
-const CHILD = path.join(ROOT, 'test', 'fetch', 'fixtures', 'fetch-child.ts');
+const VITE_NODE = path.join(REPO_ROOT, 'node_modules', '.bin', 'vite-node');
+const CHILD = path.join(REPO_ROOT, 'test', 'fetch', 'fixtures', 'fetch-child.ts');
 const LINUX = process.platform === 'linux' && existsSync('/proc/self/environ');
-const why = !HAVE_DATA ? SKIP_MESSAGE : !LINUX ? 'needs Linux /proc to see the git children' : undefined;
+const why = !HAVE_ARCHIVES ? NO_ARCHIVES : !LINUX ? 'needs Linux /proc to see the git children' : undefined;
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './data.js';
+import { HAVE_LIBBPF_DEV, IS_ROOT, REPO_ROOT } from './env.js';
 
 export const LOADER_SOURCE = join(REPO_ROOT, 'test/fixtures/loader/loader.c');
 
@@ -53,7 +53,7 @@ export function loaderSkipReason(): string {
 
 /** True when this process may load BPF programs (root). */
 export function canLoadBpf(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
+  return IS_ROOT;
 }
 
 function sh(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -93,7 +93,7 @@ export function buildLoader(): Promise<string | null> {
       skipReason = `no C compiler (${cc}): ${probe.stderr.trim().split('\n')[0] ?? ''}`;
       return null;
     }
-    if (!existsSync('/usr/include/bpf/libbpf.h')) {
+    if (!HAVE_LIBBPF_DEV) {
       skipReason = 'libbpf headers not found (/usr/include/bpf/libbpf.h): apt-get install libbpf-dev libelf-dev zlib1g-dev';
       return null;
     }

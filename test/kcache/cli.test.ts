@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/kcache/index.js';
-import { EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from '../helpers/data.js';
+import { BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, isBuilt } from '../helpers/env.js';
 
-const BIN = path.join(REPO_ROOT, 'bin/btfgen');
 const temps: string[] = [];
 afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
@@ -59,7 +58,7 @@ function exampleMembers(): { name: string; size: number }[] {
   return out;
 }
 
-const built = existsSync(path.join(REPO_ROOT, 'dist/cli/cache.js'));
+const built = isBuilt('cli/cache.js');
 describe.skipIf(!built)(`btfgen cache${built ? '' : ' (skipped: dist/ not built: run npm run build)'}`, () => {
   it('--help says what each cache holds, where, and how to clear them', () => {
     const r = run(tempHome(), 'cache', '--help');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { clearKernelCache, defaultKernelCacheDir, formatSize, kernelCacheStats, open, parseSize, removeTempsOf } from '../../src/kcache/index.js';
-import { REPO_ROOT } from '../helpers/data.js';
+import { DIST, REPO_ROOT } from '../helpers/env.js';
 
 const temps: string[] = [];
 function tempDir(): string {
@@ -274,7 +274,7 @@ describe('kernel cache', () => {
 
 // Two processes (as two packs would) fill one cache at once, over the same kernels, with and
 // without room for all of them. They run the built module (dist/), as pack's workers do.
-const DIST_MODULE = path.join(REPO_ROOT, 'dist/kcache/index.js');
+const DIST_MODULE = path.join(DIST, 'kcache/index.js');
 const distFresh =
   existsSync(DIST_MODULE) && statSync(DIST_MODULE).mtimeMs + 1000 >= statSync(path.join(REPO_ROOT, 'src/kcache/index.ts')).mtimeMs;
 describe.skipIf(!distFresh)(`kernel cache shared by two processes${distFresh ? '' : ' (skipped: dist/kcache is missing or older than src/kcache: run npm run build)'}`, () => {

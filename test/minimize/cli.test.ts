@@ -7,29 +7,10 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BtfBuilder } from '../../src/btf/builder.js';
 import { loadBtf } from '../../src/btf/object.js';
-import {
-  ARCHIVE,
-  bpftoolMinimizeSync,
-  compileBpf,
-  FIXTURES,
-  HAVE_BPFTOOL,
-  HAVE_CLANG,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  kernelFile,
-  LOCAL_FIXTURES,
-  readBytes,
-  REPO,
-  SPLIT,
-  SPLIT_BASE,
-  tempDir,
-  tempFile,
-  TARGETS,
-  VMLINUX,
-} from './helpers/env.js';
+import { ARCHIVE_DEMO, BIN, BPF_FIXTURES_DIR, BPF_TARGETS_DIR, HAVE_ARCHIVE_DEMO, HAVE_BPFTOOL, HAVE_CLANG, HAVE_VMLINUX, isBuilt, SPLIT, SPLIT_BASE, VMLINUX } from '../helpers/env.js';
+import { bpftoolMinimizeSync, compileBpf, kernelFile, LOCAL_FIXTURES, readBytes, tempDir, tempFile } from './helpers/differential.js';
 
-const BIN = join(REPO, 'bin/btfgen');
-const BUILT = existsSync(join(REPO, 'dist/cli/index.js'));
+const BUILT = isBuilt('cli/index.js');
 if (!BUILT) console.warn('dist/ not built (npm run build): minimize CLI tests skipped');
 
 function btfgen(...args: string[]) {
@@ -37,9 +18,9 @@ function btfgen(...args: string[]) {
   return { status: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
 }
 
-const PROBES = join(TARGETS, 'probes_target.o');
-const fx = (n: string) => join(FIXTURES, n);
-const KERNEL = join(ARCHIVE, 'ubuntu/20.04/x86_64/5.4.0-26-generic.btf.tar.xz');
+const PROBES = join(BPF_TARGETS_DIR, 'probes_target.o');
+const fx = (n: string) => join(BPF_FIXTURES_DIR, n);
+const KERNEL = join(ARCHIVE_DEMO, 'ubuntu/20.04/x86_64/5.4.0-26-generic.btf.tar.xz');
 
 function tar(args: string[], cwd: string): void {
   const r = spawnSync('tar', args, { cwd, encoding: 'utf8' });
@@ -63,7 +44,7 @@ describe.skipIf(!BUILT || !HAVE_BPFTOOL)('btfgen minimize CLI', () => {
     expect(Buffer.from(readBytes(out)).equals(Buffer.from(ref.bytes!))).toBe(true);
   });
 
-  it.skipIf(!HAVE_DATA)('reads a btfhub .btf.tar.xz directly, and one with a path prefix', () => {
+  it.skipIf(!HAVE_ARCHIVE_DEMO)('reads a btfhub .btf.tar.xz directly, and one with a path prefix', () => {
     const objs = [fx('trace_exec.o')];
     const ref = bpftoolMinimizeSync(kernelFile(KERNEL), objs);
     expect(ref.status).toBe(0);

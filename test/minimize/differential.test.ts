@@ -4,27 +4,12 @@
 // Success must give the same bytes; failure the same exit status.
 import { basename } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  bpftoolMinimize,
-  CILIUM_71,
-  compareOutcomes,
-  defaultKernels,
-  fixtureObjects,
-  HAVE_BPFTOOL,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  kernelFile,
-  NO_BPFTOOL,
-  NO_DATA,
-  ourMinimize,
-  pool,
-  targetObjects,
-  VMLINUX,
-} from './helpers/env.js';
+import { CILIUM_71, HAVE_ARCHIVE_DEMO, HAVE_BPFTOOL, HAVE_VMLINUX, NO_ARCHIVE_DEMO, NO_BPFTOOL, VMLINUX } from '../helpers/env.js';
+import { bpftoolMinimize, compareOutcomes, defaultKernels, fixtureObjects, kernelFile, ourMinimize, pool, targetObjects } from './helpers/differential.js';
 import { existsSync } from 'node:fs';
 
 if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
-if (!HAVE_DATA) console.warn(NO_DATA);
+if (!HAVE_ARCHIVE_DEMO) console.warn(NO_ARCHIVE_DEMO);
 
 const objects = fixtureObjects();
 /** Per-target budget: ~50 bpftool runs, up to ~1 s each on the 44 MB kernel under CI load. */

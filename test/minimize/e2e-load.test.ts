@@ -6,7 +6,8 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { minimize, prepareObject } from '../../src/minimize/index.js';
 import { buildLoader, canLoadBpf, loaderSkipReason, runLoader, type LoaderResult } from '../helpers/loader.js';
-import { fixtureObjects, HAVE_VMLINUX, ourTarget, readBytes, tempFile, VMLINUX } from './helpers/env.js';
+import { HAVE_VMLINUX, VMLINUX } from '../helpers/env.js';
+import { fixtureObjects, ourTarget, readBytes, tempFile } from './helpers/differential.js';
 
 /**
  * The CO-RE decisions of a load in log order (a poisoned ldimm64 logs two lines for one

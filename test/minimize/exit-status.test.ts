@@ -8,9 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BtfgenError } from '../../src/errors.js';
 import { prepareObject } from '../../src/minimize/index.js';
 import { bpftoolMinCoreBtf } from '../helpers/bpftool.js';
-import { FIXTURES, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, readBytes, VMLINUX } from './helpers/env.js';
+import { BPF_FIXTURES_DIR, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, VMLINUX } from '../helpers/env.js';
+import { readBytes } from './helpers/differential.js';
 
-const SOURCE = join(FIXTURES, 'a_match_tag.o');
+const SOURCE = join(BPF_FIXTURES_DIR, 'a_match_tag.o');
 
 /** Offsets of an ELF64 LE object's sections by name. */
 function sections(b: Uint8Array): Map<string, { hdr: number; offset: number; size: number }> {

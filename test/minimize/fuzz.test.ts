@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { parseElf } from '../../src/btf/elf.js';
 import { BtfgenError } from '../../src/errors.js';
 import { minimize, prepareObject, prepareTarget, type PreparedObject, type PreparedTarget } from '../../src/minimize/index.js';
-import { fixtureObjects, HAVE_VMLINUX, ourTarget, readBytes, targetObjects, TARGETS, VMLINUX } from './helpers/env.js';
+import { BPF_TARGETS_DIR, HAVE_VMLINUX, VMLINUX } from '../helpers/env.js';
+import { fixtureObjects, ourTarget, readBytes, targetObjects } from './helpers/differential.js';
 
 const ITERATIONS = Number(process.env.BTFGEN_FUZZ_ITERATIONS ?? 2000);
 
@@ -17,7 +18,7 @@ describe('mutated objects', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed / 2 ** 32;
     };
-    const targets: PreparedTarget[] = [await ourTarget(join(TARGETS, 'probes_target.o')), await ourTarget(join(TARGETS, 'reloc_target.o'))];
+    const targets: PreparedTarget[] = [await ourTarget(join(BPF_TARGETS_DIR, 'probes_target.o')), await ourTarget(join(BPF_TARGETS_DIR, 'reloc_target.o'))];
     if (HAVE_VMLINUX) targets.push(await ourTarget(VMLINUX));
     const objs = fixtureObjects().filter((p) => !p.includes('many_roots'));
     const crashes: string[] = [];

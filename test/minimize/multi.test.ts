@@ -3,25 +3,13 @@
 // before it were recorded). Every case is compared with bpftool 7.1.
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  bpftoolMinimize,
-  compareOutcomes,
-  defaultKernels,
-  FIXTURES,
-  fixtureObjects,
-  HAVE_BPFTOOL,
-  HAVE_VMLINUX,
-  kernelFile,
-  NO_BPFTOOL,
-  ourMinimize,
-  targetObjects,
-  VMLINUX,
-} from './helpers/env.js';
+import { BPF_FIXTURES_DIR, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, VMLINUX } from '../helpers/env.js';
+import { bpftoolMinimize, compareOutcomes, defaultKernels, fixtureObjects, kernelFile, ourMinimize, targetObjects } from './helpers/differential.js';
 
 if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
 
-const fx = (n: string) => join(FIXTURES, n);
-const PROBES = join(FIXTURES, 'targets/probes_target.o');
+const fx = (n: string) => join(BPF_FIXTURES_DIR, n);
+const PROBES = join(BPF_FIXTURES_DIR, 'targets/probes_target.o');
 
 async function same(input: string, objs: string[]): Promise<{ status: number; diff?: string }> {
   const [ref, ours] = await Promise.all([bpftoolMinimize(input, objs), ourMinimize(input, objs)]);

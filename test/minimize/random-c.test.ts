@@ -25,33 +25,14 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareObject } from '../../src/minimize/index.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, envNumber, HAVE_ARCHIVE_DEMO, HAVE_BPFTOOL, HAVE_CLANG, HAVE_VMLINUX, NO_ARCHIVE_DEMO, NO_BPFTOOL, NO_CLANG, VMLINUX } from '../helpers/env.js';
 import { listArchiveKernels } from '../helpers/data.js';
-import {
-  ARCHIVE,
-  ARCHIVE_EXTRA,
-  compareOutcomes,
-  envNumber,
-  HAVE_BPFTOOL,
-  HAVE_CLANG,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  kernelFile,
-  NO_BPFTOOL,
-  NO_CLANG,
-  NO_DATA,
-  bpftoolMinimize,
-  ourMinimizeOrCrash,
-  ourTarget,
-  pool,
-  tempDir,
-  VMLINUX,
-  type Outcome,
-} from './helpers/env.js';
+import { bpftoolMinimize, compareOutcomes, kernelFile, ourMinimizeOrCrash, ourTarget, type Outcome, pool, tempDir } from './helpers/differential.js';
 import { generateProgram, indexKernel, parseHeader, renderProgram, Rng, type GenProgram, type KernelIndex } from './helpers/random-c.js';
 
 if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
 if (!HAVE_CLANG) console.warn(NO_CLANG);
-if (HAVE_BPFTOOL && HAVE_CLANG && !HAVE_DATA) console.warn(NO_DATA);
+if (HAVE_BPFTOOL && HAVE_CLANG && !HAVE_ARCHIVE_DEMO) console.warn(NO_ARCHIVE_DEMO);
 
 const OBJECTS = envNumber('BTFGEN_RANDOMC_OBJECTS', 60);
 const SEED = envNumber('BTFGEN_RANDOMC_SEED', 0xc0de0001) >>> 0;
@@ -76,8 +57,8 @@ function run(cmd: string, args: string[], timeout = 120_000): Promise<{ status: 
 
 /** Archive kernels for this seed: two from the demo archive, one from the extra one, rarely the 44 MB CentOS. */
 function seedKernels(seed: number): string[] {
-  if (!HAVE_DATA) return [];
-  const demo = listArchiveKernels(ARCHIVE);
+  if (!HAVE_ARCHIVE_DEMO) return [];
+  const demo = listArchiveKernels(ARCHIVE_DEMO);
   const extra = existsSync(ARCHIVE_EXTRA) ? listArchiveKernels(ARCHIVE_EXTRA) : [];
   if (KERNELS) {
     return KERNELS.split(',').map((k) => {

@@ -20,30 +20,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, envNumber, HAVE_ARCHIVE_DEMO, HAVE_BPFTOOL, HAVE_VMLINUX, NO_ARCHIVE_DEMO, NO_BPFTOOL, VMLINUX } from '../helpers/env.js';
 import { listArchiveKernels } from '../helpers/data.js';
-import {
-  ARCHIVE,
-  ARCHIVE_EXTRA,
-  compareOutcomes,
-  envNumber,
-  HAVE_BPFTOOL,
-  HAVE_DATA,
-  HAVE_VMLINUX,
-  kernelFile,
-  NO_BPFTOOL,
-  NO_DATA,
-  bpftoolMinimize,
-  ourMinimizeOrCrash,
-  ourTarget,
-  pool,
-  tempFile,
-  VMLINUX,
-  type Outcome,
-} from './helpers/env.js';
+import { bpftoolMinimize, compareOutcomes, kernelFile, ourMinimizeOrCrash, ourTarget, type Outcome, pool, tempFile } from './helpers/differential.js';
 import { describeObject, describeTarget, generateCase, targetBytes, indexSource, objectBytes, Rng, type GenCase, type SourceIndex } from './helpers/random-relos.js';
 
 if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
-if (HAVE_BPFTOOL && !HAVE_DATA) console.warn(NO_DATA);
+if (HAVE_BPFTOOL && !HAVE_ARCHIVE_DEMO) console.warn(NO_ARCHIVE_DEMO);
 
 const CASES = envNumber('BTFGEN_RANDOM_CASES', 300);
 const SEED = envNumber('BTFGEN_RANDOM_SEED', 0x5eed0001) >>> 0;
@@ -61,9 +44,9 @@ const BPFTOOL_TIMEOUT = 60_000;
 
 /** Archive kernels for this seed: two from the demo archive, one from the extra one. */
 function seedKernels(seed: number): string[] {
-  if (!HAVE_DATA) return [];
+  if (!HAVE_ARCHIVE_DEMO) return [];
   if (KERNELS) {
-    const all = [...listArchiveKernels(ARCHIVE), ...(existsSync(ARCHIVE_EXTRA) ? listArchiveKernels(ARCHIVE_EXTRA) : [])];
+    const all = [...listArchiveKernels(ARCHIVE_DEMO), ...(existsSync(ARCHIVE_EXTRA) ? listArchiveKernels(ARCHIVE_EXTRA) : [])];
     return KERNELS.split(',').map((k) => {
       const hit = all.find((p) => p.includes(k));
       if (!hit) throw new Error(`BTFGEN_RANDOM_KERNELS: no archive kernel matches ${k}`);
@@ -71,7 +54,7 @@ function seedKernels(seed: number): string[] {
     });
   }
   const rng = Rng.forCase(seed ^ 0x4b45524e, 0);
-  const demo = listArchiveKernels(ARCHIVE);
+  const demo = listArchiveKernels(ARCHIVE_DEMO);
   const big = demo.filter((k) => /centos\/8\/x86_64\/4\.18\.0-147/.test(k));
   const normal = demo.filter((k) => !big.includes(k));
   const extra = existsSync(ARCHIVE_EXTRA) ? listArchiveKernels(ARCHIVE_EXTRA) : [];

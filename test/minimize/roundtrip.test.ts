@@ -5,7 +5,8 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { minimize, prepareObject, prepareTarget, relocate, type PreparedObject, type RelocationResult } from '../../src/minimize/index.js';
 import { ReloKind } from '../../src/btf/kinds.js';
-import { defaultKernels, fixtureObjects, HAVE_VMLINUX, kernelFile, ourTarget, readBytes, targetObjects, VMLINUX } from './helpers/env.js';
+import { HAVE_VMLINUX, VMLINUX } from '../helpers/env.js';
+import { defaultKernels, fixtureObjects, kernelFile, ourTarget, readBytes, targetObjects } from './helpers/differential.js';
 
 function comparable(r: RelocationResult): unknown {
   const { object, section, index, kindName, matched, poison, origVal, newVal, target } = r;

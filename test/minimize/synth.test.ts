@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { ReloKind } from '../../src/btf/kinds.js';
 import { prepareObject } from '../../src/minimize/index.js';
 import { BtfgenError } from '../../src/errors.js';
-import { bpftoolMinimizeSync, compareOutcomes, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, ourMinimize, tempFile, TARGETS, VMLINUX } from './helpers/env.js';
+import { BPF_TARGETS_DIR, HAVE_BPFTOOL, HAVE_VMLINUX, NO_BPFTOOL, VMLINUX } from '../helpers/env.js';
+import { bpftoolMinimizeSync, compareOutcomes, ourMinimize, tempFile } from './helpers/differential.js';
 import { buildBtfExt, buildElf, buildObject, TypeBuilder, type CoreReloSpec } from './helpers/synth.js';
 import { join } from 'node:path';
 
 if (!HAVE_BPFTOOL) console.warn(NO_BPFTOOL);
 
-const PROBES = join(TARGETS, 'probes_target.o');
+const PROBES = join(BPF_TARGETS_DIR, 'probes_target.o');
 
 function write(name: string, bytes: Uint8Array): string {
   const p = tempFile(name);

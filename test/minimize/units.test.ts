@@ -23,7 +23,7 @@ import { calcRelo, emptyResult } from '../../src/minimize/relo.js';
 import { specMatch } from '../../src/minimize/spec.js';
 import { isTar, readTar, unpackKernelBtf } from '../../src/minimize/input.js';
 import { TypeBuilder } from './helpers/synth.js';
-import { tempDir } from './helpers/env.js';
+import { tempDir } from './helpers/differential.js';
 
 describe('bpf_core_essential_name_len', () => {
   const table: [string, string][] = [

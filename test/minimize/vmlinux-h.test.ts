@@ -3,25 +3,25 @@
 // declares its kernel types by hand; this suite covers the other style, compiled in the test
 // (the vmlinux.h depends on the host, so nothing is committed), and compares btfgen with
 // bpftool on the running kernel and a sample of archive kernels.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpftoolMinCoreBtfBytes, hasBpftool } from '../helpers/bpftool.js';
-import { data, hasHostVmlinux, hostVmlinux, listArchiveKernels, REPO_ROOT, unpackBtfTarXz } from '../helpers/data.js';
+import { data, HAVE_CLANG, HAVE_LIBBPF_DEV, HAVE_VMLINUX, REPO_ROOT, VMLINUX } from '../helpers/env.js';
+import { listArchiveKernels, unpackBtfTarXz } from '../helpers/data.js';
 import { minimize, prepareObject, prepareTarget } from '../../src/minimize/index.js';
 import { RelocationError } from '../../src/errors.js';
 
 const SRC = join(REPO_ROOT, 'test/minimize/vmlinux-h/openat_connect.bpf.c');
-const clangOk = spawnSync('clang-19', ['--version']).status === 0;
 const skip = !hasBpftool()
   ? 'bpftool is not installed'
-  : !clangOk
+  : !HAVE_CLANG
     ? 'clang-19 is not installed'
-    : !hasHostVmlinux
-      ? `${hostVmlinux} is missing`
-      : !existsSync('/usr/include/bpf/bpf_helpers.h')
+    : !HAVE_VMLINUX
+      ? `${VMLINUX} is missing`
+      : !HAVE_LIBBPF_DEV
         ? 'libbpf-dev headers are missing'
         : undefined;
 if (skip) console.warn(`skipping the vmlinux.h object suite: ${skip}`);
@@ -38,7 +38,7 @@ describe.skipIf(skip !== undefined)('objects compiled against a generated vmlinu
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'btfgen-vmlinux-h-'));
-    execFileSync('sh', ['-c', `bpftool btf dump file ${hostVmlinux} format c > ${join(dir, 'vmlinux.h')}`]);
+    execFileSync('sh', ['-c', `bpftool btf dump file ${VMLINUX} format c > ${join(dir, 'vmlinux.h')}`]);
     obj = join(dir, 'openat_connect.o');
     const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
     execFileSync('clang-19', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I${dir}`, '-c', SRC, '-o', obj]);
@@ -67,7 +67,7 @@ describe.skipIf(skip !== undefined)('objects compiled against a generated vmlinu
   };
 
   it('the running kernel: same bytes as bpftool', async () => {
-    expect(await compare(hostVmlinux)).toBe(0);
+    expect(await compare(VMLINUX)).toBe(0);
   });
 
   it.skipIf(kernels.length === 0)(`${kernels.length} archive kernels: same bytes or same failure as bpftool`, async () => {

@@ -2,28 +2,22 @@
 // directory, and the test archives for the end-to-end tests. Shared by test/native and
 // test/runtime. Nothing is written inside the repository.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { machine, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as tar from 'tar';
 import { detectHost, type HostIdentity } from '../../src/runtime/index.js';
+import { HAVE_LIBBPF_DEV, HAVE_ZLIB_DEV, onPath, REPO_ROOT, VMLINUX } from '../helpers/env.js';
+import { writeTarFile } from '../helpers/tar.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const NATIVE = join(ROOT, 'native');
-export const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
-
-function hasCommand(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
+export const NATIVE = join(REPO_ROOT, 'native');
 
 /** Why the C helper cannot be built and tested here, or undefined when it can. */
 export function cToolsMissing(): string | undefined {
-  const missing = ['cc', 'make', 'ar'].filter((c) => !hasCommand(c));
+  const missing = ['cc', 'make', 'ar'].filter((c) => !onPath(c));
   if (missing.length) return `missing ${missing.join(', ')}`;
-  if (!existsSync('/usr/include/zlib.h')) return 'missing zlib headers (zlib1g-dev)';
-  if (!existsSync('/usr/include/bpf/libbpf.h')) return 'missing libbpf headers (libbpf-dev)';
+  if (!HAVE_ZLIB_DEV) return 'missing zlib headers (zlib1g-dev)';
+  if (!HAVE_LIBBPF_DEV) return 'missing libbpf headers (libbpf-dev)';
   return undefined;
 }
 
@@ -31,12 +25,12 @@ export function cToolsMissing(): string | undefined {
 export function loaderToolsMissing(): string | undefined {
   const c = cToolsMissing();
   if (c) return c;
-  const missing = ['clang-19', 'bpftool', 'ld', 'llvm-strip-19'].filter((x) => !hasCommand(x));
+  const missing = ['clang-19', 'bpftool', 'ld', 'llvm-strip-19'].filter((x) => !onPath(x));
   if (missing.length) return `missing ${missing.join(', ')}`;
   try {
-    accessSync(KERNEL_BTF, constants.R_OK);
+    accessSync(VMLINUX, constants.R_OK);
   } catch {
-    return `no ${KERNEL_BTF} to build vmlinux.h and the test archive from`;
+    return `no ${VMLINUX} to build vmlinux.h and the test archive from`;
   }
   return undefined;
 }
@@ -57,7 +51,7 @@ export function sanitizersMissing(cc = 'cc'): string | undefined {
 }
 
 function probeSanitizers(cc: string): string | undefined {
-  const c = cToolsMissing() ?? (hasCommand(cc) ? undefined : `missing ${cc}`);
+  const c = cToolsMissing() ?? (onPath(cc) ? undefined : `missing ${cc}`);
   if (c) return c;
   const dir = mkdtempSync(join(tmpdir(), 'btfgen-san-'));
   try {
@@ -107,7 +101,7 @@ export async function thisHost(): Promise<HostIdentity> {
 
 /**
  * The test archive: this kernel's BTF minimized for `bpfObject` by the reference tool
- * (`bpftool gen min_core_btf`), packed by node-tar as `./btfhub-archive/<key>` (the layout of
+ * (`bpftool gen min_core_btf`), packed by test/helpers/tar.ts as `./btfhub-archive/<key>` (the layout of
  * `btfgen pack`) next to a decoy kernel. Returns the archive and the minimized BTF.
  */
 export async function buildHostArchive(
@@ -121,13 +115,13 @@ export async function buildHostArchive(
   const top = opts.layout === 'bcc' ? tree : join(tree, 'btfhub-archive');
   const btf = join(top, key);
   await mkdir(dirname(btf), { recursive: true });
-  execFileSync('bpftool', ['gen', 'min_core_btf', KERNEL_BTF, btf, bpfObject], { stdio: 'pipe' });
+  execFileSync('bpftool', ['gen', 'min_core_btf', VMLINUX, btf, bpfObject], { stdio: 'pipe' });
   // A decoy: same distro, another release, other bytes.
   const decoy = join(top, host.id, host.versionId, host.machine, `0.0.0-decoy.btf`);
   await writeFile(decoy, 'decoy');
   const archive = join(dir, `${opts.name ?? 'archive'}.tar${opts.gzip === false ? '' : '.gz'}`);
   const entries = opts.layout === 'bcc' ? [`./${host.id}`] : ['./btfhub-archive'];
-  await tar.create({ gzip: opts.gzip !== false, file: archive, cwd: tree, portable: true }, entries);
+  writeTarFile(archive, tree, entries, { gzip: opts.gzip !== false });
   return { archive, btf, key };
 }
 

@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractHostBtf, type HostIdentity } from '../../src/runtime/index.js';
-import { concat, gzip, tarEnd, tarMember, type NameStyle } from '../runtime/helpers.js';
+import { concat, gzip, type NameStyle, tarEnd, tarMember } from '../helpers/tar.js';
 import { cToolsMissing, make, NATIVE, SANITIZE_CFLAGS, SANITIZE_ENV, sanitizersMissing, tempDir } from './build.js';
 
 const HOST: HostIdentity = { id: 'ol', versionId: '8.6', machine: 'aarch64', release: '5.4.17-2136.el8uek.aarch64' };

@@ -9,22 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as tar from 'tar';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  buildCorruptArchive,
-  buildForeignArchive,
-  buildHostArchive,
-  buildLoaders,
-  KERNEL_BTF,
-  loaderToolsMissing,
-  make,
-  NATIVE,
-  structId,
-  tempDir,
-  thisHost,
-  type Loaders,
-} from './build.js';
+import { VMLINUX } from '../helpers/env.js';
+import { writeTarFile } from '../helpers/tar.js';
+import { buildCorruptArchive, buildForeignArchive, buildHostArchive, buildLoaders, type Loaders, loaderToolsMissing, make, NATIVE, structId, tempDir, thisHost } from './build.js';
 
 const OS_RELEASE = join(NATIVE, '..', 'test', 'runtime', 'os-release');
 
@@ -122,7 +110,7 @@ async function buildRulesArchive(dir: string, btf: string): Promise<string> {
   await put(AMBIGUOUS.keys[0]!, btf);
   await put(AMBIGUOUS.keys[1]!, undefined);
   const archive = join(dir, 'rules.tar.gz');
-  await tar.create({ gzip: true, file: archive, cwd: tree, portable: true }, files);
+  writeTarFile(archive, tree, files);
   return archive;
 }
 
@@ -189,11 +177,11 @@ describe.skipIf(missing !== undefined)('native example loader, end to end', () =
     expect(r.stdout).toMatch(/CO-RE reads correct/);
     // libbpf relocated against the minimized BTF (its own type ids), not the kernel's.
     const minId = structId(minimized.btf, 'task_struct');
-    const kernelId = structId(KERNEL_BTF, 'task_struct');
+    const kernelId = structId(VMLINUX, 'task_struct');
     expect(minId).toBeDefined();
     expect(minId).not.toBe(kernelId);
     expect(r.stderr).toContain(`found target candidate [${minId}] struct task_struct in [vmlinux]`);
-    expect(r.stderr).not.toContain(`loading kernel BTF '${KERNEL_BTF}'`);
+    expect(r.stderr).not.toContain(`loading kernel BTF '${VMLINUX}'`);
     // cleanup_core_btf removed the temp file; nothing else was written.
     expect(existsSync(path)).toBe(false);
     expect(await readdir(tmp)).toEqual([]);
@@ -245,8 +233,8 @@ describe.skipIf(missing !== undefined)('native example loader, end to end', () =
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^loaded with kernel BTF$/m);
     expect(r.stdout).toMatch(/CO-RE reads correct/);
-    expect(r.stderr).toContain(`loading kernel BTF '${KERNEL_BTF}'`);
-    expect(r.stderr).toContain(`found target candidate [${structId(KERNEL_BTF, 'task_struct')}] struct task_struct in [vmlinux]`);
+    expect(r.stderr).toContain(`loading kernel BTF '${VMLINUX}'`);
+    expect(r.stderr).toContain(`found target candidate [${structId(VMLINUX, 'task_struct')}] struct task_struct in [vmlinux]`);
     expect(await readdir(tmp)).toEqual([]);
     // Nothing linked is fine too while the kernel has BTF.
     expect(run('none').stdout).toMatch(/^loaded with kernel BTF$/m);

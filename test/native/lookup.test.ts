@@ -6,19 +6,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASES_PATH } from '../runtime/helpers.js';
-import {
-  buildForeignArchive,
-  buildHostArchive,
-  cToolsMissing,
-  loaderToolsMissing,
-  make,
-  NATIVE,
-  SANITIZE_CFLAGS,
-  SANITIZE_ENV,
-  sanitizersMissing,
-  tempDir,
-  thisHost,
-} from './build.js';
+import { buildForeignArchive, buildHostArchive, cToolsMissing, loaderToolsMissing, make, NATIVE, SANITIZE_CFLAGS, SANITIZE_ENV, sanitizersMissing, tempDir, thisHost } from './build.js';
 
 const cMissing = cToolsMissing();
 if (cMissing) console.warn(`skipping the C helper tests: ${cMissing}`);

@@ -5,9 +5,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHostArchive, buildLoaders, loaderToolsMissing, NATIVE, ROOT, tempDir, thisHost } from './build.js';
+import { REPO_ROOT } from '../helpers/env.js';
+import { buildHostArchive, buildLoaders, loaderToolsMissing, NATIVE, tempDir, thisHost } from './build.js';
 
-const doc = readFileSync(join(ROOT, 'docs', 'runtime.md'), 'utf8');
+const doc = readFileSync(join(REPO_ROOT, 'docs', 'runtime.md'), 'utf8');
 const block = (lang: string, first: RegExp): string => {
   for (const m of doc.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))) if (first.test(m[1]!)) return m[1]!;
   throw new Error(`no \`\`\`${lang} block matching ${first} in docs/runtime.md`);
@@ -61,12 +62,12 @@ describe.skipIf(missing !== undefined)('docs/runtime.md snippets', () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
-  it.skipIf(!existsSync(join(ROOT, 'dist', 'runtime', 'index.js')))(
+  it.skipIf(!existsSync(join(REPO_ROOT, 'dist', 'runtime', 'index.js')))(
     'the Node app hands the extracted BTF to its loader (skipped before `npm run build`)',
     async () => {
       const app = join(dir, 'napp');
       await mkdir(join(app, 'node_modules'), { recursive: true });
-      await symlink(ROOT, join(app, 'node_modules', 'btfgen'));
+      await symlink(REPO_ROOT, join(app, 'node_modules', 'btfgen'));
       await writeFile(join(app, 'app.mjs'), block('js', /from 'btfgen\/runtime'/));
       await copyFile(archive, join(app, 'min_core_btfs.tar.gz'));
       await copyFile(exampleLoader, join(app, 'loader'));

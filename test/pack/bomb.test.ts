@@ -6,15 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from '../helpers/data.js';
-import { HAVE_XZ } from '../helpers/env.js';
+import { assertDistFresh, BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, HAVE_XZ } from '../helpers/env.js';
 import { xzBomb } from './bomb.js';
-import { assertDistFresh, buildArchive, cleanupTemps, listFiles, tempDir } from './helpers.js';
+import { buildArchive, cleanupTemps, listFiles, tempDir } from './helpers.js';
 
 assertDistFresh();
 afterAll(cleanupTemps);
 
-const BIN = join(REPO_ROOT, 'bin/btfgen');
 const RSS_BOUND_KB = 600 * 1024;
 
 function runMeasured(args: string[]): { code: number | null; stderr: string; maxRssKb: number } {

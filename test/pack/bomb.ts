@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { rawTarHeader } from './helpers.js';
+import { tarHeader } from '../helpers/tar.js';
 
 /** Writes (once per machine and size) the bomb and returns its path. */
 export async function xzBomb(release: string, mib: number): Promise<string> {
@@ -16,7 +16,7 @@ export async function xzBomb(release: string, mib: number): Promise<string> {
   const child = spawn('sh', ['-c', `exec xz -0 -T1 > '${tmp}'`], { stdio: ['pipe', 'ignore', 'inherit'] });
   const done = new Promise<number | null>((resolve) => child.on('close', resolve));
   const write = (b: Uint8Array): Promise<void> => new Promise((resolve, reject) => child.stdin!.write(b, (e) => (e ? reject(e) : resolve())));
-  await write(rawTarHeader({ name: `${release}.btf`, size: mib * 1024 * 1024 }));
+  await write(tarHeader({ name: `${release}.btf`, size: mib * 1024 * 1024 }));
   const zeros = new Uint8Array(1 << 20);
   for (let i = 0; i < mib; i++) await write(zeros);
   await write(new Uint8Array(1024));

@@ -5,13 +5,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BPF_FIXTURES_DIR, data, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, missing, REPO_ROOT } from '../helpers/data.js';
-import { assertDistFresh, buildArchive, cleanupTemps, listFiles, rawBtfOfElf, rawTar, readTarGz, tempDir, traceObjects, xz } from './helpers.js';
+import { assertDistFresh, BIN, BPF_FIXTURES_DIR, data, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, missing, REPO_ROOT } from '../helpers/env.js';
+import { readTarGz, tarArchive, xz } from '../helpers/tar.js';
+import { buildArchive, cleanupTemps, listFiles, rawBtfOfElf, tempDir, traceObjects } from './helpers.js';
 
 assertDistFresh();
 afterAll(cleanupTemps);
 
-const BIN = join(REPO_ROOT, 'bin/btfgen');
 const fixture = (n: string) => join(BPF_FIXTURES_DIR, n);
 const OBJS = ['reloc_fields.o', 'reloc_types.o', 'edge_union.o'].map(fixture);
 
@@ -40,9 +40,9 @@ beforeAll(async () => {
   const probes = await rawBtfOfElf(fixture('targets/probes_target.o'));
   const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
   buildArchive(FIX, [
-    { rel: 'fixture/1/x86_64/probes-1.0.btf.tar.xz', data: xz(rawTar([{ name: 'probes-1.0.btf', data: probes }])) },
+    { rel: 'fixture/1/x86_64/probes-1.0.btf.tar.xz', data: xz(tarArchive([{ name: 'probes-1.0.btf', data: probes }])) },
     { rel: 'fixture/1/x86_64/reloc-1.0.btf', data: reloc },
-    { rel: 'fixture/2/arm64/reloc-2.0.btf.tar.xz', data: xz(rawTar([{ name: 'reloc-2.0.btf', data: reloc }])) },
+    { rel: 'fixture/2/arm64/reloc-2.0.btf.tar.xz', data: xz(tarArchive([{ name: 'reloc-2.0.btf', data: reloc }])) },
     { rel: 'README.md', data: 'not a kernel' },
   ]);
 });

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type * as PackApi from '../../src/pack/index.js';
-import { data, EXAMPLE_OBJECT, missing } from '../helpers/data.js';
-import { archiveFailingObjects, assertDistFresh, buildArchive, cleanupTemps, DIST, tempDir } from './helpers.js';
+import { assertDistFresh, data, DIST, EXAMPLE_OBJECT, missing } from '../helpers/env.js';
+import { archiveFailingObjects, buildArchive, cleanupTemps, tempDir } from './helpers.js';
 
 assertDistFresh();
 const { pack } = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Kind, parseBtf, parseElf } from '../../src/btf/index.js';
 import { prepareObject, type PreparedObject } from '../../src/minimize/index.js';
 import { coreFingerprint, objectFingerprint, preparedFingerprint } from '../../src/pack/fingerprint.js';
-import { BPF_FIXTURES_DIR } from '../helpers/data.js';
+import { BPF_FIXTURES_DIR, HAVE_CLANG } from '../helpers/env.js';
 import { cleanupTemps, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
@@ -81,16 +81,7 @@ describe('coreFingerprint', () => {
     expect(fp(junk)).toBe(fp({ ...junk }));
   });
 
-  const clang = (() => {
-    try {
-      execFileSync('clang-19', ['--version'], { stdio: 'ignore' });
-      return 'clang-19';
-    } catch {
-      return undefined;
-    }
-  })();
-
-  it.skipIf(!clang)('keeps the key when only code changes, not when a relocation changes (clang-built)', () => {
+  it.skipIf(!HAVE_CLANG)('keeps the key when only code changes, not when a relocation changes (clang-built)', () => {
     const dir = tempDir();
     const src = (body: string, field: string) => `
 struct task_struct { int pid; int tgid; long state; } __attribute__((preserve_access_index));
@@ -105,7 +96,7 @@ __attribute__((section("license"), used)) char LICENSE[] = "GPL";
 `;
     const build = (name: string, body: string, field: string) => {
       writeFileSync(join(dir, `${name}.c`), src(body, field));
-      execFileSync(clang!, ['-g', '-O2', '-target', 'bpf', '-c', `${name}.c`, '-o', `${name}.o`], { cwd: dir });
+      execFileSync('clang-19', ['-g', '-O2', '-target', 'bpf', '-c', `${name}.c`, '-o', `${name}.o`], { cwd: dir });
       return { name, bytes: new Uint8Array(readFileSync(join(dir, `${name}.o`))) };
     };
     const a = build('a', '', 'pid');

@@ -4,13 +4,10 @@
 // skipped, saying why, where mounting is not permitted. Needs the build (dist/).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_ARCHIVE, EXAMPLE_OBJECT } from '../helpers/data.js';
-import { assertDistFresh, tempDir } from './helpers.js';
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'btfgen');
+import { assertDistFresh, BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT } from '../helpers/env.js';
+import { tempDir } from './helpers.js';
 
 /** Mounts a tmpfs (`opts`) at a new directory; undefined and the reason when not permitted. */
 function mountTmpfs(dir: string, opts: string): string | undefined {

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as PackApi from '../../src/pack/index.js';
-import { data, EXAMPLE_OBJECT, missing } from '../helpers/data.js';
-import { assertDistFresh, buildArchive, cleanupTemps, DIST, listFiles, tempDir, traceObjects } from './helpers.js';
+import { assertDistFresh, data, DIST, EXAMPLE_OBJECT, missing } from '../helpers/env.js';
+import { buildArchive, cleanupTemps, listFiles, tempDir, traceObjects } from './helpers.js';
 
 assertDistFresh();
 const { pack } = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;

@@ -10,15 +10,16 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as PackApi from '../../src/pack/index.js';
 import type * as KcacheApi from '../../src/kcache/index.js';
-import { data, EXAMPLE_OBJECT, missing, REPO_ROOT, unpackBtfTarXz } from '../helpers/data.js';
-import { assertDistFresh, buildArchive, cleanupTemps, DIST, readTarGz, tempDir, traceObjects } from './helpers.js';
+import { assertDistFresh, BIN, data, DIST, EXAMPLE_OBJECT, missing, REPO_ROOT } from '../helpers/env.js';
+import { readTarGz } from '../helpers/tar.js';
+import { unpackBtfTarXz } from '../helpers/data.js';
+import { buildArchive, cleanupTemps, tempDir, traceObjects } from './helpers.js';
 
 assertDistFresh();
 const { pack } = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;
 const { kernelCacheStats } = (await import(pathToFileURL(join(DIST, 'kcache/index.js')).href)) as typeof KcacheApi;
 afterAll(cleanupTemps);
 
-const BIN = join(REPO_ROOT, 'bin/btfgen');
 const DEMO = data.demoArchive.path;
 const XZ_KERNELS = ['debian/10/x86_64/4.19.0-17-cloud-amd64.btf.tar.xz', 'ubuntu/20.04/x86_64/5.4.0-29-generic.btf.tar.xz', 'debian/10/x86_64/4.19.0-22-cloud-amd64.btf.tar.xz'];
 const RAW_KERNEL = 'ubuntu/20.04/x86_64/5.4.0-33-generic.btf';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openKernelSource } from '../../src/pack/kernels.js';
 import { ArchiveError } from '../../src/errors.js';
-import { EXAMPLE_ARCHIVE } from '../helpers/data.js';
+import { EXAMPLE_ARCHIVE } from '../helpers/env.js';
 import { buildArchive, cleanupTemps, listFiles, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);

@@ -5,13 +5,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, REPO_ROOT } from '../helpers/data.js';
-import { assertDistFresh, cleanupTemps, tempDir } from './helpers.js';
+import { assertDistFresh, BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT } from '../helpers/env.js';
+import { cleanupTemps, tempDir } from './helpers.js';
 
 assertDistFresh();
 afterAll(cleanupTemps);
 
-const BIN = join(REPO_ROOT, 'bin/btfgen');
 const spools = (dir: string): string[] => readdirSync(dir).filter((n) => n.startsWith('btfgen-pack-'));
 /** The pid of a process that has exited (not reused this soon). */
 const deadPid = (): number => spawnSync('true').pid!;

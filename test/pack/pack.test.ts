@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as PackApi from '../../src/pack/index.js';
 import type * as MinimizeApi from '../../src/minimize/index.js';
 import { hasBpftool, bpftoolMinCoreBtfBytes } from '../helpers/bpftool.js';
-import { BPF_FIXTURES_DIR, data, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, missing, SHARED_DATA, unpackBtfTarXz } from '../helpers/data.js';
-import { archiveFailingObjects, assertDistFresh, buildArchive, cleanupTemps, DIST, listFiles, rawBtfOfElf, rawTar, readTar, readTarGz, tempDir, traceObjects, xz } from './helpers.js';
+import { assertDistFresh, BPF_FIXTURES_DIR, data, DIST, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT, fixtures, FULL, missing, SHARED_DATA } from '../helpers/env.js';
+import { readTar, readTarGz, tarArchive, xz } from '../helpers/tar.js';
+import { unpackBtfTarXz } from '../helpers/data.js';
+import { archiveFailingObjects, buildArchive, cleanupTemps, listFiles, rawBtfOfElf, tempDir, traceObjects } from './helpers.js';
 
 assertDistFresh();
 const api = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;
@@ -89,10 +91,10 @@ beforeAll(async () => {
   const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
   const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
   buildArchive(FIX, [
-    { rel: 'fixture/1/x86_64/probes-1.0.btf.tar.xz', data: xz(rawTar([{ name: 'probes-1.0.btf', data: probes }])) },
+    { rel: 'fixture/1/x86_64/probes-1.0.btf.tar.xz', data: xz(tarArchive([{ name: 'probes-1.0.btf', data: probes }])) },
     { rel: 'fixture/1/x86_64/reloc-1.0.btf', data: reloc },
-    { rel: 'fixture/2/arm64/deep-2.0.btf.tar.xz', data: xz(rawTar([{ name: './deep-2.0.btf', data: deep }])) },
-    { rel: 'fixture/2/aarch64/reloc-2.0.btf.tar.xz', data: xz(rawTar([{ name: 'some/dir/reloc-2.0.btf', data: reloc }])) },
+    { rel: 'fixture/2/arm64/deep-2.0.btf.tar.xz', data: xz(tarArchive([{ name: './deep-2.0.btf', data: deep }])) },
+    { rel: 'fixture/2/aarch64/reloc-2.0.btf.tar.xz', data: xz(tarArchive([{ name: 'some/dir/reloc-2.0.btf', data: reloc }])) },
     { rel: 'other/9/x86_64/probes 9 ü.btf', data: probes },
     // noise that is not a kernel
     { rel: 'LICENSE', data: 'license text' },
@@ -200,7 +202,7 @@ describe.skipIf(!!noBpftool)('parity with bpftool', () => {
     await expectParity(r, EXAMPLE_ARCHIVE, [EXAMPLE_OBJECT], out);
   });
 
-  it.skipIf(process.env.BTFGEN_FULL !== '1' || !!missing(data.demoArchive))('BTFGEN_FULL=1: all 85 demo kernels', async () => {
+  it.skipIf(!FULL || !!missing(data.demoArchive))('BTFGEN_FULL=1: all 85 demo kernels', async () => {
     const root = tempDir();
     const objects = [...traceObjects(), EXAMPLE_OBJECT];
     const r = await pack({ objects, output: join(root, 'o.tar.gz'), archive: DEMO, ...base(root) });
@@ -395,9 +397,9 @@ describe('failure policy', () => {
     const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
     buildArchive(arch, [
       { rel: 'ok/1/x86_64/good.btf', data: reloc },
-      { rel: 'bad/1/x86_64/symlink-member.btf.tar.xz', data: xz(rawTar([{ name: 'symlink-member.btf', type: '2', linkname: '/etc/passwd' }])) },
-      { rel: 'bad/1/x86_64/two-members.btf.tar.xz', data: xz(rawTar([{ name: 'a.btf', data: reloc }, { name: 'b.btf', data: reloc }])) },
-      { rel: 'bad/1/x86_64/dotdot.btf.tar.xz', data: xz(rawTar([{ name: '../x.btf', data: reloc }])) },
+      { rel: 'bad/1/x86_64/symlink-member.btf.tar.xz', data: xz(tarArchive([{ name: 'symlink-member.btf', type: '2', linkname: '/etc/passwd' }])) },
+      { rel: 'bad/1/x86_64/two-members.btf.tar.xz', data: xz(tarArchive([{ name: 'a.btf', data: reloc }, { name: 'b.btf', data: reloc }])) },
+      { rel: 'bad/1/x86_64/dotdot.btf.tar.xz', data: xz(tarArchive([{ name: '../x.btf', data: reloc }])) },
       { rel: 'bad/1/x86_64/not-xz.btf.tar.xz', data: 'plain text' },
       { rel: 'bad/1/x86_64/garbage.btf', data: 'not BTF at all' },
       { rel: 'bad/1/x86_64/passwd.btf', symlink: '/etc/passwd' }, // a link out of the tree to a non-kernel
@@ -426,7 +428,7 @@ describe('failure policy', () => {
     // without --skip-failed they fail the pack, listed, and nothing is written
     const err = await pack({ objects: FIX_OBJECTS, output: join(root, 'o2.tar.gz'), archive: arch, ...base(root) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PackError);
-    expect((err as PackError).failures.map((f) => f.kernel)).toContain('bad/1/x86_64/dangling.btf');
+    expect((err as InstanceType<typeof PackError>).failures.map((f) => f.kernel)).toContain('bad/1/x86_64/dangling.btf');
     expect(existsSync(join(root, 'o2.tar.gz'))).toBe(false);
     expect(why['symlink-member.btf.tar.xz']).toMatch(/is a symbolic link/);
     expect(why['two-members.btf.tar.xz']).toMatch(/more than one member/);
@@ -455,7 +457,7 @@ describe('incremental cache', () => {
     const probes = await rawBtfOfElf(fixture('targets/probes_target.o'));
     buildArchive(arch, [
       { rel: 'a/1/x86_64/k1.btf', data: reloc },
-      { rel: 'a/1/x86_64/k2.btf.tar.xz', data: xz(rawTar([{ name: 'k2.btf', data: probes }])) },
+      { rel: 'a/1/x86_64/k2.btf.tar.xz', data: xz(tarArchive([{ name: 'k2.btf', data: probes }])) },
       { rel: 'a/1/x86_64/k3.btf', data: probes },
     ]);
     // Files older than the racy window, so that their stat is trusted.
@@ -561,7 +563,7 @@ describe('minimizing threads', () => {
     const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
     buildArchive(
       arch,
-      Array.from({ length: 16 }, (_, i) => ({ rel: `fixture/${i}/x86_64/deep-${i}.btf.tar.xz`, data: xz(rawTar([{ name: `deep-${i}.btf`, data: deep }])) })),
+      Array.from({ length: 16 }, (_, i) => ({ rel: `fixture/${i}/x86_64/deep-${i}.btf.tar.xz`, data: xz(tarArchive([{ name: `deep-${i}.btf`, data: deep }])) })),
     );
     // Minimizing is made dear by a fixed 60 ms wait in the worker (a test hook): measured, a
     // tiny kernel's minimize alone could come out cheaper than its xz on a loaded machine, and

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseElf } from '../../src/btf/elf.js';
 import { pack } from '../../src/pack/index.js';
-import { BPF_FIXTURES_DIR, data, EXAMPLE_OBJECT, missing, REPO_ROOT } from '../helpers/data.js';
-import { assertDistFresh, cleanupTemps, tempDir } from './helpers.js';
+import { assertDistFresh, BPF_FIXTURES_DIR, data, EXAMPLE_OBJECT, missing, REPO_ROOT } from '../helpers/env.js';
+import { cleanupTemps, tempDir } from './helpers.js';
 
 const calls = vi.hoisted(() => ({ loadBtf: [] as Uint8Array[], parseElf: [] as Uint8Array[] }));
 vi.mock('../../src/btf/object.js', async (importOriginal) => {

@@ -9,17 +9,12 @@ import { KernelTarReader, readKernelTar } from '../../src/pack/tar-read.js';
 import { xzUncompressedSize } from '../../src/archive/xz.js';
 import { extractKernelBtf, scratchAvailable, XzLane } from '../../src/pack/decompress.js';
 import { ArchiveError } from '../../src/errors.js';
-import { cleanupTemps, rawTar, readTar, tempDir, xz } from './helpers.js';
+import { HAVE_GNU_TAR } from '../helpers/env.js';
+import { paxLine, readTar, tarArchive, xz } from '../helpers/tar.js';
+import { cleanupTemps, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
 
-const hasGnuTar = (() => {
-  try {
-    return /GNU tar/.test(execFileSync('tar', ['--version'], { encoding: 'utf8' }));
-  } catch {
-    return false;
-  }
-})();
 
 const btfBytes = (n: number, seed = 1): Uint8Array => {
   const b = new Uint8Array(n);
@@ -42,7 +37,7 @@ describe('ustar writer', () => {
       expect(e).toMatchObject({ type: '0', mode: 0o644, uid: 0, gid: 0, mtime: 0, uname: '', gname: '' });
       expect(Buffer.compare(e.data, Buffer.from(entries[i]!.data))).toBe(0);
     }
-    if (hasGnuTar) {
+    if (HAVE_GNU_TAR) {
       const dir = tempDir();
       writeFileSync(join(dir, 'a.tar'), tar);
       const listing = execFileSync('tar', ['--numeric-owner', '-tvf', join(dir, 'a.tar')], { encoding: 'utf8' });
@@ -80,7 +75,7 @@ describe('ustar writer', () => {
     expect(split.prefix.length).toBeGreaterThan(0);
     const parsed = readTar(Buffer.from(buildTar([{ name: long, data: btfBytes(3) }])));
     expect(parsed[0]!.name).toBe(long);
-    if (hasGnuTar) {
+    if (HAVE_GNU_TAR) {
       const dir = tempDir();
       writeFileSync(join(dir, 'l.tar'), buildTar([{ name: long, data: btfBytes(3) }]));
       expect(execFileSync('tar', ['-tf', join(dir, 'l.tar')], { encoding: 'utf8' }).trim()).toBe(long);
@@ -97,7 +92,7 @@ describe('ustar writer', () => {
 
 describe('inner tar reader', () => {
   const payload = btfBytes(3000, 7);
-  const ok = (members: Parameters<typeof rawTar>[0]) => readKernelTar(rawTar(members), { label: 'k.btf.tar.xz' });
+  const ok = (members: Parameters<typeof tarArchive>[0]) => readKernelTar(tarArchive(members), { label: 'k.btf.tar.xz' });
 
   it('reads the one member, with or without a path prefix', () => {
     for (const name of ['5.4.0.btf', './5.4.0.btf', 'dir/5.4.0.btf', './dir/sub/5.4.0.btf']) {
@@ -113,19 +108,13 @@ describe('inner tar reader', () => {
   });
 
   it('honours PAX path and GNU long names', () => {
-    const pax = (k: string, v: string): Uint8Array => {
-      const rec = ` ${k}=${v}\n`;
-      let len = rec.length + 1;
-      while (String(len).length + rec.length !== len) len = String(len).length + rec.length;
-      return new TextEncoder().encode(`${len}${rec}`);
-    };
     const longName = `${'p/'.repeat(70)}6.1.0.btf`;
-    expect(ok([{ name: 'PaxHeader', type: 'x', data: pax('path', longName) }, { name: 'short.btf', data: payload }]).name).toBe(longName);
-    expect(ok([{ name: 'PaxHeader', type: 'g', data: pax('comment', 'x') }, { name: 'k.btf', data: payload }]).name).toBe('k.btf');
+    expect(ok([{ name: 'PaxHeader', type: 'x', data: paxLine('path', longName) }, { name: 'short.btf', data: payload }]).name).toBe(longName);
+    expect(ok([{ name: 'PaxHeader', type: 'g', data: paxLine('comment', 'x') }, { name: 'k.btf', data: payload }]).name).toBe('k.btf');
     const ln = new TextEncoder().encode(`${longName}\0`);
     expect(ok([{ name: '././@LongLink', type: 'L', data: ln }, { name: 'trunc', data: payload }]).name).toBe(longName);
     // a PAX path can smuggle '..' too
-    expect(() => ok([{ name: 'PaxHeader', type: 'x', data: pax('path', '../x.btf') }, { name: 'x.btf', data: payload }])).toThrow(/'\.\.' component/);
+    expect(() => ok([{ name: 'PaxHeader', type: 'x', data: paxLine('path', '../x.btf') }, { name: 'x.btf', data: payload }])).toThrow(/'\.\.' component/);
   });
 
   it.each([
@@ -141,12 +130,12 @@ describe('inner tar reader', () => {
     ['no member', [], /no <release>\.btf member/],
     ['only a directory', [{ name: 'dir/', type: '5' }], /no <release>\.btf member/],
   ] as const)('rejects %s', (_what, members, re) => {
-    expect(() => ok(members as Parameters<typeof rawTar>[0])).toThrow(ArchiveError);
-    expect(() => ok(members as Parameters<typeof rawTar>[0])).toThrow(re);
+    expect(() => ok(members as Parameters<typeof tarArchive>[0])).toThrow(ArchiveError);
+    expect(() => ok(members as Parameters<typeof tarArchive>[0])).toThrow(re);
   });
 
   it('rejects corrupt headers, truncation and oversized members', () => {
-    const good = rawTar([{ name: 'k.btf', data: payload }]);
+    const good = tarArchive([{ name: 'k.btf', data: payload }]);
     const bad = Buffer.from(good);
     bad[0] = 0x41; // checksum no longer matches
     expect(() => readKernelTar(bad)).toThrow(/bad checksum/);
@@ -157,7 +146,7 @@ describe('inner tar reader', () => {
   });
 
   it('gives the same result for any chunking of the stream', () => {
-    const tar = rawTar([{ name: 'dir/', type: '5' }, { name: 'dir/k.btf', data: payload }]);
+    const tar = tarArchive([{ name: 'dir/', type: '5' }, { name: 'dir/k.btf', data: payload }]);
     for (const step of [1, 7, 511, 512, 513, 4096]) {
       const r = new KernelTarReader();
       for (let o = 0; o < tar.length; o += step) r.push(tar.subarray(o, o + step));
@@ -169,11 +158,11 @@ describe('inner tar reader', () => {
 describe('.btf.tar.xz in memory', () => {
   const payload = btfBytes(200_000, 3);
   it.each(['xz', 'lzma'] as const)('extracts with %s and rejects hostile archives', async (dec) => {
-    const good = xz(rawTar([{ name: './6.1.0.btf', data: payload }]));
+    const good = xz(tarArchive([{ name: './6.1.0.btf', data: payload }]));
     const r = await extractKernelBtf(good, dec, { label: 'k' });
     expect(Buffer.from(r.btf).equals(Buffer.from(payload))).toBe(true);
     expect(r.member).toBe('./6.1.0.btf');
-    const link = xz(rawTar([{ name: '6.1.0.btf', type: '2', linkname: '../../../../etc/shadow' }]));
+    const link = xz(tarArchive([{ name: '6.1.0.btf', type: '2', linkname: '../../../../etc/shadow' }]));
     await expect(extractKernelBtf(link, dec, { label: 'k' })).rejects.toThrow(/k: member '6\.1\.0\.btf' is a symbolic link/);
     const corrupt = Buffer.from(good);
     corrupt[corrupt.length >> 1] ^= 0xff;
@@ -182,28 +171,28 @@ describe('.btf.tar.xz in memory', () => {
   });
 
   it('stops a decompression bomb at the member size limit', async () => {
-    const bomb = xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }]));
+    const bomb = xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(40 << 20) }]));
     expect(bomb.length).toBeLessThan(1 << 20);
     await expect(extractKernelBtf(bomb, 'xz', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/);
     await expect(extractKernelBtf(bomb, 'lzma', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/);
     // Two concatenated streams: the last stream's index understates the size; xz itself stops.
-    const sneaky = Buffer.concat([bomb, xz(rawTar([{ name: 'k.btf', data: new Uint8Array(10) }]))]);
+    const sneaky = Buffer.concat([bomb, xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(10) }]))]);
     expect(xzUncompressedSize(sneaky.subarray(sneaky.length - 4096))).toBeLessThan(1 << 20);
     await expect(extractKernelBtf(sneaky, 'xz', { label: 'sneaky', maxMemberSize: 1 << 20 })).rejects.toThrow(/sneaky: BTF member sneaky expands beyond 1 MiB: not a kernel BTF$/);
     // without the index hint (a file whose index lies is caught by the decompressor itself)
-    const small = xz(rawTar([{ name: 'k.btf', data: new Uint8Array(3 << 20) }]));
+    const small = xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(3 << 20) }]));
     await expect(extractKernelBtf(small, 'lzma', { label: 's', maxMemberSize: 1 << 20 })).rejects.toThrow(/expands beyond 1 MiB: not a kernel BTF/);
   });
 
   it('reads the uncompressed size from the .xz index (a scheduling hint)', () => {
-    const tar = rawTar([{ name: 'k.btf', data: payload }]);
+    const tar = tarArchive([{ name: 'k.btf', data: payload }]);
     const file = xz(tar);
     expect(xzUncompressedSize(file.subarray(Math.max(0, file.length - 4096)))).toBe(tar.length);
     expect(xzUncompressedSize(new Uint8Array(100))).toBeUndefined();
     expect(xzUncompressedSize(file.subarray(0, file.length - 1))).toBeUndefined();
   });
 
-  it.skipIf(!hasGnuTar)('reads what GNU tar + xz make (including a directory prefix)', async () => {
+  it.skipIf(!HAVE_GNU_TAR)('reads what GNU tar + xz make (including a directory prefix)', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', '5.10.0.btf'), payload);
@@ -238,7 +227,7 @@ describe('xz into scratch files (pack workers)', () => {
   };
 
   it.skipIf(!scratchAvailable())('extractKernelBtf with the file descriptor: same bytes, same errors as without', async () => {
-    const good = file(xz(rawTar([{ name: './6.1.0.btf', data: payload }])));
+    const good = file(xz(tarArchive([{ name: './6.1.0.btf', data: payload }])));
     const r = await extractKernelBtf(good.bytes, 'xz', { label: 'k', inputFd: good.fd });
     expect(Buffer.from(r.btf).equals(Buffer.from(payload))).toBe(true);
     const reused = await extractKernelBtf(good.bytes, 'xz', { label: 'k', inputFd: good.fd, reuseBuffer: true });
@@ -247,7 +236,7 @@ describe('xz into scratch files (pack workers)', () => {
     bad[bad.length >> 1] ^= 0xff;
     const corrupt = file(bad);
     await expect(extractKernelBtf(corrupt.bytes, 'xz', { label: 'k', inputFd: corrupt.fd })).rejects.toThrow(/^k: xz: .*(corrupt|Unexpected end)/i);
-    const bomb = file(xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
+    const bomb = file(xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
     await expect(extractKernelBtf(bomb.bytes, 'xz', { label: 'bomb', inputFd: bomb.fd, maxMemberSize: 1 << 20 })).rejects.toThrow(
       /bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/,
     );
@@ -256,7 +245,7 @@ describe('xz into scratch files (pack workers)', () => {
   it.skipIf(!scratchAvailable())('XzLane: several at once, each with its own output; a bomb is stopped at the limit', async () => {
     const inputs = [1, 2, 3, 4].map((seed) => {
       const data = btfBytes(100_000 * seed, seed);
-      const tar = rawTar([{ name: `${seed}.btf`, data }]);
+      const tar = tarArchive([{ name: `${seed}.btf`, data }]);
       return { tar, ...file(xz(tar)) };
     });
     const lanes = inputs.map(() => XzLane.open()!);
@@ -270,7 +259,7 @@ describe('xz into scratch files (pack workers)', () => {
         expect(Buffer.from(out!).equals(Buffer.from(inputs[i]!.tar))).toBe(true);
       });
       // 40 MB of zeros under a 1 MB member limit: ulimit -f stops xz (limit + 16 MB of slack)
-      const bomb = file(xz(rawTar([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
+      const bomb = file(xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
       expect(await lanes[0]!.decompress(bomb.fd, 1 << 20)).toBeUndefined();
       expect(lanes[0]!.lastStatus).toBe(128 + 25); // killed by SIGXFSZ, not left to fill tmpfs
       const bad = Buffer.from(inputs[1]!.bytes);

@@ -9,14 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as PackApi from '../../src/pack/index.js';
 import type * as CheckApi from '../../src/check/index.js';
-import { data, EXAMPLE_OBJECT, missing, REPO_ROOT } from '../helpers/data.js';
-import { assertDistFresh, cleanupTemps, DIST, tempDir, traceObjects } from './helpers.js';
+import { assertDistFresh, BIN, data, DIST, EXAMPLE_OBJECT, missing, REPO_ROOT } from '../helpers/env.js';
+import { cleanupTemps, tempDir, traceObjects } from './helpers.js';
 
 const api = (await import(pathToFileURL(join(DIST, 'pack/index.js')).href)) as typeof PackApi;
 const checkApi = (await import(pathToFileURL(join(DIST, 'check/index.js')).href)) as typeof CheckApi;
 const DEMO = data.demoArchive.path;
 const GUARDS = join(REPO_ROOT, 'test/check/fixtures/guards.o');
-const BIN = join(REPO_ROOT, 'bin/btfgen');
 const noDemo = missing(data.demoArchive);
 // The first centos kernel of the demo archive (archive order).
 const DAMAGED = 'centos/8/x86_64/4.18.0-147.0.3.el8_1.x86_64.btf.tar.xz';

@@ -14,18 +14,8 @@ import {
   NoMatchingBtfError,
   type CoreBtf,
 } from '../../src/runtime/index.js';
-import {
-  buildCorruptArchive,
-  buildForeignArchive,
-  buildHostArchive,
-  buildLoaders,
-  KERNEL_BTF,
-  loaderToolsMissing,
-  ROOT,
-  structId,
-  tempDir,
-  thisHost,
-} from '../native/build.js';
+import { BIN, REPO_ROOT, VMLINUX } from '../helpers/env.js';
+import { buildCorruptArchive, buildForeignArchive, buildHostArchive, buildLoaders, loaderToolsMissing, structId, tempDir, thisHost } from '../native/build.js';
 
 const missing = loaderToolsMissing();
 if (missing) console.warn(`skipping the runtime end-to-end tests: ${missing}`);
@@ -85,7 +75,7 @@ describe.skipIf(missing !== undefined)('ensureCoreBtf + a libbpf loader child pr
     expect(r.stdout).toContain(`loaded with btf_custom_path=${btf.path}`);
     expect(r.stdout).toMatch(/CO-RE reads correct/);
     expect(r.stderr).toContain(`found target candidate [${structId(archive.btf, 'task_struct')}] struct task_struct in [vmlinux]`);
-    expect(r.stderr).not.toContain(`loading kernel BTF '${KERNEL_BTF}'`);
+    expect(r.stderr).not.toContain(`loading kernel BTF '${VMLINUX}'`);
     // The loader never deletes a BTF_FILE_PATH; cleanup() does.
     expect(existsSync(btf.path!)).toBe(true);
     await btf.cleanup();
@@ -108,7 +98,7 @@ describe.skipIf(missing !== undefined)('ensureCoreBtf + a libbpf loader child pr
     const r = load(btf);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^loaded with kernel BTF$/m);
-    expect(r.stderr).toContain(`loading kernel BTF '${KERNEL_BTF}'`);
+    expect(r.stderr).toContain(`loading kernel BTF '${VMLINUX}'`);
     expect(await readdir(tmp)).toEqual([]);
   });
 
@@ -135,14 +125,14 @@ describe.skipIf(missing !== undefined)('ensureCoreBtf + a libbpf loader child pr
   });
 
   // The whole pipeline with btfgen's own pack (built CLI) instead of the test's archive builder.
-  const cli = join(ROOT, 'dist', 'cli', 'pack.js');
+  const cli = join(REPO_ROOT, 'dist', 'cli', 'pack.js');
   it.skipIf(!existsSync(cli))('btfgen pack -> ensureCoreBtf -> libbpf (skipped before `npm run build`)', async () => {
     const key = `${host.id}/${host.versionId}/${host.machine}/${host.release}.btf`;
     const tree = join(build, 'pack-archive');
     await mkdir(dirname(join(tree, key)), { recursive: true });
-    await copyFile(KERNEL_BTF, join(tree, key)); // btfhub archives may hold raw .btf files
+    await copyFile(VMLINUX, join(tree, key)); // btfhub archives may hold raw .btf files
     const packed = join(build, 'packed.tar.gz');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'btfgen'), 'pack', bpfObject, '-o', packed, '--archive', tree, '-q', '-j', '1'], {
+    const r = spawnSync(process.execPath, [BIN, 'pack', bpfObject, '-o', packed, '--archive', tree, '-q', '-j', '1'], {
       encoding: 'utf8',
       env: { ...process.env, BTFHUB_CACHE: join(build, 'btfhub-cache') },
       timeout: 60_000,

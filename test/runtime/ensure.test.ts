@@ -16,7 +16,7 @@ import {
   OutputFileError,
   type EnsureCoreBtfOptions,
 } from '../../src/runtime/index.js';
-import { concat, gzip, tarEnd, tarMember } from './helpers.js';
+import { concat, gzip, tarEnd, tarMember } from '../helpers/tar.js';
 
 const HOST = { id: 'debian', versionId: '12', machine: 'x86_64', release: '6.1.0-9-amd64' } as const;
 const KEY = 'debian/12/x86_64/6.1.0-9-amd64.btf';

@@ -1,13 +1,12 @@
-// Test helpers for the runtime: the shared lookup-cases table, a tiny tar writer that can
-// produce every encoding and hostile member the readers must handle, and the `archive`
-// variants (defined identically in native/test/lookup_test.c).
+// Test helpers for the runtime: the shared lookup-cases table and the `archive` variants
+// (defined identically in native/test/lookup_test.c), built with test/helpers/tar.ts.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import type { HostIdentity } from '../../src/runtime/index.js';
+import { REPO_ROOT } from '../helpers/env.js';
+import { concat, gzip, paxRaw, paxRecord, tarEnd, tarHeader, tarMember, type NameStyle } from '../helpers/tar.js';
 
-export const CASES_PATH = join(dirname(fileURLToPath(import.meta.url)), 'lookup-cases.tsv');
+export const CASES_PATH = join(REPO_ROOT, 'test/runtime/lookup-cases.tsv');
 
 export interface Member {
   name: string;
@@ -96,106 +95,14 @@ export function readCases(): Case[] {
   return out;
 }
 
-// ---- tar writer ----------------------------------------------------------------------------
-
-export type NameStyle = 'ustar' | 'gnu' | 'pax';
-
-const enc = new TextEncoder();
-
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, '0') + '\0';
-}
-
-export function tarHeader(name: string, type: string, size: number, prefix = '', opts: { base256Size?: boolean } = {}): Uint8Array {
-  const h = new Uint8Array(512);
-  h.set(enc.encode(name).subarray(0, 100), 0);
-  h.set(enc.encode('0000644\0'), 100);
-  h.set(enc.encode('0000000\0'), 108);
-  h.set(enc.encode('0000000\0'), 116);
-  if (opts.base256Size) {
-    h[124] = 0x80;
-    let v = size;
-    for (let i = 135; i > 124; i--) {
-      h[i] = v % 256;
-      v = Math.floor(v / 256);
-    }
-  } else {
-    h.set(enc.encode(octal(size, 12)), 124);
-  }
-  h.set(enc.encode(octal(0, 12)), 136);
-  h[156] = type.charCodeAt(0);
-  h.set(enc.encode('ustar\0' + '00'), 257);
-  if (prefix) h.set(enc.encode(prefix).subarray(0, 155), 345);
-  h.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.set(enc.encode(sum.toString(8).padStart(6, '0') + '\0 '), 148);
-  return h;
-}
-
-function padded(data: Uint8Array): Uint8Array[] {
-  const pad = (512 - (data.length % 512)) % 512;
-  return pad ? [data, new Uint8Array(pad)] : [data];
-}
-
-/** One member, its name encoded in `style` (ustar falls back to prefix, then GNU longname). */
-export function tarMember(name: string, data: Uint8Array | string, type = '0', style: NameStyle = 'ustar'): Uint8Array[] {
-  const body = typeof data === 'string' ? enc.encode(data) : data;
-  const nameBytes = enc.encode(name);
-  const parts: Uint8Array[] = [];
-  if (style === 'ustar' && nameBytes.length > 100) {
-    const slash = name.lastIndexOf('/', name.length - 2);
-    const ok = slash > 0 && slash <= 155 && name.length - slash - 1 <= 100 && name.length - slash - 1 > 0;
-    if (ok) return [tarHeader(name.slice(slash + 1), type, body.length, name.slice(0, slash)), ...padded(body)];
-    style = 'gnu';
-  }
-  if (style === 'gnu' && nameBytes.length > 0) {
-    const long = new Uint8Array(nameBytes.length + 1);
-    long.set(nameBytes);
-    parts.push(tarHeader('././@LongLink', 'L', long.length), ...padded(long));
-  } else if (style === 'pax') {
-    parts.push(...paxRecord({ path: name }));
-  }
-  parts.push(tarHeader(name, type, body.length), ...padded(body));
-  return parts;
-}
-
-export function paxRecord(fields: Record<string, string>, type = 'x'): Uint8Array[] {
-  let text = '';
-  for (const [k, v] of Object.entries(fields)) {
-    const rest = ` ${k}=${v}\n`;
-    let len = rest.length + 1;
-    while (String(len).length + rest.length !== len) len = String(len).length + rest.length;
-    text += `${len}${rest}`;
-  }
-  const body = enc.encode(text);
-  return [tarHeader(`PaxHeaders/${type}`, type, body.length), ...padded(body)];
-}
-
-/** A pax extended header ('x') with a raw body, records malformed as given. */
-export function paxRaw(body: string): Uint8Array[] {
-  const b = enc.encode(body);
-  return [tarHeader('PaxHeaders/x', 'x', b.length), ...padded(b)];
-}
-
-export const tarEnd = (): Uint8Array => new Uint8Array(1024);
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
+// ---- archives (built with test/helpers/tar.ts) ---------------------------------------------
 
 export function tarOf(members: Member[], style: NameStyle): Uint8Array {
   // Each member's content is its name unless given, so the test sees which one was extracted.
   return concat([...members.flatMap((m) => tarMember(m.name, m.content ?? m.name, m.type, style)), tarEnd()]);
 }
 
-export const gzip = (data: Uint8Array): Uint8Array => new Uint8Array(gzipSync(data));
+const enc = new TextEncoder();
 
 // ---- the `archive` variants (host debian/12/x86_64/6.1.0-test), as in lookup_test.c ----------
 
@@ -243,7 +150,7 @@ export function archiveVariant(variant: string): Uint8Array {
     case 'gzip-zero-padding':
       return concat([gzip(concat([...others(), ...target(), tarEnd()])), new Uint8Array(100)]);
     case 'huge-name-record':
-      return concat([tarHeader('././@LongLink', 'L', 2 * 1024 * 1024), new Uint8Array(4096)]);
+      return concat([tarHeader({ name: '././@LongLink', type: 'L', size: 2 * 1024 * 1024 }), new Uint8Array(4096)]);
     // ---- issue 13 (reliability): the rules both readers follow; see docs/reliability.md ----
     case 'pax-record-shorter-than-its-length':
       // "2 " and "1 " count no more than their digits and the space: skipped, not a crash.
@@ -255,9 +162,9 @@ export function archiveVariant(variant: string): Uint8Array {
     case 'pax-size-2^64':
       return gzip(concat([...others(), ...paxRecord({ size: '18446744073709551616' }), ...target(), tarEnd()]));
     case 'base256-size-2^53':
-      return gzip(concat([...others(), tarHeader(VARIANT_TARGET, '0', 2 ** 53, '', { base256Size: true }), enc.encode(VARIANT_TARGET_DATA), new Uint8Array(512 - VARIANT_TARGET_DATA.length), tarEnd()]));
+      return gzip(concat([...others(), tarHeader({ name: VARIANT_TARGET, type: '0', size: 2 ** 53, base256Size: true }), enc.encode(VARIANT_TARGET_DATA), new Uint8Array(512 - VARIANT_TARGET_DATA.length), tarEnd()]));
     case 'size-beyond-end': {
-      const t = concat([...others(), tarHeader(VARIANT_TARGET, '0', 1024 * 1024), enc.encode(VARIANT_TARGET_DATA), new Uint8Array(512 - VARIANT_TARGET_DATA.length), tarEnd()]);
+      const t = concat([...others(), tarHeader({ name: VARIANT_TARGET, type: '0', size: 1024 * 1024 }), enc.encode(VARIANT_TARGET_DATA), new Uint8Array(512 - VARIANT_TARGET_DATA.length), tarEnd()]);
       return gzip(t);
     }
     case 'gzip-then-lone-1f':
@@ -275,7 +182,7 @@ export function archiveVariant(variant: string): Uint8Array {
     case 'member-over-128MiB': {
       // The target holds 128 MiB + 1 zero bytes (128 KiB gzipped): over the member cap.
       const size = 128 * 1024 * 1024 + 1;
-      return gzip(concat([...others(), tarHeader(VARIANT_TARGET, '0', size), new Uint8Array(size + 511 - ((size + 511) % 512)), tarEnd()]));
+      return gzip(concat([...others(), tarHeader({ name: VARIANT_TARGET, type: '0', size: size }), new Uint8Array(size + 511 - ((size + 511) % 512)), tarEnd()]));
     }
     default:
       throw new Error(`unknown archive variant ${variant}`);

@@ -2,11 +2,10 @@
 // only, and cheap to import.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/env.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const src = join(root, 'src');
+const src = join(REPO_ROOT, 'src');
 
 /** Every module reachable from src/runtime/index.ts, with the bare specifiers it imports. */
 function importGraph(): { files: string[]; external: string[] } {

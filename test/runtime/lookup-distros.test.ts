@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmbiguousBtfError, ensureCoreBtf, NoMatchingBtfError } from '../../src/runtime/index.js';
-import { cToolsMissing, make, NATIVE, ROOT, tempDir } from '../native/build.js';
+import { ARCHIVE_DEMO, onPath } from '../helpers/env.js';
+import { writeTarFile } from '../helpers/tar.js';
+import { cToolsMissing, make, NATIVE, tempDir } from '../native/build.js';
 
-const DEMO = join(ROOT, '..', 'shared', 'data', 'btfhub-archive-demo');
 const OS_RELEASE = join(dirname(new URL(import.meta.url).pathname), 'os-release');
 
 /** Real kernels of the demo archive, by a short name. */
@@ -126,13 +126,9 @@ const HOSTS: HostCase[] = [
   },
 ];
 
-function hasXz(): boolean {
-  return spawnSync('sh', ['-c', 'command -v xz'], { stdio: 'ignore' }).status === 0;
-}
-
-const missing = !existsSync(DEMO)
-  ? `the demo archive is absent (${DEMO})`
-  : !hasXz()
+const missing = !existsSync(ARCHIVE_DEMO)
+  ? `the demo archive is absent (${ARCHIVE_DEMO})`
+  : !onPath('xz')
     ? 'xz is not installed (to unpack the demo kernels)'
     : undefined;
 if (missing) console.warn(`skipping the derivative distribution tests: ${missing}`);
@@ -149,7 +145,7 @@ describe.skipIf(missing !== undefined)('derivative distributions, real kernels r
     dir = await tempDir('btfgen-distros-');
     const bytes = new Map<Kernel, Buffer>();
     for (const [name, path] of Object.entries(KERNELS) as [Kernel, string][]) {
-      const btf = execFileSync('tar', ['-xJOf', join(DEMO, `${path}.btf.tar.xz`)], { maxBuffer: 256 * 1024 * 1024 });
+      const btf = execFileSync('tar', ['-xJOf', join(ARCHIVE_DEMO, `${path}.btf.tar.xz`)], { maxBuffer: 256 * 1024 * 1024 });
       bytes.set(name, btf);
       kernelSha.set(name, sha(btf));
       kernelSize.set(name, btf.length);
@@ -167,7 +163,7 @@ describe.skipIf(missing !== undefined)('derivative distributions, real kernels r
     // Members in MEMBERS order (the release rule reports the first of identical members, and
     // lists differing ones, in archive order).
     const files = MEMBERS.map(([key]) => `./btfhub-archive/${key}`);
-    await tar.create({ gzip: true, file: archive, cwd: tree, portable: true }, files);
+    writeTarFile(archive, tree, files);
     await mkdir(join(dir, 'tmp'));
   }, 120_000);
   afterAll(async () => {

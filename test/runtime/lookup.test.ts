@@ -17,16 +17,8 @@ import {
   parseOsRelease,
   type HostIdentity,
 } from '../../src/runtime/index.js';
-import {
-  archiveVariant,
-  gzip,
-  readCases,
-  tarOf,
-  VARIANT_HOST,
-  VARIANT_TARGET_DATA,
-  type Case,
-  type NameStyle,
-} from './helpers.js';
+import { gzip, type NameStyle } from '../helpers/tar.js';
+import { archiveVariant, type Case, readCases, tarOf, VARIANT_HOST, VARIANT_TARGET_DATA } from './helpers.js';
 
 const cases = readCases();
 const of = <K extends Case['kind']>(kind: K): Extract<Case, { kind: K }>[] =>

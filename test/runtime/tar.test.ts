@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEMBER_MAX } from '../../src/runtime/archive.js';
 import { CorruptArchiveError, extractMember, NoMatchingBtfError, TarReader, type TarEntry, type TarEvent } from '../../src/runtime/index.js';
-import { concat, gzip, paxRecord, tarEnd, tarHeader, tarMember, VARIANT_HOST, VARIANT_TARGET, VARIANT_TARGET_DATA } from './helpers.js';
+import { concat, gzip, paxRecord, tarEnd, tarHeader, tarMember } from '../helpers/tar.js';
+import { VARIANT_HOST, VARIANT_TARGET, VARIANT_TARGET_DATA } from './helpers.js';
 
 interface Read {
   entries: (TarEntry & { data: string })[];
@@ -69,10 +70,10 @@ describe('TarReader', () => {
     const body = new TextEncoder().encode('0123456789');
     const a = concat([
       ...paxRecord({ size: '10', comment: 'ignored' }),
-      tarHeader('./pax-size.btf', '0', 0),
+      tarHeader({ name: './pax-size.btf', type: '0', size: 0 }),
       body,
       new Uint8Array(512 - 10),
-      tarHeader('./base256.btf', '0', 10, '', { base256Size: true }),
+      tarHeader({ name: './base256.btf', type: '0', size: 10, base256Size: true }),
       body,
       new Uint8Array(512 - 10),
       tarEnd(),
@@ -85,7 +86,7 @@ describe('TarReader', () => {
 
   it('ignores K (long link) and g (global pax) records', () => {
     const a = concat([
-      tarHeader('././@LongLink', 'K', 6),
+      tarHeader({ name: '././@LongLink', type: 'K', size: 6 }),
       new TextEncoder().encode('target'),
       new Uint8Array(506),
       ...paxRecord({ path: 'global/should-not-apply' }, 'g'),
@@ -108,7 +109,7 @@ describe('TarReader', () => {
     expect(() => read(sample().subarray(0, 1700))).toThrow(/truncated/);
     expect(() => read(sample().subarray(0, 1000))).toThrow(/truncated/);
     expect(() => read(new Uint8Array(0))).toThrow(/empty/);
-    expect(() => read(concat([tarHeader('././@LongLink', 'L', 2 * 1024 * 1024), new Uint8Array(512)]))).toThrow(/oversized/);
+    expect(() => read(concat([tarHeader({ name: '././@LongLink', type: 'L', size: 2 * 1024 * 1024 }), new Uint8Array(512)]))).toThrow(/oversized/);
     expect(() => read(new TextEncoder().encode('x'.repeat(512)))).toThrow(/not a tar archive/);
   });
 });
@@ -127,18 +128,18 @@ describe('hostile sizes and gzip framing (extractMember)', () => {
 
   it('a pax size above 2^53-1 makes the archive invalid (never the header size instead)', async () => {
     const body = new TextEncoder().encode('0123456789');
-    const a = concat([...paxRecord({ size: '9007199254740993' }), tarHeader('./x.btf', '0', 10), body, new Uint8Array(502), tarEnd()]);
+    const a = concat([...paxRecord({ size: '9007199254740993' }), tarHeader({ name: './x.btf', type: '0', size: 10 }), body, new Uint8Array(502), tarEnd()]);
     expect(() => read(a)).toThrow(/bad size/);
-    const b = concat([...paxRecord({ size: '9007199254740993' }), tarHeader(VARIANT_TARGET, '0', 10), body, new Uint8Array(502), tarEnd()]);
+    const b = concat([...paxRecord({ size: '9007199254740993' }), tarHeader({ name: VARIANT_TARGET, type: '0', size: 10 }), body, new Uint8Array(502), tarEnd()]);
     await expect(extract(b)).rejects.toThrow(CorruptArchiveError);
     // 2^53-1 itself is a representable size: the archive is then truncated, also invalid
-    const c = concat([...paxRecord({ size: '9007199254740991' }), tarHeader('./x.btf', '0', 10), body, new Uint8Array(502), tarEnd()]);
+    const c = concat([...paxRecord({ size: '9007199254740991' }), tarHeader({ name: './x.btf', type: '0', size: 10 }), body, new Uint8Array(502), tarEnd()]);
     expect(() => read(c)).toThrow(/truncated/);
     expect(leftovers()).toEqual([]);
   });
 
   it('a member whose size runs past the end of the archive is never partly extracted', async () => {
-    const a = concat([tarHeader(VARIANT_TARGET, '0', 4096), new TextEncoder().encode('BTF'), new Uint8Array(509)]);
+    const a = concat([tarHeader({ name: VARIANT_TARGET, type: '0', size: 4096 }), new TextEncoder().encode('BTF'), new Uint8Array(509)]);
     await expect(extract(a)).rejects.toThrow(/truncated/);
     await expect(extract(gzip(a))).rejects.toThrow(/truncated/);
     expect(leftovers()).toEqual([]);
@@ -190,7 +191,7 @@ describe('hostile sizes and gzip framing (extractMember)', () => {
   });
 
   it('a BTF member above 128 MiB is refused before anything is written (a bomb)', async () => {
-    const a = gzip(concat([tarHeader(VARIANT_TARGET, '0', MEMBER_MAX + 1), new Uint8Array(4096)]));
+    const a = gzip(concat([tarHeader({ name: VARIANT_TARGET, type: '0', size: MEMBER_MAX + 1 }), new Uint8Array(4096)]));
     await expect(extract(a)).rejects.toThrow(/BTF member .* expands beyond 128 MiB: not a kernel BTF/);
     expect(leftovers()).toEqual([]);
   });

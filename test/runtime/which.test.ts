@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/which.js';
 import { BtfgenError } from '../../src/errors.js';
-import { concat, gzip, tarEnd, tarMember } from './helpers.js';
+import { concat, gzip, tarEnd, tarMember } from '../helpers/tar.js';
 
 let dir: string;
 let archive: string;

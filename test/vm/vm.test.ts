@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/data.js';
+import { BIN, REPO_ROOT } from '../helpers/env.js';
 
 const RUN = join(REPO_ROOT, 'scripts/vm/run.sh');
 /** Where run.sh takes the objects it packs (test/fixtures/bpf/*.o, examples/prog.bpf.o, test/vm/bpf/*.o). */
@@ -163,7 +163,7 @@ describe.skipIf(missing !== undefined)(title, () => {
       if (!at) throw new Error(`packed object ${o} not found in ${OBJECT_DIRS.join(', ')}`);
       return at;
     });
-    const json = execFileSync(process.execPath, [join(REPO_ROOT, 'bin/btfgen'), 'check', ...objects, '--archive', archive, '--format', 'json', '--allow-missing', '-q'], {
+    const json = execFileSync(process.execPath, [BIN, 'check', ...objects, '--archive', archive, '--format', 'json', '--allow-missing', '-q'], {
       encoding: 'utf8',
       maxBuffer: 1 << 28,
     });

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from './data.js';
+import { tempDir } from './dump.js';
 
 /** A source exercising every BTF kind bpftool 7.1 prints, plus CO-RE relocations. */
 export const KINDS_SOURCE = String.raw`

@@ -9,9 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { collapseRun, describeRun, kernelGroups } from '../../../src/check/kernel-runs.js';
 import { renderHtml } from '../../../src/check/html/render.js';
 import type { CheckReport } from '../../../src/check/report.js';
-import { data, missing } from '../../helpers/data.js';
-import { bpftoolFacts, HAVE_BPFTOOL, HAVE_CLANG } from '../load/helpers.js';
-import { assertDistFresh } from '../../pack/helpers.js';
+import { assertDistFresh, data, HAVE_BPFTOOL, HAVE_CLANG, missing } from '../../helpers/env.js';
+import { bpftoolFacts } from '../load/helpers.js';
 import { buildCliReport, buildReport, REPORT_KERNELS } from './report-fixture.js';
 
 const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0);

@@ -9,7 +9,8 @@ import type { CheckReport, ReportKernel, ReportObject } from '../../../src/check
 import { readKernelFacts, type KernelFacts } from '../../../src/check/load/kernel.js';
 import { readObjectFacts } from '../../../src/check/load/program.js';
 import { groupOutcomes, programVerdict } from '../../../src/check/load/verdict.js';
-import { data, REPO_ROOT, unpackBtfTarXz } from '../../helpers/data.js';
+import { BIN, data } from '../../helpers/env.js';
+import { unpackBtfTarXz } from '../../helpers/data.js';
 import { compileFixture, tempDir } from '../load/helpers.js';
 
 export const REPORT_KERNELS = [
@@ -80,7 +81,7 @@ export async function buildCliReport(): Promise<{ report: CheckReport; html: str
   const objects = ['ringbuf', 'fentry', 'tracepoint'].map(compileFixture);
   const cli = (format: string) => {
     const out = join(dir, `report.${format}`);
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/btfgen'), 'check', ...objects, '--archive', join(dir, 'archive'), '--format', format, '-o', out, '-q'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'check', ...objects, '--archive', join(dir, 'archive'), '--format', format, '-o', out, '-q'], { encoding: 'utf8' });
     // exit 1: some program fails on some kernel (the ring buffer one on Debian 4.19)
     if (r.status !== 1) throw new Error(`btfgen check --format ${format}: exit ${r.status}: ${r.stderr}`);
     return readFileSync(out, 'utf8');

@@ -9,8 +9,9 @@ import { readKernelFacts, type KernelFacts } from '../../../src/check/load/kerne
 import { readObjectFacts, type ProgramFacts } from '../../../src/check/load/program.js';
 import { programVerdict, groupOutcomes, type Reason } from '../../../src/check/load/verdict.js';
 import { attachTypeValue, helperName, mapTypeName, progTypeValue } from '../../../src/check/load/uapi.js';
-import { data, hostVmlinux, missing, unpackBtfTarXz } from '../../helpers/data.js';
-import { bpftoolFacts, compileFixture, HAVE_BPFTOOL, HAVE_CLANG, HAVE_GCC, type RawFacts } from './helpers.js';
+import { data, HAVE_BPFTOOL, HAVE_CLANG, HAVE_GCC, missing, VMLINUX } from '../../helpers/env.js';
+import { unpackBtfTarXz } from '../../helpers/data.js';
+import { bpftoolFacts, compileFixture, type RawFacts } from './helpers.js';
 
 const DEMO = data.demoArchive.path;
 const EXTRA = data.extraArchive.path;
@@ -40,7 +41,7 @@ const programs = new Map<string, ProgramFacts>();
 describe.skipIf(!!why)(why ? `load verdicts on archive kernels: skipped (${why})` : 'load verdicts on archive kernels', () => {
   beforeAll(async () => {
     const list: [string, string][] = [...KERNELS];
-    list.push(['host ' + hostVmlinux, hostVmlinux]);
+    list.push(['host ' + VMLINUX, VMLINUX]);
     for (const [label, src] of list) {
       const file = src.endsWith('.tar.xz') ? await unpackBtfTarXz(src) : src;
       const bytes = new Uint8Array(readFileSync(file));

@@ -1,38 +1,15 @@
-// Shared helpers of the load-check tests: temp dirs, gcc/clang-19 availability, compiling the
+// Shared helpers of the load-check tests: temp dirs, compiling the
 // BPF fixtures, and the independent route to kernel BTF facts (bpftool's raw dump, parsed here,
 // never our reader).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../helpers/data.js';
+import { REPO_ROOT } from '../../helpers/env.js';
+import { processTempDir } from '../../helpers/temp.js';
 
 export const LOAD_FIXTURES = join(REPO_ROOT, 'test/check/load/fixtures');
 
-function works(cmd: string, args: string[]): boolean {
-  try {
-    return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-  } catch {
-    return false;
-  }
-}
-
-export const HAVE_GCC = works('gcc', ['--version']);
-export const HAVE_CLANG = works('clang-19', ['--version']);
-export const HAVE_BPFTOOL = works('bpftool', ['version']);
-/** libbpf-dev: the header the C probes include. */
-export const HAVE_LIBBPF_DEV = existsSync('/usr/include/bpf/libbpf.h');
-
-let tmp: string | undefined;
 /** One temp directory per test process, removed at exit (never inside the repository). */
-export function tempDir(): string {
-  if (!tmp) {
-    tmp = mkdtempSync(join(tmpdir(), 'btfgen-check-load-'));
-    const dir = tmp;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return tmp;
-}
+export const tempDir = (): string => processTempDir('btfgen-check-load-');
 
 export function run(cmd: string, args: string[], input?: string): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 1 << 30 });

@@ -9,11 +9,11 @@ import { parseBtf } from '../../../src/btf/btf.js';
 import { readKernelFacts } from '../../../src/check/load/kernel.js';
 import { readObjectFacts } from '../../../src/check/load/program.js';
 import { programVerdict } from '../../../src/check/load/verdict.js';
-import { hasHostVmlinux, hostVmlinux } from '../../helpers/data.js';
+import { HAVE_CLANG, HAVE_VMLINUX, VMLINUX } from '../../helpers/env.js';
 import { bpfLoadProbe, buildLoader, canLoadBpf, loaderSkipReason, runLoader } from '../../helpers/loader.js';
-import { compileFixture, HAVE_CLANG } from './helpers.js';
+import { compileFixture } from './helpers.js';
 
-const why = !hasHostVmlinux ? 'no /sys/kernel/btf/vmlinux' : !canLoadBpf() ? 'not root' : !HAVE_CLANG ? 'clang-19 missing' : '';
+const why = !HAVE_VMLINUX ? 'no /sys/kernel/btf/vmlinux' : !canLoadBpf() ? 'not root' : !HAVE_CLANG ? 'clang-19 missing' : '';
 
 describe.skipIf(!!why)(why ? `host load judge: skipped (${why})` : 'host load judge', () => {
   it('verdicts on the running kernel agree with libbpf + the verifier, program by program', async (ctx) => {
@@ -21,7 +21,7 @@ describe.skipIf(!!why)(why ? `host load judge: skipped (${why})` : 'host load ju
     if (!bin) return ctx.skip(loaderSkipReason());
     const refused = await bpfLoadProbe(bin);
     if (refused) return ctx.skip(refused);
-    const host = readKernelFacts(parseBtf(new Uint8Array(readFileSync(hostVmlinux))));
+    const host = readKernelFacts(parseBtf(new Uint8Array(readFileSync(VMLINUX))));
     const LOAD_TIME = new Set(['prog-type', 'attach-type', 'helper', 'map-type']);
     let judged = 0;
     let failing = 0;

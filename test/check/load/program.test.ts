@@ -6,17 +6,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readObjectFacts, type ObjectFacts } from '../../../src/check/load/program.js';
 import { BtfgenError } from '../../../src/errors.js';
-import { compileFixture, HAVE_BPFTOOL, HAVE_CLANG, HAVE_GCC, run } from './helpers.js';
+import { HAVE_BPFTOOL, HAVE_CLANG, HAVE_GCC, HAVE_LLVM_OBJDUMP } from '../../helpers/env.js';
+import { compileFixture, run } from './helpers.js';
 
-const HAVE_OBJDUMP = (() => {
-  try {
-    run('llvm-objdump-19', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const READY = HAVE_CLANG && HAVE_GCC && HAVE_BPFTOOL && HAVE_OBJDUMP;
+const READY = HAVE_CLANG && HAVE_GCC && HAVE_BPFTOOL && HAVE_LLVM_OBJDUMP;
 
 /** Helper ids called by each function, from `llvm-objdump -d` (call with src_reg 0: "85 00"). */
 function objdumpHelpers(obj: string): Map<string, number[]> {

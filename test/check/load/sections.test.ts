@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attachTarget, findSecDef, needsKernelBtf, SEC_ATTACHABLE, SECTION_DEFS } from '../../../src/check/load/sections.js';
 import { attachTypeValue, progTypeValue } from '../../../src/check/load/uapi.js';
-import { HAVE_GCC, HAVE_LIBBPF_DEV, LOAD_FIXTURES, run, tempDir } from './helpers.js';
+import { HAVE_GCC, HAVE_LIBBPF_DEV } from '../../helpers/env.js';
+import { LOAD_FIXTURES, run, tempDir } from './helpers.js';
 
 /** Every libbpf 1.1 pattern, its variants, and names it must not recognise. */
 function sectionNames(): string[] {

@@ -1,17 +1,15 @@
 // The uapi name tables against two independent routes: the C compiler evaluating the names in
 // /usr/include/linux/bpf.h (Linux 6.1 headers here: a prefix of our tables), and the running
 // kernel's enums as bpftool dumps them.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ATTACH_TYPE_NAMES, HELPER_NAMES, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../../src/check/load/uapi.js';
-import { hasHostVmlinux, hostVmlinux } from '../../helpers/data.js';
-import { bpftoolFacts, HAVE_BPFTOOL, HAVE_GCC, run, tempDir } from './helpers.js';
-
-const HAVE_UAPI = existsSync('/usr/include/linux/bpf.h');
+import { HAVE_BPFTOOL, HAVE_GCC, HAVE_UAPI_BPF_H, HAVE_VMLINUX, VMLINUX } from '../../helpers/env.js';
+import { bpftoolFacts, run, tempDir } from './helpers.js';
 
 describe('uapi name tables', () => {
-  it.skipIf(!HAVE_GCC || !HAVE_UAPI)('agree with linux/bpf.h as the C compiler reads it (every name the header has)', () => {
+  it.skipIf(!HAVE_GCC || !HAVE_UAPI_BPF_H)('agree with linux/bpf.h as the C compiler reads it (every name the header has)', () => {
     // The header's own counts bound which names it has: __MAX_BPF_ATTACH_TYPE, __BPF_FUNC_MAX_ID.
     const src = join(tempDir(), 'uapi.c');
     const hdr = readFileSync('/usr/include/linux/bpf.h', 'utf8');
@@ -42,8 +40,8 @@ describe('uapi name tables', () => {
     expect(got.size).toBeGreaterThan(300);
   });
 
-  it.skipIf(!HAVE_BPFTOOL || !hasHostVmlinux)('agree with the running kernel enums (bpftool raw dump)', () => {
-    const raw = bpftoolFacts(hostVmlinux);
+  it.skipIf(!HAVE_BPFTOOL || !HAVE_VMLINUX)('agree with the running kernel enums (bpftool raw dump)', () => {
+    const raw = bpftoolFacts(VMLINUX);
     const check = (e: string, names: readonly string[], prefix = '') => {
       const m = raw.enums.get(e)!;
       names.forEach((n, i) => {

@@ -1,47 +1,22 @@
-// Test environment for the minimize suites: the oracle (bpftool 7.1), clang, the shared kernel
-// archives (read in place, extracted to a temp cache), fixture objects, and both sides of a
-// differential run (bpftool gen min_core_btf vs our API).
+// Both sides of a minimize differential run (bpftool gen min_core_btf vs our API), the kernels
+// and fixture objects they run on (archive kernels extracted with tar/xz to a temp cache), and a
+// per-process temp directory. Paths, tools and skip messages: test/helpers/env.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { prepareObject, prepareTarget, Minimizer, type PreparedObject, type PreparedTarget } from '../../../src/minimize/index.js';
 import { unpackKernelBtf } from '../../../src/minimize/input.js';
 import { listArchiveKernels } from '../../helpers/data.js';
-import { ARCHIVE_DEMO, ARCHIVE_EXTRA, REPO_ROOT, SHARED_DATA } from '../../helpers/env.js';
+import { ARCHIVE_DEMO, ARCHIVE_EXTRA, BPF_FIXTURES_DIR, BPF_TARGETS_DIR, FULL, HAVE_ARCHIVE_DEMO, REPO_ROOT } from '../../helpers/env.js';
+import { processTempDir } from '../../helpers/temp.js';
 
-export { ARCHIVE_EXTRA };
-export { CILIUM_71, HAVE_BPFTOOL, HAVE_CLANG, HAVE_VMLINUX, SPLIT, SPLIT_BASE, VMLINUX } from '../../helpers/env.js';
-export const REPO = REPO_ROOT;
-export const DATA = SHARED_DATA;
-export const ARCHIVE = ARCHIVE_DEMO;
-export const FIXTURES = join(REPO, 'test/fixtures/bpf');
-export const TARGETS = join(FIXTURES, 'targets');
-export const LOCAL_FIXTURES = join(REPO, 'test/minimize/fixtures-local');
-export const FULL = !!process.env.BTFGEN_FULL;
+/** Objects kept out of the committed corpus (made by tests that write them). */
+export const LOCAL_FIXTURES = join(REPO_ROOT, 'test/minimize/fixtures-local');
 
-/** A number from the environment variable `name` (decimal or 0x-hex), else `fallback`. */
-export function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  return v === undefined || v === '' ? fallback : Number(v);
-}
-
-export const HAVE_DATA = existsSync(ARCHIVE);
-export const NO_BPFTOOL = 'bpftool not installed (apt-get install bpftool): differential minimize tests skipped';
-export const NO_CLANG = 'clang-19 not installed (apt-get install clang-19): compiled-fixture tests skipped';
-export const NO_DATA = `shared kernel archives not found at ${DATA}: archive-kernel tests skipped`;
-
-let tmp: string | undefined;
 /** A per-process temp directory, removed at exit. */
-export function tempDir(): string {
-  if (!tmp) {
-    tmp = mkdtempSync(join(tmpdir(), 'btfgen-minimize-test-'));
-    const dir = tmp;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return tmp;
-}
+export const tempDir = (): string => processTempDir('btfgen-minimize-test-');
 
 let seq = 0;
 export function tempFile(name: string): string {
@@ -72,17 +47,14 @@ export function kernelFile(path: string): string {
   return out;
 }
 
-/** Every `.btf.tar.xz` under an archive root, sorted (the shared test helper's walk). */
-export const archiveKernels = listArchiveKernels;
-
 /**
  * Archive kernels of the default suite: the 44 MB non-deduplicated CentOS 8 kernel, the ENUM64
  * Kylin/BC-Linux ones (one with no FUNC and an anonymous INT [1]), and a spread of Debian,
  * Ubuntu and CentOS releases. BTFGEN_FULL=1 selects every kernel of both archives.
  */
 export function defaultKernels(): string[] {
-  if (!HAVE_DATA) return [];
-  const all = [...archiveKernels(ARCHIVE), ...archiveKernels(ARCHIVE_EXTRA)];
+  if (!HAVE_ARCHIVE_DEMO) return [];
+  const all = [...listArchiveKernels(ARCHIVE_DEMO), ...listArchiveKernels(ARCHIVE_EXTRA)];
   if (FULL) return all;
   const pick = [
     'centos/8/x86_64/4.18.0-147.0.3.el8_1.x86_64', // 44 MB, ~900k types, not deduplicated
@@ -100,20 +72,20 @@ export function defaultKernels(): string[] {
 
 /** BPF objects at the top of test/fixtures/bpf (not the targets/ subdirectory), sorted. */
 export function fixtureObjects(): string[] {
-  if (!existsSync(FIXTURES)) return [];
-  return readdirSync(FIXTURES)
+  if (!existsSync(BPF_FIXTURES_DIR)) return [];
+  return readdirSync(BPF_FIXTURES_DIR)
     .filter((f) => f.endsWith('.o'))
-    .map((f) => join(FIXTURES, f))
+    .map((f) => join(BPF_FIXTURES_DIR, f))
     .filter((p) => statSync(p).isFile() && statSync(p).size > 0)
     .sort();
 }
 
 /** Small target objects in the selftest style (test/fixtures/bpf/targets/*.o). */
 export function targetObjects(): string[] {
-  if (!existsSync(TARGETS)) return [];
-  return readdirSync(TARGETS)
+  if (!existsSync(BPF_TARGETS_DIR)) return [];
+  return readdirSync(BPF_TARGETS_DIR)
     .filter((f) => f.endsWith('.o'))
-    .map((f) => join(TARGETS, f))
+    .map((f) => join(BPF_TARGETS_DIR, f))
     .sort();
 }
 
@@ -275,7 +247,7 @@ export function compileBpf(src: string, name: string, extra: string[] = []): str
   const out = tempFile(`${name}.o`);
   const r = spawnSync(
     'clang-19',
-    ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', '-I', join(FIXTURES, 'src/include'), ...extra, '-c', src, '-o', out],
+    ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', '-I', join(BPF_FIXTURES_DIR, 'src/include'), ...extra, '-c', src, '-o', out],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`clang-19 ${src} failed: ${r.stderr}`);

@@ -1,31 +1,14 @@
-// Shared test data: ../shared/data (read in place, never copied into the repo), bpftool, clang.
+// The dump suites' tools: bpftool's dump of a file (the oracle), kernels extracted with tar/xz
+// into a per-process temp directory, the fixture objects, and a compact first difference of two
+// dumps. Paths, tools and skip messages: test/helpers/env.ts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { listArchiveKernels } from '../../helpers/data.js';
-import { ARCHIVE_DEMO, REPO_ROOT, SHARED_DATA } from '../../helpers/env.js';
-
-export { ARCHIVE_EXTRA, CILIUM_71, HAVE_BPFTOOL, HAVE_CLANG, HAVE_VMLINUX, HAVE_XZ, SPLIT, SPLIT_BASE, VMLINUX } from '../../helpers/env.js';
-export const REPO = REPO_ROOT;
-export const DATA = SHARED_DATA;
-export const ARCHIVE = ARCHIVE_DEMO;
-export const FIXTURES_BPF = join(REPO, 'test/fixtures/bpf');
-export const HAVE_DATA = existsSync(DATA);
-
-export const NO_BPFTOOL = 'bpftool not installed (apt-get install bpftool): differential tests skipped';
-export const NO_DATA = `shared test data not found at ${DATA}: skipped`;
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BPF_FIXTURES_DIR } from '../../helpers/env.js';
+import { processTempDir } from '../../helpers/temp.js';
 
 /** A temp directory removed at process exit. */
-let tmp: string | undefined;
-export function tempDir(): string {
-  if (!tmp) {
-    tmp = mkdtempSync(join(tmpdir(), 'btfgen-btf-test-'));
-    const dir = tmp;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return tmp;
-}
+export const tempDir = (): string => processTempDir('btfgen-btf-test-');
 
 const BIG = 1 << 30;
 
@@ -63,9 +46,6 @@ export function bpftoolTry(file: string, base?: string): { ok: boolean; stdout: 
   return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
-/** Every `.btf.tar.xz` under an archive root, sorted (the shared test helper's walk). */
-export const archiveKernels = listArchiveKernels;
-
 /** BPF objects under test/fixtures/bpf (recursively), made by the fixtures script. */
 export function fixtureObjects(): string[] {
   const out: string[] = [];
@@ -77,7 +57,7 @@ export function fixtureObjects(): string[] {
       else if (e.isFile() && e.name.endsWith('.o') && statSync(p).size > 0) out.push(p);
     }
   };
-  walk(FIXTURES_BPF);
+  walk(BPF_FIXTURES_DIR);
   return out.sort();
 }
 
