@@ -82,8 +82,20 @@ cd "$W/ex" && tar -czf "$W/ref.tar.gz" .
   return { ...r, out: path.join(dir, 'ref.tar.gz') };
 }
 
+// The kernel cache stays off: "cold" means every kernel decompressed (bench/pack-kernel-cache.mjs
+// measures the kernel cache). A checkout older than the option has no kernel cache.
+const kernelCacheOff = new Map();
+function noKernelCache(bin) {
+  if (!kernelCacheOff.has(bin)) {
+    const help = execFileSync(process.execPath, [bin, 'pack', '--help'], { encoding: 'utf8' });
+    kernelCacheOff.set(bin, help.includes('--no-kernel-cache') ? ['--no-kernel-cache'] : []);
+  }
+  return kernelCacheOff.get(bin);
+}
+
 async function ours(cacheDir, out, poll, extra = [], bin = BIN) {
-  const r = await runMeasured(bin, ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...extra], {
+  const args = ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', cacheDir, '--jobs', String(JOBS), '-q', ...noKernelCache(bin), ...extra];
+  const r = await runMeasured(bin, args, {
     env: { ...process.env, HOME: work },
     poll,
   });
