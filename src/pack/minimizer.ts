@@ -30,9 +30,19 @@ export interface MinimizerOptions {
   engine: Engine;
 }
 
-/** Parses the objects once (prepareObject); throws the object's error when one is unusable. */
-export function prepareObjects(objects: readonly ObjectBytes[]): PreparedObject[] {
-  return objects.map((o) => prepareObject(o.bytes, o.name));
+/**
+ * Each object parsed once (prepareObject; throws the object's error when one is unusable),
+ * whoever asks: a byte-identical copy under another name shares the parse, with its own name.
+ */
+export class ObjectParses {
+  private readonly parses: { o: ObjectBytes; prepared: PreparedObject }[] = [];
+  parse(o: ObjectBytes): PreparedObject {
+    const u = this.parses.find((x) => x.o.bytes.length === o.bytes.length && Buffer.compare(x.o.bytes, o.bytes) === 0);
+    if (u) return u.o.name === o.name ? u.prepared : { ...u.prepared, name: o.name };
+    const prepared = prepareObject(o.bytes, o.name);
+    this.parses.push({ o, prepared });
+    return prepared;
+  }
 }
 
 class NativeMinimizer implements KernelMinimizer {
@@ -103,8 +113,9 @@ function widenHeader(btf: Uint8Array): Uint8Array {
 
 const EMPTY_BTF = new Uint8Array([0x9f, 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
 
-export async function createMinimizer(objects: readonly ObjectBytes[], options: MinimizerOptions): Promise<KernelMinimizer> {
+/** `parses`: where the native engine's objects are parsed (shared with the thread's checks). */
+export async function createMinimizer(objects: readonly ObjectBytes[], options: MinimizerOptions, parses = new ObjectParses()): Promise<KernelMinimizer> {
   if (options.engine === 'noop') return { run: async () => EMPTY_BTF.slice(), close: async () => undefined };
   if (options.engine === 'bpftool') return BpftoolMinimizer.create(objects, options.headerLen);
-  return new NativeMinimizer(prepareObjects(objects), options.headerLen);
+  return new NativeMinimizer(objects.map((o) => parses.parse(o)), options.headerLen);
 }

@@ -7,9 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { prepareCheckObject, type CheckObject } from '../check/decide.js';
-import { prepareObject, type PreparedObject } from '../minimize/index.js';
 import { combineFingerprints, preparedFingerprint } from './fingerprint.js';
-import type { ObjectBytes } from './minimizer.js';
+import { ObjectParses, type ObjectBytes } from './minimizer.js';
 import type { PackObject } from './types.js';
 
 export interface PackObjects {
@@ -43,18 +42,14 @@ export function loadObjects(given: readonly PackObject[], cwd: string, check: bo
       throw new UsageError(`${o}: cannot read BPF object (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
   });
-  const unique: { o: ObjectBytes; prepared: PreparedObject }[] = [];
-  const parseOf = all.map((o) => {
-    const u = unique.find((x) => x.o.bytes.length === o.bytes.length && Buffer.compare(x.o.bytes, o.bytes) === 0);
-    if (u) return u.o.name === o.name ? u.prepared : { ...u.prepared, name: o.name };
-    const prepared = prepareObject(o.bytes, o.name);
-    unique.push({ o, prepared });
-    return prepared;
-  });
+  const parses = new ObjectParses();
+  const parseOf = all.map((o) => parses.parse(o));
+  // byte-identical copies: the first occurrence speaks for them
+  const unique = all.filter((o, i) => all.findIndex((x) => x.bytes.length === o.bytes.length && Buffer.compare(x.bytes, o.bytes) === 0) === i);
   const distinct: ObjectBytes[] = [];
   const fingerprints: string[] = [];
-  for (const { o, prepared } of unique) {
-    const f = preparedFingerprint(o, prepared);
+  for (const o of unique) {
+    const f = preparedFingerprint(o, parses.parse(o));
     if (fingerprints.includes(f)) continue;
     fingerprints.push(f);
     distinct.push(o);

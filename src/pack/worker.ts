@@ -16,7 +16,7 @@ import { open as openKernelCache, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
 import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
 import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf } from './kernels.js';
-import type { KernelMinimizer } from './minimizer.js';
+import type { KernelMinimizer, ObjectParses } from './minimizer.js';
 import { PROTOCOL, type CheckPayload, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
 
@@ -36,8 +36,15 @@ let keeping: Promise<void> = Promise.resolve();
 // modules and the objects' parsing stay off the path to the first decompressions.
 let minimizer: Promise<KernelMinimizer> | undefined;
 function getMinimizer(): Promise<KernelMinimizer> {
-  minimizer ??= import('./minimizer.js').then((m) => m.createMinimizer(init.objects, { headerLen: init.headerLen, engine: init.engine }));
+  minimizer ??= import('./minimizer.js').then(async (m) => m.createMinimizer(init.objects, { headerLen: init.headerLen, engine: init.engine }, await getParses()));
   return minimizer;
+}
+
+// Each object parsed once in this thread: the minimizer and the checks share the parse.
+let parses: Promise<ObjectParses> | undefined;
+function getParses(): Promise<ObjectParses> {
+  parses ??= import('./minimizer.js').then((m) => new m.ObjectParses());
+  return parses;
 }
 
 // The CO-RE checks' objects and modules (src/check), loaded at the first kernel that needs them.
@@ -52,13 +59,14 @@ type CheckModules = {
 let checker: Promise<CheckModules> | undefined;
 function getChecker(): Promise<CheckModules> {
   checker ??= (async () => {
-    const [decide, verify, minimize] = await Promise.all([
+    const [decide, verify, minimize, shared] = await Promise.all([
       import('../check/decide.js'),
       import('../check/verify.js'),
       import('../minimize/index.js'),
+      getParses(),
     ]);
     const inputs = init.check?.objects ?? [];
-    const objects = inputs.map((o) => decide.prepareCheckObject(o.bytes, o.name));
+    const objects = inputs.map((o) => decide.prepareCheckObject(o.bytes, o.name, shared.parse(o)));
     const load = init.check?.load ? verify.loadInputs(objects, inputs).load : undefined;
     return { objects, checkKernel: verify.checkKernel, compareKernelDecisions: verify.compareKernelDecisions, prepareTarget: minimize.prepareTarget, ...(load ? { load } : {}) };
   })();
