@@ -141,7 +141,8 @@ export function printSummary(r: PackResult, quiet: boolean): void {
   if (!quiet) {
     const parts = [`${r.counts.minimized} minimized`, `${r.counts.cached} from cache`];
     if (r.counts.failed) parts.push(`${r.counts.failed} failed`);
-    out.write(`Packed ${r.counts.packed} of ${r.counts.total} kernels (${parts.join(', ')}) in ${formatDuration(r.elapsedMs)}\n`);
+    const hits = r.work.kernelCacheHits ? `; ${r.work.kernelCacheHits} read from the kernel cache` : '';
+    out.write(`Packed ${r.counts.packed} of ${r.counts.total} kernels (${parts.join(', ')}${hits}) in ${formatDuration(r.elapsedMs)}\n`);
     const w = Math.max(...r.groups.map((g) => `${g.id}/${g.version}/${g.arch}`.length));
     for (const g of r.groups) out.write(`  ${`${g.id}/${g.version}/${g.arch}`.padEnd(w)}  ${String(g.kernels).padStart(5)}\n`);
     if (r.failures.length) {

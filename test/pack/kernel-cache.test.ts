@@ -132,6 +132,12 @@ describe.skipIf(!!noDemo)(`kernel cache in pack${noDemo ? ` (skipped: ${noDemo})
     const d = await run([...args('d.tar.gz', 'rc-d').filter((x) => x !== kc && x !== '--kernel-cache')], { HOME: root, BTFHUB_CACHE: join(root, 'bc') });
     expect(d.code, d.stderr).toBe(0);
     expect(await kernelCacheStats(join(root, 'bc', 'kernel-cache'))).toMatchObject({ entries: XZ_KERNELS.length });
+    // the summary says how many kernels came from the kernel cache (none: nothing said)
+    const e = await run([...args('e.tar.gz', 'rc-e').filter((x) => x !== kc && x !== '--kernel-cache' && x !== '-q')], { HOME: root, BTFHUB_CACHE: join(root, 'bc') });
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^Packed 4 of 4 kernels \(4 minimized, 0 from cache; 3 read from the kernel cache\) in /);
+    const f = await run([...args('f.tar.gz', 'rc-f').filter((x) => x !== '-q'), '--no-kernel-cache']);
+    expect(f.stdout).toMatch(/^Packed 4 of 4 kernels \(4 minimized, 0 from cache\) in /);
   });
 
   it('a bad --kernel-cache-size is a usage error (exit 2, one line) for pack and check', async () => {
