@@ -6,9 +6,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { check, formatText, renderHtml, reportFails, type CheckOptions, type CheckProgress } from '../check/index.js';
 import { UsageError } from '../errors.js';
-import { addKernelCacheOptions, kernelCacheFlags, parseIntFlag, writeAtomic } from './pack.js';
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+import { addArchiveOptions, addKernelCacheOptions, kernelCacheFlags, parseIntFlag } from './options.js';
+import { writeAtomic } from './pack.js';
 
 interface CheckFlags {
   archive?: string;
@@ -61,11 +60,8 @@ export function register(program: Command): void {
         'points (heuristic). Exit status 1 when a program fails on a selected kernel; programs that need ' +
         'kernel BTF (fentry, tp_btf, lsm...) are reported apart and count only with --strict.',
     )
-    .argument('<object...>', 'CO-RE eBPF object files (.bpf.o)')
-    .option('--archive <dir>', 'archive directory (default: $BTFHUB_CACHE/btfhub-archive)')
-    .option('--cache <dir>', 'btfhub cache directory holding btfhub-archive/ (default: $BTFHUB_CACHE, else ~/.cache/eunomia/btfhub)')
-    .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
-    .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
+    .argument('<object...>', 'CO-RE eBPF object files (.bpf.o)');
+  addArchiveOptions(cmd)
     .option('-j, --jobs <n>', 'parallel jobs, as in pack (default: number of CPUs): kernels are read, decompressed and analyzed in pack\'s worker pool')
     .addOption(new Option('--format <format>', 'report format (html: one self-contained page)').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')

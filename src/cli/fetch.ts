@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_REPO } from '../fetch/config.js';
 import type { FetchEvent, FetchOptions, FetchResult } from '../fetch/index.js';
+import { collect } from './options.js';
 
 interface FetchFlags {
   repo?: string[];
@@ -15,8 +16,6 @@ interface FetchFlags {
   quiet?: boolean;
   verbose?: boolean;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function register(program: Command): void {
   program

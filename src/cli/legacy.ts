@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { resolvePackPaths, type PackOptions } from '../pack/index.js';
 import { runPack } from './pack.js';
+import { collect } from './options.js';
 
 interface LegacyFlags {
   output?: string;
@@ -19,8 +20,6 @@ interface LegacyFlags {
   cache?: boolean;
   quiet?: boolean;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function register(program: Command): void {
   program

@@ -9,11 +9,9 @@ import { formatText, type CheckReport } from '../check/index.js';
 import { renderHtml } from '../check/html/index.js';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
 import { listKernels } from '../archive/index.js';
-import { parseSize } from '../kcache/index.js';
 import { AbortError, pack, PackError, resolvePackPaths, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
+import { addArchiveOptions, addKernelCacheOptions, kernelCacheFlags, parseIntFlag } from './options.js';
 import { addObjectHint, checkOutputWritable, nameOutputInError, noReloWarning, objectsWithoutCoreRelos } from './preflight.js';
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export interface PackFlags {
   output?: string;
@@ -60,30 +58,6 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
     await rm(tmp, { force: true });
     throw e;
   }
-}
-
-/** The kernel cache's flags, shared by pack and check (docs/kernel-cache.md). */
-export function addKernelCacheOptions(cmd: Command): Command {
-  return cmd
-    .option('--kernel-cache <dir>', 'kernel cache directory: decompressed kernels kept between runs (default: $BTFHUB_CACHE/kernel-cache)')
-    .option('--no-kernel-cache', 'neither read nor fill the kernel cache')
-    .option('--kernel-cache-size <size>', 'kernel cache size limit: bytes, or with K, M, G, T (default: 4G); least recently used kernels are evicted');
-}
-
-/** PackOptions / CheckOptions fields from the kernel cache's flags. @throws UsageError */
-export function kernelCacheFlags(flags: { kernelCache?: string | false; kernelCacheSize?: string }): { kernelCache?: string | false; kernelCacheSize?: number } {
-  const out: { kernelCache?: string | false; kernelCacheSize?: number } = {};
-  if (flags.kernelCache !== undefined) out.kernelCache = flags.kernelCache;
-  if (flags.kernelCacheSize !== undefined) out.kernelCacheSize = parseSize(flags.kernelCacheSize, '--kernel-cache-size');
-  return out;
-}
-
-export function parseIntFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) throw new UsageError(`invalid ${name} '${value}': expected an integer`);
-  const n = Number(value);
-  if (n < min || n > max) throw new UsageError(`invalid ${name} '${value}': expected ${min}..${max}`);
-  return n;
 }
 
 export function formatBytes(n: number): string {
@@ -254,11 +228,8 @@ export function register(program: Command): void {
         'packed; by default the pack then fails and lists each one.',
     )
     .argument('<object...>', 'CO-RE eBPF object files (.bpf.o)')
-    .option('-o, --output <file>', 'output file (default: min_core_btfs.tar.gz, or min_core_btfs.tar with --format tar)')
-    .option('--archive <dir>', 'archive directory (default: $BTFHUB_CACHE/btfhub-archive)')
-    .option('--cache <dir>', 'btfhub cache directory holding btfhub-archive/ (default: $BTFHUB_CACHE, else ~/.cache/eunomia/btfhub)')
-    .option('--distro <id[/version]>', 'only this distro or version (ubuntu, ubuntu/20.04); repeatable, comma lists allowed', collect)
-    .option('--arch <arch>', 'only this arch directory (x86_64, arm64; arm64 also matches aarch64); repeatable', collect)
+    .option('-o, --output <file>', 'output file (default: min_core_btfs.tar.gz, or min_core_btfs.tar with --format tar)');
+  addArchiveOptions(cmd)
     .option('-j, --jobs <n>', 'parallel jobs (default: number of CPUs): with xz and a tmpfs /dev/shm, 2 x N xz run at once for one minimizing thread per 4 jobs; else N worker threads')
     .option('--json <file>', 'also pack this JSON file as ./package.json (eunomia package)')
     .addOption(new Option('--layout <layout>', 'member paths: btfhub (./btfhub-archive/<ID>/...) or bcc (./<ID>/...)').choices(['btfhub', 'bcc']).default('btfhub'))
