@@ -314,19 +314,22 @@ function readMaps(elf: ElfFile, syms: Sym[], btf: Btf | undefined): MapFacts[] {
   return maps;
 }
 
-/** parse_btf_map_def(): the `type` member, `int (*type)[N]` as __uint(type, N) writes it. */
-function btfMapType(btf: Btf, id: number): number | undefined {
+/** A map definition's member `name` (parse_btf_map_def() walks them), modifiers and typedefs skipped. */
+function defMember(btf: Btf, id: number, name: string): number | undefined {
   const st = btf.skipModsAndTypedefs(id);
   if (btf.kind(st) !== Kind.STRUCT) return undefined;
   for (let m = 0; m < btf.vlen(st); m++) {
-    if (btf.memberName(st, m) !== 'type') continue;
-    const ptr = btf.skipModsAndTypedefs(btf.memberType(st, m));
-    if (btf.kind(ptr) !== Kind.PTR) return undefined;
-    const arr = btf.skipModsAndTypedefs(btf.type(ptr));
-    if (btf.kind(arr) !== Kind.ARRAY) return undefined;
-    return btf.arrayNelems(arr);
+    if (btf.memberName(st, m) === name) return btf.skipModsAndTypedefs(btf.memberType(st, m));
   }
   return undefined;
+}
+
+/** parse_btf_map_def(): the `type` member, `int (*type)[N]` as __uint(type, N) writes it. */
+function btfMapType(btf: Btf, id: number): number | undefined {
+  const ptr = defMember(btf, id, 'type');
+  if (ptr === undefined || btf.kind(ptr) !== Kind.PTR) return undefined;
+  const arr = btf.skipModsAndTypedefs(btf.type(ptr));
+  return btf.kind(arr) === Kind.ARRAY ? btf.arrayNelems(arr) : undefined;
 }
 
 /**
@@ -334,16 +337,10 @@ function btfMapType(btf: Btf, id: number): number | undefined {
  * map's definition struct. Undefined for other maps (prog arrays point to FUNC_PROTOs).
  */
 function innerDef(btf: Btf, id: number): number | undefined {
-  const st = btf.skipModsAndTypedefs(id);
-  if (btf.kind(st) !== Kind.STRUCT) return undefined;
-  for (let m = 0; m < btf.vlen(st); m++) {
-    if (btf.memberName(st, m) !== 'values') continue;
-    const arr = btf.skipModsAndTypedefs(btf.memberType(st, m));
-    if (btf.kind(arr) !== Kind.ARRAY) return undefined;
-    const ptr = btf.skipModsAndTypedefs(btf.arrayElem(arr));
-    if (btf.kind(ptr) !== Kind.PTR) return undefined;
-    const def = btf.skipModsAndTypedefs(btf.type(ptr));
-    return btf.kind(def) === Kind.STRUCT ? def : undefined;
-  }
-  return undefined;
+  const arr = defMember(btf, id, 'values');
+  if (arr === undefined || btf.kind(arr) !== Kind.ARRAY) return undefined;
+  const ptr = btf.skipModsAndTypedefs(btf.arrayElem(arr));
+  if (btf.kind(ptr) !== Kind.PTR) return undefined;
+  const def = btf.skipModsAndTypedefs(btf.type(ptr));
+  return btf.kind(def) === Kind.STRUCT ? def : undefined;
 }
