@@ -43,6 +43,10 @@ export class ObjectParses {
     this.parses.push({ o, prepared });
     return prepared;
   }
+  /** Each byte-distinct object parsed so far (its first occurrence) with its parse, in order. */
+  distinct(): readonly { o: ObjectBytes; prepared: PreparedObject }[] {
+    return this.parses;
+  }
 }
 
 class NativeMinimizer implements KernelMinimizer {

@@ -44,12 +44,11 @@ export function loadObjects(given: readonly PackObject[], cwd: string, check: bo
   });
   const parses = new ObjectParses();
   const parseOf = all.map((o) => parses.parse(o));
-  // byte-identical copies: the first occurrence speaks for them
-  const unique = all.filter((o, i) => all.findIndex((x) => x.bytes.length === o.bytes.length && Buffer.compare(x.bytes, o.bytes) === 0) === i);
   const distinct: ObjectBytes[] = [];
   const fingerprints: string[] = [];
-  for (const o of unique) {
-    const f = preparedFingerprint(o, parses.parse(o));
+  // byte-identical copies: the first occurrence speaks for them
+  for (const { o, prepared } of parses.distinct()) {
+    const f = preparedFingerprint(o, prepared);
     if (fingerprints.includes(f)) continue;
     fingerprints.push(f);
     distinct.push(o);
