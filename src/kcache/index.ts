@@ -10,10 +10,12 @@
 // hashing unchanged files). The cached bytes depend on nothing else, so any btfgen version and
 // object set reads the same entries.
 //
-// An entry is a header, the tar member's name (pack warns when it is not `<release>.btf`) and
-// the BTF, stored as ENTRY_CODEC says (bench/README.md, "kernel cache", has the measurements).
-// The header carries the identity, the lengths and a CRC-32 of the BTF: a damaged or truncated
-// entry, or one of another layout, is a miss and is removed.
+// An entry is a header and the archive file decompressed: the tar exactly as xz wrote it (the
+// caller reads the BTF member out of it), stored as ENTRY_CODEC says (bench/README.md, "kernel
+// cache", has the measurements). A pack's xz writes it straight into the entry's temporary file
+// (begin(): the entry is the decompression's output, not a copy of it). The header carries the
+// identity, the lengths and a CRC-32 of the tar: a damaged or truncated entry, or one of another
+// layout, is a miss and is removed.
 //
 // Bounded by maxBytes, least recently used first: a hit sets the entry's mtime. An entry used
 // (read or stored, by any process) since the cache was opened, or since the time its opener
@@ -31,7 +33,7 @@
 // once so overshoot the limit by at most about SCAN_SLACK each. Temporary files of processes
 // that no longer run (or older than an hour) are removed by the scan.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open as openFile, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
@@ -56,17 +58,12 @@ const LOW_WATER = 0.9;
 /** Share of the limit a process stores between two scans of the directory. */
 const SCAN_SLACK = 0.05;
 
-/** How the BTF is stored in an entry (header byte 8). */
+/** What an entry holds (header byte 8). */
 const enum Codec {
-  Raw = 0,
+  /** The archive file decompressed (a tar), uncompressed. (0, the BTF and its member's name, is gone.) */
+  Tar = 1,
 }
-const ENTRY_CODEC = Codec.Raw;
-
-/** A kernel's BTF as read from its archive file: the bytes and the tar member's name. */
-export interface KernelBtf {
-  btf: Uint8Array;
-  member: string;
-}
+const ENTRY_CODEC = Codec.Tar;
 
 export interface KernelCacheOptions {
   /** Cache directory (its `v1/` holds the entries). */
@@ -118,7 +115,7 @@ export class KernelCache {
   private readonly slack: number;
   /** Every entry was used since `since`: nothing can be evicted, later puts are skipped. */
   private full = false;
-  /** Puts run one after the other (the index is this process's view of the limit). */
+  /** Commits run one after the other (the index is this process's view of the limit). */
   private queue: Promise<unknown> = Promise.resolve();
   /** Identities used (hit or stored) by this process: they are not evicted. */
   private readonly used = new Set<string>();
@@ -139,10 +136,10 @@ export class KernelCache {
   }
 
   /**
-   * The cached BTF of the kernel whose archive file has this identity, or undefined (absent,
+   * The cached tar of the kernel whose archive file has this identity, or undefined (absent,
    * damaged: then removed). Never throws for the cache's own trouble: a miss.
    */
-  async get(identity: string, alloc?: (size: number) => Uint8Array): Promise<KernelBtf | undefined> {
+  async get(identity: string, alloc?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     checkIdentity(identity);
     const file = this.file(identity);
     let data: Buffer;
@@ -150,7 +147,7 @@ export class KernelCache {
       const fh = await openFile(file, 'r');
       try {
         const st = await fh.stat();
-        // `alloc`: a buffer of at least `size` bytes the caller reuses (the BTF returned is a view of it)
+        // `alloc`: a buffer of at least `size` bytes the caller reuses (the tar returned is a view of it)
         const into = alloc?.(st.size);
         data = into ? Buffer.from(into.buffer, into.byteOffset, st.size) : Buffer.allocUnsafe(st.size);
         let n = 0;
@@ -166,15 +163,15 @@ export class KernelCache {
     } catch {
       return undefined;
     }
-    const entry = decodeEntry(data, identity);
-    if (!entry) {
+    const tar = decodeEntry(data, identity);
+    if (!tar) {
       await unlink(file).catch(() => undefined);
       return undefined;
     }
     this.used.add(identity);
     const now = new Date();
     await utimes(file, now, now).catch(() => undefined); // its last use, for LRU
-    return entry;
+    return tar;
   }
 
   /** Whether an entry is there (a stat: a later get() may still miss, when it is damaged or gone). */
@@ -184,15 +181,56 @@ export class KernelCache {
   }
 
   /**
-   * Stores a kernel's BTF; resolves true when it was stored, false when it was skipped (bigger
-   * than the limit, or no room without evicting what this process used). Never rejects: the
-   * cache is an optimization, a failed write is a skipped one. The BTF is written from the
-   * caller's buffer, not copied: `kernel.btf` must stay unchanged until the promise settles.
+   * Stores a kernel's tar (its archive file decompressed); resolves true when it was stored,
+   * false when it was skipped (bigger than the limit, or no room without evicting what this
+   * process used). Never rejects: the cache is an optimization, a failed write is a skipped
+   * one. The tar is written from the caller's buffer, not copied: it must stay unchanged until
+   * the promise settles.
    */
-  put(identity: string, kernel: KernelBtf): Promise<boolean> {
+  async put(identity: string, tar: Uint8Array): Promise<boolean> {
     checkIdentity(identity);
-    const entry = encodeEntry(identity, kernel);
-    const run = this.queue.then(() => this.store(identity, entry)).catch(() => false);
+    if (HEADER + tar.length > this.maxBytes) return false;
+    const w = await this.begin(identity);
+    if (!w) return false;
+    try {
+      await w.writeTar(tar);
+    } catch {
+      await w.discard();
+      return false;
+    }
+    return w.commit(tar);
+  }
+
+  /**
+   * A new entry for this identity, as a temporary file holding a blank header: its owner
+   * appends the tar (xz writes it there itself, see src/pack/decompress.ts XzLane), then
+   * commit()s it with the bytes written, or discard()s it. Undefined when the cache stores
+   * nothing more in this process (full) or the file cannot be made.
+   */
+  async begin(identity: string): Promise<EntryWriter | undefined> {
+    checkIdentity(identity);
+    if (this.full) return undefined;
+    const file = this.file(identity);
+    const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    let fh: FileHandle | undefined;
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      fh = await openFile(tmp, 'wx+', 0o644); // read too: the owner reads xz's output back
+      await fh.write(new Uint8Array(HEADER), 0, HEADER, 0);
+      return new EntryWriter(this, identity, tmp, fh);
+    } catch {
+      await fh?.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  /** EntryWriter.commit(): entries are stored one after the other (the index is this process's view of the limit). */
+  enqueue(w: EntryWriter, head: Buffer, size: number): Promise<boolean> {
+    const run = this.queue.then(() => this.store(w, head, size)).catch(async () => {
+      await w.remove();
+      return false;
+    });
     this.queue = run;
     return run;
   }
@@ -202,9 +240,10 @@ export class KernelCache {
     await this.queue;
   }
 
-  private async store(identity: string, entry: Entry): Promise<boolean> {
-    const size = entry.head.length + entry.btf.length;
-    if (this.full || size > this.maxBytes) return false;
+  /** Makes room for the written entry `w` (its header `head`, `size` bytes in all) and renames it into place. */
+  private async store(w: EntryWriter, head: Buffer, size: number): Promise<boolean> {
+    const { identity } = w;
+    if (this.full || size > this.maxBytes) return w.remove().then(() => false);
     let fresh = false;
     if (!this.index || this.sinceScan + size > this.slack) {
       await this.scan();
@@ -216,6 +255,7 @@ export class KernelCache {
       const st = await stat(this.file(identity)).catch(() => undefined);
       if (st?.isFile() && st.size === size) {
         this.used.add(identity);
+        await w.remove();
         return true;
       }
       this.total -= prev.size;
@@ -225,24 +265,11 @@ export class KernelCache {
       if (!fresh) await this.scan(); // other packs may have filled or emptied it meanwhile
       if (this.total + size > this.maxBytes && !(await this.evict(size))) {
         this.full = true;
+        await w.remove();
         return false;
       }
     }
-    const file = this.file(identity);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      const fh = await openFile(tmp, 'wx', 0o644);
-      try {
-        await fh.writev([entry.head, entry.btf]);
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, file);
-    } catch {
-      await rm(tmp, { force: true });
-      return false;
-    }
+    if (!(await w.finish(head, this.file(identity)))) return false;
     this.index!.set(identity, { size, usedAt: Date.now() });
     this.total += size;
     this.sinceScan += size;
@@ -360,40 +387,104 @@ function isAlive(pid: number): boolean {
   }
 }
 
-// Entry: header (64 bytes, little-endian), member name (UTF-8), BTF.
+/**
+ * An entry being written (KernelCache.begin()): a temporary file of the cache holding a blank
+ * header, open for its owner to append the tar to (`fd`; xz does it through /proc/<pid>/fd).
+ * The owner then commit()s it (the cache stores or removes it) or discard()s it.
+ */
+export class EntryWriter {
+  /** open: its owner writes it; committed: in the cache's queue; closed: stored or removed. */
+  private state: 'open' | 'committed' | 'closed' = 'open';
+
+  constructor(
+    private readonly cache: KernelCache,
+    readonly identity: string,
+    /** The temporary file's path. */
+    readonly tmp: string,
+    private readonly fh: FileHandle,
+  ) {}
+
+  /** The descriptor to append the tar to. */
+  get fd(): number {
+    return this.fh.fd;
+  }
+
+  /** Where the tar starts in the file (the header's length). */
+  readonly offset = HEADER;
+
+  /** Writes the tar after the header (put(): the tar is in memory). */
+  writeTar(tar: Uint8Array): Promise<void> {
+    return write(this.fh, tar, HEADER);
+  }
+
+  /**
+   * Stores the entry: `tar` must be the bytes written after the header, read back (its CRC-32
+   * is taken now, so the caller may reuse the buffer once this returned). Resolves as put().
+   */
+  commit(tar: Uint8Array): Promise<boolean> {
+    if (this.state !== 'open') return Promise.resolve(false);
+    this.state = 'committed';
+    return this.cache.enqueue(this, entryHeader(this.identity, tar), HEADER + tar.length);
+  }
+
+  /** Removes the temporary file of an entry not to be stored (xz failed, the tar was bad); nothing once committed. */
+  async discard(): Promise<void> {
+    if (this.state === 'open') await this.remove();
+  }
+
+  /** The cache's side (KernelCache.store()): the entry is not stored after all. */
+  async remove(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.tmp).catch(() => undefined);
+  }
+
+  /** The cache's side: writes the header and renames the file to `file`; false when that failed. */
+  async finish(head: Buffer, file: string): Promise<boolean> {
+    if (this.state === 'closed') return false;
+    this.state = 'closed';
+    try {
+      await write(this.fh, head, 0);
+      await this.fh.close();
+      await rename(this.tmp, file);
+      return true;
+    } catch {
+      await this.fh.close().catch(() => undefined);
+      await unlink(this.tmp).catch(() => undefined);
+      return false;
+    }
+  }
+}
+
+/** Writes all of `data` at `position` of the open file. */
+async function write(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let n = 0;
+  while (n < data.length) n += (await fh.write(data, n, data.length - n, position + n)).bytesWritten;
+}
+
+// Entry: header (64 bytes, little-endian), then the tar.
 //   0  magic "btfgkc1\n"        8  codec (u8), 3 bytes zero
-//  12  CRC-32 of the BTF       16  BTF length (u64)     24  stored BTF length (u64)
-//  32  identity (32 bytes, the sha256)    then: name length (u16) right after the header
-/** An entry to write: its head (header and member name) and the caller's BTF, written as is. */
-interface Entry {
-  head: Buffer;
-  btf: Uint8Array;
-}
-
-function encodeEntry(identity: string, k: KernelBtf): Entry {
-  const name = Buffer.from(k.member, 'utf8');
-  if (name.length > 0xffff) throw new RangeError('kernel cache: member name too long');
-  const head = Buffer.alloc(HEADER + 2 + name.length);
+//  12  CRC-32 of the tar       16  tar length (u64)     24  stored length (u64)
+//  32  identity (32 bytes, the sha256)
+function entryHeader(identity: string, tar: Uint8Array): Buffer {
+  const head = Buffer.alloc(HEADER);
   MAGIC.copy(head, 0);
-  head[8] = ENTRY_CODEC; // Raw: the BTF is stored as it is
-  head.writeUInt32LE(crc32(k.btf), 12);
-  head.writeBigUInt64LE(BigInt(k.btf.length), 16);
-  head.writeBigUInt64LE(BigInt(k.btf.length), 24);
+  head[8] = ENTRY_CODEC; // Tar: stored as it is
+  head.writeUInt32LE(crc32(tar), 12);
+  head.writeBigUInt64LE(BigInt(tar.length), 16);
+  head.writeBigUInt64LE(BigInt(tar.length), 24);
   head.write(identity, 32, 32, 'hex');
-  head.writeUInt16LE(name.length, HEADER);
-  name.copy(head, HEADER + 2);
-  return { head, btf: k.btf };
+  return head;
 }
 
-function decodeEntry(data: Buffer, identity: string): KernelBtf | undefined {
-  if (data.length < HEADER + 2 || !data.subarray(0, 8).equals(MAGIC)) return undefined;
-  if (data[8] !== Codec.Raw || data.subarray(32, 64).toString('hex') !== identity) return undefined;
-  const btfLen = data.readBigUInt64LE(16);
+function decodeEntry(data: Buffer, identity: string): Uint8Array | undefined {
+  if (data.length < HEADER || !data.subarray(0, 8).equals(MAGIC)) return undefined;
+  if (data[8] !== Codec.Tar || data.subarray(32, 64).toString('hex') !== identity) return undefined;
+  const tarLen = data.readBigUInt64LE(16);
   const storedLen = data.readBigUInt64LE(24);
-  const nameLen = data.readUInt16LE(HEADER);
-  const start = HEADER + 2 + nameLen;
-  if (BigInt(data.length) !== BigInt(start) + storedLen || btfLen !== storedLen) return undefined;
-  const btf = new Uint8Array(data.buffer, data.byteOffset + start, data.length - start);
-  if (crc32(btf) !== data.readUInt32LE(12)) return undefined;
-  return { btf, member: data.toString('utf8', HEADER + 2, start) };
+  if (BigInt(data.length) !== BigInt(HEADER) + storedLen || tarLen !== storedLen) return undefined;
+  const tar = new Uint8Array(data.buffer, data.byteOffset + HEADER, data.length - HEADER);
+  if (crc32(tar) !== data.readUInt32LE(12)) return undefined;
+  return tar;
 }

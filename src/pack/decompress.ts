@@ -96,7 +96,7 @@ export async function extractKernelBtf(
      */
     reuseBuffer?: boolean;
   },
-): Promise<{ btf: Uint8Array; member: string }> {
+): Promise<{ btf: Uint8Array; member: string; tar: Uint8Array }> {
   if (!isXz(compressed)) throw new ArchiveError(`${options.label}: not an xz file`);
   const limit = (options.maxMemberSize ?? KERNEL_BTF_MAX) + TAR_SLACK;
   // The index's size is checked first (cheap); the decompressors enforce the limit as well,
@@ -115,7 +115,7 @@ export async function extractKernelBtf(
       // which gives xz's own message.
       if (tar) {
         const m = readKernelTar(tar, options);
-        return { btf: m.data, member: m.name };
+        return { btf: m.data, member: m.name, tar };
       }
     }
   }
@@ -136,8 +136,9 @@ export async function extractKernelBtf(
       if (r.exitCode === undefined) throw new Error(`${options.label}: could not run xz: ${r.shortMessage}`);
       throw new ArchiveError(`${options.label}: xz: ${xzMessage(r.stderr)}`);
     }
-    const m = readKernelTar(r.stdout as Uint8Array, options);
-    return { btf: m.data, member: m.name };
+    const tar = r.stdout as Uint8Array;
+    const m = readKernelTar(tar, options);
+    return { btf: m.data, member: m.name, tar };
   }
   const { xz } = await loadLzma();
   let tar: Uint8Array;
@@ -149,7 +150,7 @@ export async function extractKernelBtf(
   // lzma-rs has no output limit: an index that lied is caught only now
   if (tar.length > limit) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
   const m = readKernelTar(tar, options);
-  return { btf: m.data, member: m.name };
+  return { btf: m.data, member: m.name, tar };
 }
 
 /**
@@ -170,8 +171,9 @@ export function closeXzPipes(): void {
 const STATUS = '@btfgen-xz-status ';
 const PID = '@btfgen-xz-pid ';
 // A request is three lines: input path, output path, and a file size limit for xz in 512-byte
-// blocks (`ulimit -f`; it bounds what xz may write into a scratch file, see XzLane).
-const HELPER_SCRIPT = `while IFS= read -r in && IFS= read -r out && IFS= read -r lim; do { ( ulimit -f "$lim" && exec xz -dc <"$in" 2>&1 >&3 3>&- ) & echo "${PID}$!"; wait $!; echo "${STATUS}$?"; } 3>"$out" || echo "${STATUS}255"; done`;
+// blocks (`ulimit -f`; it bounds what xz may write into a scratch file, see XzLane). xz appends
+// to the output: a kernel cache entry holds its header before the tar.
+const HELPER_SCRIPT = `while IFS= read -r in && IFS= read -r out && IFS= read -r lim; do { ( ulimit -f "$lim" && exec xz -dc <"$in" 2>&1 >&3 3>&- ) & echo "${PID}$!"; wait $!; echo "${STATUS}$?"; } 3>>"$out" || echo "${STATUS}255"; done`;
 
 interface Helper {
   child: ReturnType<typeof spawn>;
@@ -262,8 +264,8 @@ function newScratchFd(): number | undefined {
   }
 }
 
-/** Runs `xz -dc` of `inputFd` into scratch file `fd` through helper `h`: its exit status (-1: no status). */
-async function xzIntoScratch(h: Helper, fd: number, inputFd: number, limit: number): Promise<number> {
+/** Runs `xz -dc` of `inputFd` onto the end of file `fd` (at most `limit` bytes in all) through helper `h`: its exit status (-1: no status). */
+async function xzInto(h: Helper, fd: number, inputFd: number, limit: number): Promise<number> {
   busy(h);
   try {
     h.lines.length = 0;
@@ -278,12 +280,12 @@ async function xzIntoScratch(h: Helper, fd: number, inputFd: number, limit: numb
   }
 }
 
-/** The scratch file's `size` bytes, read into `into` when it is large enough. */
-function readScratch(fd: number, size: number, into?: Uint8Array): Uint8Array | undefined {
+/** `size` bytes of file `fd` from `offset`, read into `into` when it is large enough. */
+function readOutput(fd: number, offset: number, size: number, into?: Uint8Array): Uint8Array | undefined {
   const buf = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
   let n = 0;
   while (n < size) {
-    const got = readSync(fd, buf, n, size - n, n);
+    const got = readSync(fd, buf, n, size - n, offset + n);
     if (got === 0) return undefined;
     n += got;
   }
@@ -331,17 +333,30 @@ function closeQuietly(fd: number): void {
 }
 
 /**
+ * Where a lane's xz writes: a file open as `fd` whose bytes from `offset` on are the tar (a
+ * kernel cache entry being written, src/kcache EntryWriter), instead of the lane's scratch file.
+ */
+export interface XzOutput {
+  fd: number;
+  offset: number;
+}
+
+/**
  * One decompression lane for pack's workers: a scratch file and a helper shell of its own, so
  * that several `xz` can run at once for one thread while it minimizes what is already out
- * (see worker.ts). decompress() runs xz into the scratch file; take() reads the result and
- * frees the lane. Both give undefined on any trouble: the caller then goes through
+ * (see worker.ts). decompress() runs xz into the scratch file, or into a kernel cache entry
+ * being filled (then the entry is the only copy written); take() reads the result and frees
+ * the lane. Both give undefined on any trouble: the caller then goes through
  * extractKernelBtf(), whose streaming path has the authoritative error message.
  */
 export class XzLane {
+  private readonly scratch: XzOutput;
   private constructor(
-    private readonly fd: number,
+    fd: number,
     private readonly helper: Helper,
-  ) {}
+  ) {
+    this.scratch = { fd, offset: 0 };
+  }
 
   /** A lane, or undefined where scratch files or the helper shell are unavailable. */
   static open(): XzLane | undefined {
@@ -362,35 +377,40 @@ export class XzLane {
     return !this.helper.dead;
   }
 
-  /** `xz -dc` of the file open as `inputFd` (read from offset 0) into this lane: the output size. */
-  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX): Promise<number | undefined> {
+  /**
+   * `xz -dc` of the file open as `inputFd` (read from offset 0) into `out` (default: the
+   * lane's scratch file): the tar's size. `out` must end at its offset (xz appends).
+   */
+  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX, out: XzOutput = this.scratch): Promise<number | undefined> {
     const limit = maxMemberSize + TAR_SLACK;
-    const status = await xzIntoScratch(this.helper, this.fd, inputFd, limit);
+    const status = await xzInto(this.helper, out.fd, inputFd, out.offset + limit);
     this.lastStatus = status;
-    if (status !== 0) {
-      truncateScratch(this.fd);
-      return undefined;
-    }
-    const size = fstatSync(this.fd).size;
-    if (size > limit) {
-      truncateScratch(this.fd);
+    const size = status === 0 ? fstatSync(out.fd).size - out.offset : undefined;
+    if (size === undefined || size > limit) {
+      this.clear(out);
       return undefined;
     }
     return size;
   }
 
-  /** The decompressed tar (into `into` when large enough); the lane is free again after. */
-  take(size: number, into?: Uint8Array): Uint8Array | undefined {
+  /** The decompressed tar from `out` (into `into` when large enough); the lane is free again after. */
+  take(size: number, into?: Uint8Array, out: XzOutput = this.scratch): Uint8Array | undefined {
     try {
-      return readScratch(this.fd, size, into);
+      return readOutput(out.fd, out.offset, size, into);
+    } catch {
+      return undefined;
     } finally {
-      truncateScratch(this.fd);
+      this.clear(out);
     }
+  }
+
+  /** Empties the scratch file (an entry is its owner's to commit or discard). */
+  private clear(out: XzOutput): void {
+    if (out === this.scratch) truncateScratch(this.scratch.fd);
   }
 
   close(): void {
     if (!this.helper.dead) this.helper.child.stdin!.end();
-    closeQuietly(this.fd);
+    closeQuietly(this.scratch.fd);
   }
 }
-

@@ -14,6 +14,7 @@ import { KERNEL_BTF_MAX, xzUncompressedSize } from '../archive/xz.js';
 import { ArchiveError } from '../errors.js';
 import type { KernelCache } from '../kcache/index.js';
 import { extractKernelBtf, resolveDecompressor, type Decompressor, type DecompressorChoice } from './decompress.js';
+import { readKernelTar } from './tar-read.js';
 
 export type { KernelEntry } from '../archive/index.js';
 
@@ -36,6 +37,8 @@ export interface KernelBtf {
   btf: Uint8Array;
   /** The file's bytes as read (what a result or kernel cache keys on, by their sha256). */
   file: Uint8Array;
+  /** The file decompressed (the tar `btf` is a member of): what the kernel cache keeps. */
+  tar?: Uint8Array;
   /** The tar member's name when it is not `<release>.btf` (a warning for pack). */
   oddMember?: string;
   /** The BTF came from the kernel cache (no decompression). */
@@ -104,41 +107,42 @@ export async function decodeKernel(
 ): Promise<KernelBtf> {
   if (kernel.format === 'btf') return { btf: file, file };
   const x = await extractKernelBtf(file, decompressor, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX, ...options });
-  return withMember({ btf: x.btf, file }, x.member, kernel.release);
+  return withMember({ btf: x.btf, file, tar: x.tar }, x.member, kernel.release);
 }
 
 /**
  * The kernel cache's copy of the kernel whose file (bytes `file`) has this sha256, or
- * undefined: a miss, the cache off, or a raw `.btf` (read as is, nothing to save).
+ * undefined: a miss, the cache off, or a raw `.btf` (read as is, nothing to save). The entry is
+ * the decompressed tar; its member is read as a decompression's would be (the same errors).
  */
 export async function cachedKernel(
   cache: KernelCache | undefined,
   sha256: string,
-  kernel: Pick<KernelEntry, 'format' | 'release'>,
+  kernel: Pick<KernelEntry, 'format' | 'relPath' | 'release'>,
   file: Uint8Array,
-  /** A buffer the caller reuses from kernel to kernel (the BTF is then a view of it). */
-  alloc?: (size: number) => Uint8Array,
+  options: {
+    /** A buffer the caller reuses from kernel to kernel (the BTF is then a view of it). */
+    alloc?: (size: number) => Uint8Array;
+    maxMemberSize?: number;
+  } = {},
 ): Promise<KernelBtf | undefined> {
   if (!cache || kernel.format !== 'btf.tar.xz') return undefined;
-  const hit = await cache.get(sha256, alloc);
-  if (!hit) return undefined;
-  const k = withMember({ btf: hit.btf, file }, hit.member, kernel.release);
+  const tar = await cache.get(sha256, options.alloc);
+  if (!tar) return undefined;
+  const m = readKernelTar(tar, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX });
+  const k = withMember({ btf: m.data, file, tar }, m.name, kernel.release);
   k.cached = true;
   return k;
 }
 
 /**
- * Stores a decompressed kernel in the kernel cache, in the background; resolves when it is
- * stored or skipped. The cache writes `k.btf` as it is: the caller must not reuse its buffer
- * before then.
+ * Stores a decompressed kernel's tar in the kernel cache, in the background; resolves when it
+ * is stored or skipped. The cache writes `k.tar` as it is: the caller must not reuse its
+ * buffer before then.
  */
-export async function keepKernel(cache: KernelCache | undefined, sha256: string, kernel: Pick<KernelEntry, 'format' | 'release'>, k: KernelBtf): Promise<void> {
-  if (!cache || kernel.format !== 'btf.tar.xz' || k.cached) return;
-  try {
-    await cache.put(sha256, { btf: k.btf, member: k.oddMember ?? `${kernel.release}.btf` });
-  } catch {
-    // a kernel the cache cannot hold (a member name too long for an entry) is not kept
-  }
+export async function keepKernel(cache: KernelCache | undefined, sha256: string, kernel: Pick<KernelEntry, 'format'>, k: KernelBtf): Promise<void> {
+  if (!cache || kernel.format !== 'btf.tar.xz' || k.cached || !k.tar) return;
+  await cache.put(sha256, k.tar);
 }
 
 /** Notes a tar member not named `<release>.btf` (a `./` prefix is fine). */

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
-import { open as openKernelCache, type KernelCache } from '../kcache/index.js';
+import { open as openKernelCache, type EntryWriter, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
 import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
 import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf } from './kernels.js';
@@ -176,6 +176,8 @@ interface Job {
   size?: number;
   /** The kernel cache holds the kernel: no lane decompresses it, finish() reads the entry. */
   inCache?: boolean;
+  /** The kernel cache entry its lane decompressed it into (committed or discarded by finish()). */
+  entry?: EntryWriter;
 }
 
 /**
@@ -235,7 +237,8 @@ async function inKernelCache(t: TaskMessage, sha256: string): Promise<boolean> {
  */
 async function fromKernelCache(job: Job): Promise<KernelBtf | undefined> {
   const t0 = performance.now();
-  const k = await cachedKernel(kcache, job.sha256, job.t, job.bytes, reusableBuffer);
+  const kernel = { format: job.t.format, relPath: job.t.label, release: job.t.release };
+  const k = await cachedKernel(kcache, job.sha256, kernel, job.bytes, { alloc: reusableBuffer, maxMemberSize: init.maxMemberSize });
   job.ms.read += performance.now() - t0;
   return k;
 }
@@ -278,18 +281,20 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       let tar: Uint8Array | undefined;
       if (job.lane && job.size !== undefined) {
         // one tar at a time is minimized: the thread's reusable buffer holds it
-        tar = job.lane.take(job.size, reusableBuffer(job.size));
+        tar = job.lane.take(job.size, reusableBuffer(job.size), job.entry);
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
       if (tar) {
         const m = readKernelTar(tar, { label: t.label, maxMemberSize: init.maxMemberSize });
-        k = withMember({ btf: m.data, file: job.bytes }, m.name, t.release);
+        k = withMember({ btf: m.data, file: job.bytes, tar }, m.name, t.release);
       } else {
         // No lane, or it failed: the streaming path (which also words any error).
+        await job.entry?.discard();
         k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file?.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
       }
       ms.decompress += performance.now() - t0;
-      keeping = keepKernel(kcache, sha256, t, k);
+      // xz wrote the tar into the entry itself: it only needs its header (the CRC-32 is taken now)
+      keeping = job.entry && tar ? job.entry.commit(tar).then(() => undefined) : keepKernel(kcache, sha256, t, k);
     } else {
       beforeMinimize?.();
       k = await decodeKernel(job.bytes, kernel, init.decompressor);
@@ -351,6 +356,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     if (init.mode === 'check') return { type: 'result', id: t.id, status: 'failed', message, cached: false, ms };
     return withCheck({ type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms }, payload);
   } finally {
+    await job.entry?.discard(); // not committed: the kernel failed
     await job.file?.close().catch(() => undefined);
   }
 }
@@ -431,7 +437,9 @@ class Pipeline {
     if (t.format === 'btf.tar.xz' && !r.inCache) {
       const t0 = performance.now();
       r.lane = lane;
-      const size = lane.alive && r.file ? await lane.decompress(r.file.fd, init.maxMemberSize) : undefined;
+      // a kernel the kernel cache is to keep is decompressed into its new entry (no second copy)
+      if (kcache && lane.alive && r.file) r.entry = await kcache.begin(r.sha256);
+      const size = lane.alive && r.file ? await lane.decompress(r.file.fd, init.maxMemberSize, r.entry) : undefined;
       if (size !== undefined) r.size = size;
       r.ms.decompress = performance.now() - t0;
     } else this.release(lane);

@@ -2,7 +2,7 @@
 // least-recently-used eviction, leftovers of dead writers, and two processes filling one cache.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,7 +78,7 @@ describe('kernel cache', () => {
     const file = path.join(dir, 'not-a-dir');
     writeFileSync(file, 'x');
     const c = open({ dir: path.join(file, 'kc') });
-    expect(await c.put(idOf('x'), { btf: new Uint8Array(10), member: 'x' })).toBe(false);
+    expect(await c.put(idOf('x'), new Uint8Array(10))).toBe(false);
     expect(await c.get(idOf('x'))).toBeUndefined();
     await c.flush();
   });
@@ -89,42 +89,43 @@ describe('kernel cache', () => {
     expect(defaultKernelCacheDir('rel', { BTFHUB_CACHE: '/x/c' }, '/w')).toBe('/w/rel/kernel-cache');
   });
 
-  it('gives back the bytes and member name that were put, under the identity', async () => {
+  it('gives back the bytes that were put, under the identity', async () => {
     const dir = tempDir();
     const c = open({ dir });
-    const btf = new Uint8Array(randomBytes(100_000));
+    const tar = new Uint8Array(randomBytes(100_000));
     const id = idOf('k1');
     expect(await c.get(id)).toBeUndefined();
-    expect(await c.put(id, { btf, member: '5.4.0-42-generic.btf' })).toBe(true);
-    btf.fill(0); // the caller may reuse its buffer once put() returned
+    expect(await c.put(id, tar)).toBe(true);
+    const put = Buffer.from(tar);
+    tar.fill(0); // the caller may reuse its buffer once put() returned
     const got = await c.get(id);
-    expect(got?.member).toBe('5.4.0-42-generic.btf');
-    expect(Buffer.from(got!.btf).equals(Buffer.from(readFileSync(entryFile(dir, id))).subarray(-100_000))).toBe(true);
-    expect(got!.btf.some((b) => b !== 0)).toBe(true);
+    expect(Buffer.from(got!).equals(put)).toBe(true);
+    expect(Buffer.from(readFileSync(entryFile(dir, id))).subarray(-100_000).equals(put)).toBe(true);
     // a second cache object (another pack) reads it too; other identities miss
-    expect((await open({ dir }).get(id))?.btf.length).toBe(100_000);
+    expect((await open({ dir }).get(id))?.length).toBe(100_000);
     expect(await c.get(idOf('k2'))).toBeUndefined();
     expect(filesIn(dir)).toEqual([`${id.slice(0, 2)}/${id}.kbtf`]);
   });
 
-  it('keeps an empty BTF and an empty member name apart from a miss', async () => {
+  it('keeps an empty entry apart from a miss', async () => {
     const c = open({ dir: tempDir() });
     const id = idOf('empty');
-    await c.put(id, { btf: new Uint8Array(0), member: '' });
-    expect(await c.get(id)).toEqual({ btf: new Uint8Array(0), member: '' });
+    await c.put(id, new Uint8Array(0));
+    expect(await c.get(id)).toEqual(new Uint8Array(0));
   });
 
   it('refuses identities that are not a sha256 in hex (no path can be made of one)', async () => {
     const c = open({ dir: tempDir() });
     await expect(c.get('../../etc/passwd')).rejects.toThrow(/sha256/);
-    expect(() => c.put('ABC', { btf: new Uint8Array(1), member: 'x' })).toThrow(/sha256/);
+    await expect(c.put('ABC', new Uint8Array(1))).rejects.toThrow(/sha256/);
+    await expect(c.begin('ABC')).rejects.toThrow(/sha256/);
   });
 
   it('treats a damaged, truncated or foreign entry as a miss and removes it', async () => {
     const dir = tempDir();
     const c = open({ dir });
     const damage: Record<string, (b: Buffer) => Buffer> = {
-      'flipped BTF byte': (b) => {
+      'flipped tar byte': (b) => {
         b[b.length - 500]! ^= 0x40;
         return b;
       },
@@ -134,12 +135,17 @@ describe('kernel cache', () => {
         b[6] = 0x32;
         return b;
       },
+      // btfgen before the tar codec stored the BTF and its member's name (codec 0)
+      'older codec': (b) => {
+        b[8] = 0;
+        return b;
+      },
       'header only': (b) => b.subarray(0, 40),
       empty: () => Buffer.alloc(0),
     };
     for (const [what, f] of Object.entries(damage)) {
       const id = idOf(what);
-      await c.put(id, { btf: new Uint8Array(randomBytes(4096)), member: 'm.btf' });
+      await c.put(id, new Uint8Array(randomBytes(4096)));
       const file = entryFile(dir, id);
       writeFileSync(file, f(readFileSync(file)));
       expect(await c.get(id), what).toBeUndefined();
@@ -148,7 +154,7 @@ describe('kernel cache', () => {
     // an entry copied under another identity does not answer for it
     const a = idOf('a');
     const b = idOf('b');
-    await c.put(a, { btf: new Uint8Array(randomBytes(64)), member: 'a.btf' });
+    await c.put(a, new Uint8Array(randomBytes(64)));
     mkdirSync(path.dirname(entryFile(dir, b)), { recursive: true });
     writeFileSync(entryFile(dir, b), readFileSync(entryFile(dir, a)));
     expect(await c.get(b)).toBeUndefined();
@@ -160,7 +166,7 @@ describe('kernel cache', () => {
     const fill = open({ dir });
     const size = 10_000;
     const ids = ['e1', 'e2', 'e3', 'e4'].map(idOf);
-    for (const id of ids.slice(0, 3)) await fill.put(id, { btf: new Uint8Array(size), member: 'x' });
+    for (const id of ids.slice(0, 3)) await fill.put(id, new Uint8Array(size));
     const entry = statSync(entryFile(dir, ids[0]!)).size;
     // last uses: e1 oldest, then e2, then e3
     ago(entryFile(dir, ids[0]!), 300);
@@ -170,7 +176,7 @@ describe('kernel cache', () => {
     const c = open({ dir, maxBytes: 3 * entry + Math.floor(entry / 2) });
     expect(await c.get(ids[0]!)).toBeDefined();
     expect(statSync(entryFile(dir, ids[0]!)).mtimeMs).toBeGreaterThan(Date.now() - 10_000); // the hit is its last use
-    expect(await c.put(ids[3]!, { btf: new Uint8Array(size), member: 'x' })).toBe(true);
+    expect(await c.put(ids[3]!, new Uint8Array(size))).toBe(true);
     // e2 was the least recently used: gone; e1 (used now), e3 and e4 stay
     expect(existsSync(entryFile(dir, ids[1]!))).toBe(false);
     for (const i of [0, 2, 3]) expect(existsSync(entryFile(dir, ids[i]!)), `e${i + 1}`).toBe(true);
@@ -183,7 +189,7 @@ describe('kernel cache', () => {
     const c = open({ dir, maxBytes: 2 * (size + 100) });
     const ids = ['s1', 's2', 's3', 's4'].map(idOf);
     const stored = [];
-    for (const id of ids) stored.push(await c.put(id, { btf: new Uint8Array(size), member: 'x' }));
+    for (const id of ids) stored.push(await c.put(id, new Uint8Array(size)));
     expect(stored).toEqual([true, true, false, false]);
     expect(existsSync(entryFile(dir, ids[0]!))).toBe(true);
     expect(existsSync(entryFile(dir, ids[1]!))).toBe(true);
@@ -194,7 +200,7 @@ describe('kernel cache', () => {
     for (const id of ids) {
       const h = (await next.get(id)) !== undefined;
       hits.push(h);
-      if (!h) await next.put(id, { btf: new Uint8Array(size), member: 'x' });
+      if (!h) await next.put(id, new Uint8Array(size));
     }
     expect(hits).toEqual([true, true, false, false]);
   });
@@ -205,23 +211,23 @@ describe('kernel cache', () => {
     const max = 2 * (size + 100);
     const since = Date.now() - 1000;
     const a = open({ dir, maxBytes: max, since });
-    expect(await a.put(idOf('p1'), { btf: new Uint8Array(size), member: 'x' })).toBe(true);
-    expect(await a.put(idOf('p2'), { btf: new Uint8Array(size), member: 'x' })).toBe(true);
+    expect(await a.put(idOf('p1'), new Uint8Array(size))).toBe(true);
+    expect(await a.put(idOf('p2'), new Uint8Array(size))).toBe(true);
     const b = open({ dir, maxBytes: max, since });
-    expect(await b.put(idOf('p3'), { btf: new Uint8Array(size), member: 'x' })).toBe(false);
+    expect(await b.put(idOf('p3'), new Uint8Array(size))).toBe(false);
     expect(filesIn(dir)).toHaveLength(2);
     // a later pack (its own `since`) may evict them: they are older than its start
     await new Promise((r) => setTimeout(r, 50));
     const later = open({ dir, maxBytes: max });
-    expect(await later.put(idOf('p3'), { btf: new Uint8Array(size), member: 'x' })).toBe(true);
+    expect(await later.put(idOf('p3'), new Uint8Array(size))).toBe(true);
     expect(existsSync(entryFile(dir, idOf('p3')))).toBe(true);
     expect(filesIn(dir)).toHaveLength(2);
   });
 
   it('skips an entry bigger than the whole limit, and stores nothing with a limit of 0', async () => {
     const dir = tempDir();
-    expect(await open({ dir, maxBytes: 1000 }).put(idOf('big'), { btf: new Uint8Array(2000), member: 'x' })).toBe(false);
-    expect(await open({ dir, maxBytes: 0 }).put(idOf('small'), { btf: new Uint8Array(1), member: 'x' })).toBe(false);
+    expect(await open({ dir, maxBytes: 1000 }).put(idOf('big'), new Uint8Array(2000))).toBe(false);
+    expect(await open({ dir, maxBytes: 0 }).put(idOf('small'), new Uint8Array(1))).toBe(false);
     expect(filesIn(dir)).toEqual([]);
   });
 
@@ -240,7 +246,7 @@ describe('kernel cache', () => {
     ago(path.join(shard, `${id}.kbtf.tmp-${live}-cccccccc`), 2 * 3600);
     expect((await kernelCacheStats(dir)).temps).toBe(3);
     // the scan a first put makes cleans up
-    await open({ dir }).put(idOf('other'), { btf: new Uint8Array(10), member: 'x' });
+    await open({ dir }).put(idOf('other'), new Uint8Array(10));
     expect(readdirSync(shard).sort()).toEqual([`${id}.kbtf.tmp-${live}-bbbbbbbb`]);
   });
 
@@ -254,16 +260,49 @@ describe('kernel cache', () => {
     const theirs = `${id}.kbtf.tmp-${other}-eeeeeeee`;
     writeFileSync(path.join(shard, mine), 'half');
     writeFileSync(path.join(shard, theirs), 'in progress');
-    await open({ dir }).put(id, { btf: new Uint8Array(10), member: 'x' });
+    await open({ dir }).put(id, new Uint8Array(10));
     await removeTempsOf(dir);
     expect(readdirSync(shard).sort()).toEqual([`${id}.kbtf`, theirs].sort());
+  });
+
+  it("begin/commit: an entry its owner appends to through the descriptor (as xz does); discard and a full cache leave no file", async () => {
+    const dir = tempDir();
+    const c = open({ dir, maxBytes: 10_000 });
+    const tar = new Uint8Array(randomBytes(3000));
+    const w = (await c.begin(idOf('w')))!;
+    expect(w.offset).toBe(64);
+    // xz's side: the descriptor opened again for appending (the helper shell's 3>>/proc/<pid>/fd/N)
+    appendFileSync(`/proc/self/fd/${w.fd}`, tar);
+    expect(await w.commit(tar)).toBe(true);
+    expect(Buffer.from((await c.get(idOf('w')))!).equals(Buffer.from(tar))).toBe(true);
+    expect(await w.commit(tar)).toBe(false); // once only
+    // discarded (xz failed): the temporary file goes, nothing is stored
+    const d = (await c.begin(idOf('d')))!;
+    appendFileSync(`/proc/self/fd/${d.fd}`, 'partial');
+    await d.discard();
+    expect(existsSync(d.tmp)).toBe(false);
+    expect(await c.get(idOf('d'))).toBeUndefined();
+    // a commit whose bytes are not what the file holds is a damaged entry: a miss
+    const x = (await c.begin(idOf('x')))!;
+    appendFileSync(`/proc/self/fd/${x.fd}`, new Uint8Array(100));
+    expect(await x.commit(new Uint8Array(100).fill(1))).toBe(true);
+    expect(await c.get(idOf('x'))).toBeUndefined();
+    // committed but bigger than the room left without evicting what this process used: not
+    // stored, and this process begins no more entries
+    const big = new Uint8Array(8000);
+    const f = (await c.begin(idOf('f')))!;
+    appendFileSync(`/proc/self/fd/${f.fd}`, big);
+    expect(await f.commit(big)).toBe(false);
+    expect(existsSync(f.tmp)).toBe(false);
+    expect(await c.begin(idOf('g'))).toBeUndefined();
+    expect(filesIn(dir)).toEqual([`${idOf('w').slice(0, 2)}/${idOf('w')}.kbtf`]);
   });
 
   it('clear removes the entries (and only its layout directory)', async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'mine.txt'), 'kept');
     const c = open({ dir });
-    for (const k of ['c1', 'c2']) await c.put(idOf(k), { btf: new Uint8Array(100), member: 'x' });
+    for (const k of ['c1', 'c2']) await c.put(idOf(k), new Uint8Array(100));
     const before = await clearKernelCache(dir);
     expect(before.entries).toBe(2);
     expect(before.bytes).toBeGreaterThan(200);
@@ -296,8 +335,8 @@ describe.skipIf(!distFresh)(`kernel cache shared by two processes${distFresh ? '
         const got = await c.get(id);
         if (got) {
           hits++;
-          if (got.member !== 'k' + i + '.btf' || Buffer.compare(Buffer.from(got.btf), Buffer.from(bytesOf(i))) !== 0) bad++;
-        } else if (await c.put(id, { btf: bytesOf(i), member: 'k' + i + '.btf' })) stored++;
+          if (Buffer.compare(Buffer.from(got), Buffer.from(bytesOf(i))) !== 0) bad++;
+        } else if (await c.put(id, bytesOf(i))) stored++;
       }
     }
     await c.flush();
@@ -329,12 +368,12 @@ describe.skipIf(!distFresh)(`kernel cache shared by two processes${distFresh ? '
     expect(s.entries).toBe(N);
     expect(s.temps).toBe(0);
     const c = open({ dir });
-    for (let i = 0; i < N; i++) expect((await c.get(idOf(`kernel${i}`)))?.member).toBe(`k${i}.btf`);
+    for (let i = 0; i < N; i++) expect((await c.get(idOf(`kernel${i}`)))?.length).toBe(SIZE);
   });
 
   it('with room for a third of them: no damaged read, and the cache ends within the limit plus what one pack wrote between scans', async () => {
     const dir = tempDir();
-    const entry = SIZE + 64 + 2 + 8;
+    const entry = SIZE + 64;
     const max = Math.floor((N / 3) * entry);
     const res = await runTwo(dir, max);
     for (const r of res) expect(r.bad).toBe(0);

@@ -3,7 +3,8 @@
 // a pack without the cache writes; a damaged entry is a miss, decompressed again and replaced;
 // two packs filling one cache at once (two processes) both succeed alike; --no-kernel-cache
 // writes nothing; the flags' usage errors exit 2.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -69,6 +70,13 @@ describe.skipIf(!!noDemo)(`kernel cache in pack${noDemo ? ` (skipped: ${noDemo})
     expect(cold.kernelCache).toBe(kc);
     // one entry per .btf.tar.xz kernel, none for the raw .btf; no temporary file left
     expect(await kernelCacheStats(kc)).toMatchObject({ entries: XZ_KERNELS.length, temps: 0 });
+    // each entry, past its 64-byte header, is the kernel file as the system's xz decompresses it
+    for (const rel of XZ_KERNELS) {
+      const id = createHash('sha256').update(readFileSync(join(ARCH, rel))).digest('hex');
+      const entry = readFileSync(join(kc, 'v1', id.slice(0, 2), `${id}.kbtf`));
+      const tar = execFileSync('xz', ['-dc', join(ARCH, rel)], { maxBuffer: 1 << 30 });
+      expect(Buffer.compare(entry.subarray(64), tar), rel).toBe(0);
+    }
 
     const warm = await pack({ objects: b!, output: join(root, 'b.tar.gz'), archive: ARCH, cacheDir: join(root, 'rc'), kernelCache: kc, jobs: 2, env: { HOME: root } });
     expect(warm.counts).toMatchObject({ total: 4, minimized: 4, cached: 0, failed: 0 });
@@ -138,6 +146,27 @@ describe.skipIf(!!noDemo)(`kernel cache in pack${noDemo ? ` (skipped: ${noDemo})
     expect(e.stdout).toMatch(/^Packed 4 of 4 kernels \(4 minimized, 0 from cache; 3 read from the kernel cache\) in /);
     const f = await run([...args('f.tar.gz', 'rc-f').filter((x) => x !== '-q'), '--no-kernel-cache']);
     expect(f.stdout).toMatch(/^Packed 4 of 4 kernels \(4 minimized, 0 from cache\) in /);
+  });
+
+  it('a kernel xz cannot decompress fails as without the cache and leaves neither entry nor temporary file', async () => {
+    const root = tempDir();
+    const arch = join(root, 'archive');
+    const good = readFileSync(join(DEMO, XZ_KERNELS[0]!));
+    const corrupt = Buffer.from(good);
+    corrupt[corrupt.length >> 1] ^= 0xff;
+    buildArchive(arch, [
+      { rel: XZ_KERNELS[0]!, copy: join(DEMO, XZ_KERNELS[0]!) },
+      { rel: 'debian/10/x86_64/4.19.0-90-corrupt.btf.tar.xz', data: corrupt },
+      { rel: 'debian/10/x86_64/4.19.0-91-truncated.btf.tar.xz', data: good.subarray(0, good.length >> 1) },
+    ]);
+    const kc = join(root, 'kc');
+    const opts = (out: string, cacheDir: string, kernelCache: string | false): PackApi.PackOptions => ({ objects: [EXAMPLE_OBJECT], output: join(root, out), archive: arch, cacheDir: join(root, cacheDir), kernelCache, jobs: 2, skipFailed: true, env: { HOME: root } });
+    const withCache = await pack(opts('a.tar.gz', 'rc1', kc));
+    const without = await pack(opts('b.tar.gz', 'rc2', false));
+    expect(withCache.counts).toMatchObject({ total: 3, minimized: 1, failed: 2 });
+    expect(withCache.failures).toEqual(without.failures);
+    expect(Buffer.compare(readFileSync(withCache.output), readFileSync(without.output))).toBe(0);
+    expect(await kernelCacheStats(kc)).toMatchObject({ entries: 1, temps: 0 });
   });
 
   it('a bad --kernel-cache-size is a usage error (exit 2, one line) for pack and check', async () => {

@@ -1,7 +1,8 @@
 // The output tar writer (deterministic ustar) and the inner-tar reader of .btf.tar.xz files,
 // including hostile members. GNU tar is the independent check where it is installed.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTar, checkUstarName, splitUstarName, TarStreamWriter, ustarHeader } from '../../src/pack/tar-write.js';
@@ -9,6 +10,7 @@ import { KernelTarReader, readKernelTar } from '../../src/pack/tar-read.js';
 import { xzUncompressedSize } from '../../src/archive/xz.js';
 import { extractKernelBtf, scratchAvailable, XzLane } from '../../src/pack/decompress.js';
 import { ArchiveError } from '../../src/errors.js';
+import { kernelCacheStats, open as openKernelCache } from '../../src/kcache/index.js';
 import { HAVE_GNU_TAR } from '../helpers/env.js';
 import { paxLine, readTar, tarArchive, xz } from '../helpers/tar.js';
 import { cleanupTemps, tempDir } from './helpers.js';
@@ -271,6 +273,37 @@ describe('xz into scratch files (pack workers)', () => {
       expect(Buffer.from(lanes[0]!.take(again!)!).equals(Buffer.from(inputs[2]!.tar))).toBe(true);
     } finally {
       for (const l of lanes) l?.close();
+    }
+  });
+  it.skipIf(!scratchAvailable())('XzLane into a kernel cache entry: xz appends the tar after the header, the limit counts from there', async () => {
+    const dir = tempDir();
+    const cache = openKernelCache({ dir });
+    const id = createHash('sha256').update('lane').digest('hex');
+    const tar = tarArchive([{ name: '6.1.0.btf', data: payload }]);
+    const input = file(xz(tar));
+    const lane = XzLane.open()!;
+    try {
+      const entry = (await cache.begin(id))!;
+      const size = await lane.decompress(input.fd, undefined, entry);
+      expect(size).toBe(tar.length);
+      const out = lane.take(size!, undefined, entry)!;
+      expect(Buffer.from(out).equals(Buffer.from(tar))).toBe(true);
+      expect(await entry.commit(out)).toBe(true);
+      expect(Buffer.from((await cache.get(id))!).equals(Buffer.from(tar))).toBe(true);
+      // a bomb into an entry: stopped at the limit past the header; the entry is its owner's to discard
+      const bomb = file(xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
+      const other = (await cache.begin(createHash('sha256').update('bomb').digest('hex')))!;
+      expect(await lane.decompress(bomb.fd, 1 << 20, other)).toBeUndefined();
+      expect(lane.lastStatus).toBe(128 + 25);
+      expect(statSync(other.tmp).size).toBeLessThan(18 << 20);
+      await other.discard();
+      expect(existsSync(other.tmp)).toBe(false);
+      expect((await kernelCacheStats(dir)).temps).toBe(0);
+      // and the lane's own scratch file still works
+      const again = await lane.decompress(input.fd);
+      expect(Buffer.from(lane.take(again!)!).equals(Buffer.from(tar))).toBe(true);
+    } finally {
+      lane.close();
     }
   });
 });
