@@ -1,7 +1,7 @@
 // A pack worker thread: parses the objects once, then for each kernel it is given reads the
 // file, hashes it, answers from the result cache when it can, else takes the kernel's BTF from
-// the kernel cache or decompresses it (in memory, then kept in the kernel cache in the
-// background), minimizes and stores the result.
+// the kernel cache or decompresses it (a lane's xz writing into the new kernel cache entry, or
+// in memory, then kept in the background), minimizes and stores the result.
 //
 // With decompression lanes (init.lanes > 1: `xz` into private tmpfs scratch files, see XzLane),
 // one thread keeps several `xz` running while it minimizes what is already out: on btfhub
