@@ -22,6 +22,21 @@ function shmemKb() {
   }
 }
 
+/**
+ * CPU time all processors spent busy so far (user, nice, system, irq, softirq), in ms, from
+ * /proc/stat: over a run on a quiet machine, the CPU the command and its children used (xz
+ * included, which the parent's rusage misses), whatever thread or process spent it.
+ */
+function busyMs() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq] = f;
+    return ((user + nice + system + irq + softirq) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
 function children(pid) {
   const out = [];
   let tasks = [];
@@ -55,7 +70,8 @@ function tree(pid) {
 }
 
 /**
- * Runs `cmd args` and resolves with { ms, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb, peakShmemKb }.
+ * Runs `cmd args` and resolves with { ms, busyMs, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb, peakShmemKb }.
+ * busyMs: the busy CPU time of the whole machine over the run (busyMs() above).
  * peakShmemKb: the largest growth of the system's tmpfs memory (Shmem) seen at a poll.
  * peakMainKb: the child's VmHWM; peakTreeKb: the largest sum of VmRSS over the process tree
  * seen at a poll (children such as xz or bpftool included); peakChildrenKb: the same over the
@@ -68,6 +84,7 @@ export function runMeasured(cmd, args, options = {}) {
   const { poll: polling = true, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
+    const busy0 = busyMs();
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
     let stdout = '';
     let stderr = '';
@@ -100,7 +117,7 @@ export function runMeasured(cmd, args, options = {}) {
     child.on('exit', () => polling && poll());
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ ms: performance.now() - t0, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb, peakShmemKb });
+      resolve({ ms: performance.now() - t0, busyMs: busyMs() - busy0, code, stdout, stderr, peakMainKb, peakTreeKb, peakChildrenKb, peakShmemKb });
     });
   });
 }

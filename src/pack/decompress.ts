@@ -1,5 +1,6 @@
 // Reading a kernel's BTF out of its `.btf.tar.xz`, in memory: an xz decompressor, then the
-// in-memory tar reader (tar-read.ts). Nothing is unpacked to disk. The paths, fastest first
+// in-memory tar reader (tar-read.ts). Nothing is unpacked to disk but a kernel cache entry (the
+// decompressed tar, which a lane's xz writes into the entry). The paths, fastest first
 // (docs/pack-internals.md; their measured cost in bench/README.md):
 //   1. `xz` into a private tmpfs scratch file (XzLane; Linux with a tmpfs /dev/shm);
 //   2. `xz` through execa: everywhere else, and whenever a lane fails (it words the error);
