@@ -69,3 +69,82 @@ export function xzUncompressedSize(tail: Uint8Array): number | undefined {
   }
   return total;
 }
+
+/** Bytes of the check field for each check type of the stream flags (xz file format, 2.1.1.2). */
+function checkSize(type: number): number {
+  return type === 0 ? 0 : 4 << Math.floor((type - 1) / 3);
+}
+
+const LZMA2 = 0x21;
+
+/**
+ * What an .xz file decodes to, in bytes, counted from the size of every LZMA2 chunk of every
+ * block (xz file format 3.1, LZMA2 chunk headers) without decoding anything: a decoder must
+ * produce exactly those bytes, so unlike the index (xzUncompressedSize) the count cannot lie.
+ * Stops counting past `stopAbove`. Undefined when the blocks are not well formed: such a file
+ * is refused before decoding (a decoder would fail on it, after producing what it could).
+ */
+export function xzDecodedSize(file: Uint8Array, stopAbove: number = Number.MAX_SAFE_INTEGER): number | undefined {
+  let total = 0;
+  let pos = 0;
+  do {
+    // a stream: header (magic, flags, CRC32), blocks, index, footer; then zero padding
+    if (!isXz(file.subarray(pos)) || pos + 12 > file.length) return undefined;
+    const streamStart = pos;
+    const check = checkSize(file[pos + 7]! & 0x0f);
+    pos += 12;
+    for (;;) {
+      if (pos >= file.length) return undefined;
+      if (file[pos] === 0) break; // the index indicator: no more blocks
+      const headerSize = (file[pos]! + 1) * 4;
+      if (pos + headerSize > file.length) return undefined;
+      const at = { i: pos + 2 };
+      const flags = file[pos + 1]!;
+      if (flags & 0x3c) return undefined;
+      if (flags & 0x40 && readVarint(file, at) < 0) return undefined; // compressed size
+      if (flags & 0x80 && readVarint(file, at) < 0) return undefined; // uncompressed size
+      let last = -1;
+      for (let f = 0; f <= (flags & 3); f++) {
+        last = readVarint(file, at);
+        const props = readVarint(file, at);
+        if (last < 0 || props < 0) return undefined;
+        at.i += props;
+      }
+      if (last !== LZMA2 || at.i > pos + headerSize - 4) return undefined;
+      let q = pos + headerSize;
+      for (;;) {
+        if (q >= file.length) return undefined;
+        const c = file[q]!;
+        if (c === 0) {
+          q++;
+          break;
+        }
+        if (q + 3 > file.length) return undefined;
+        if (c === 1 || c === 2) {
+          // an uncompressed chunk
+          const size = ((file[q + 1]! << 8) | file[q + 2]!) + 1;
+          total += size;
+          q += 3 + size;
+        } else if (c >= 0x80) {
+          if (q + 5 > file.length) return undefined;
+          total += (((c & 0x1f) << 16) | (file[q + 1]! << 8) | file[q + 2]!) + 1;
+          q += 5 + (c >= 0xc0 ? 1 : 0) + ((file[q + 3]! << 8) | file[q + 4]!) + 1;
+        } else return undefined;
+        if (total > stopAbove) return total;
+      }
+      // block padding to four bytes, then the check
+      q += (4 - ((q - streamStart) % 4)) % 4;
+      pos = q + check;
+    }
+    // the index: indicator, records (unpadded, uncompressed sizes), padding, CRC32; the footer
+    const at = { i: pos + 1 };
+    const records = readVarint(file, at);
+    if (records < 0) return undefined;
+    for (let r = 0; r < records; r++) if (readVarint(file, at) < 0 || readVarint(file, at) < 0) return undefined;
+    at.i += (4 - ((at.i - pos) % 4)) % 4;
+    pos = at.i + 4 + 12;
+    if (pos > file.length) return undefined;
+    while (pos + 4 <= file.length && file[pos] === 0 && file[pos + 1] === 0 && file[pos + 2] === 0 && file[pos + 3] === 0) pos += 4;
+  } while (pos < file.length);
+  return total;
+}

@@ -1,7 +1,7 @@
 // Kernel BTF inputs as btfhub archives ship them: raw BTF or ELF as is, `.btf.xz`, and
 // `.btf.tar.xz` (one `<release>.btf` member, sometimes under a path prefix). Pure: bytes in,
 // bytes out; xz decoding uses @napi-rs/lzma, loaded only when an xz input shows up.
-import { isXz, KERNEL_BTF_MAX, TAR_SLACK, xzUncompressedSize } from '../archive/xz.js';
+import { isXz, KERNEL_BTF_MAX, TAR_SLACK, xzDecodedSize } from '../archive/xz.js';
 import { BLOCK, cString, decodeHeader, isZeroBlock, looksLikeTar, parsePax } from '../tar/header.js';
 import { BtfError } from '../errors.js';
 import { importExternal } from '../external.js';
@@ -65,11 +65,12 @@ export async function unpackKernelBtf(bytes: Uint8Array, name = 'input'): Promis
   let b = bytes;
   const member = name.slice(name.lastIndexOf('/') + 1).replace(/\.tar\.xz$|\.xz$/, '');
   if (isXz(b)) {
-    // A bomb is refused from its index before a byte is decoded; lzma-rs has no output limit,
-    // so an index that lies is caught after decoding.
+    // A bomb is refused before a byte is decoded (@napi-rs/lzma has no output limit): the LZMA2
+    // chunk headers say what the file decodes to, which the index could lie about.
     const limit = KERNEL_BTF_MAX + TAR_SLACK;
-    const declared = xzUncompressedSize(b.subarray(Math.max(0, b.length - 4096)));
-    if (declared !== undefined && declared > limit) throw bomb(member, name);
+    const decoded = xzDecodedSize(b, limit);
+    if (decoded === undefined) throw new BtfError('cannot decompress xz data: its blocks are not well formed', name);
+    if (decoded > limit) throw bomb(member, name);
     const { xz } = await importExternal<typeof import('@napi-rs/lzma')>('@napi-rs/lzma');
     try {
       const d = xz.decompressSync(b);

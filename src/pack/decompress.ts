@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArchiveError } from '../errors.js';
 import { importExternal } from '../external.js';
-import { bombError, expectedMember, isXz, KERNEL_BTF_MAX, TAR_SLACK, xzUncompressedSize } from '../archive/xz.js';
+import { bombError, expectedMember, isXz, KERNEL_BTF_MAX, TAR_SLACK, xzDecodedSize } from '../archive/xz.js';
 import { readKernelTar, type TarReadOptions } from './tar-read.js';
 
 export type Decompressor = 'xz' | 'lzma';
@@ -100,13 +100,16 @@ export async function extractKernelBtf(
 ): Promise<{ btf: Uint8Array; member: string; tar: Uint8Array }> {
   if (!isXz(compressed)) throw new ArchiveError(`${options.label}: not an xz file`);
   const limit = (options.maxMemberSize ?? KERNEL_BTF_MAX) + TAR_SLACK;
-  // The index's size is checked first (cheap); the decompressors enforce the limit as well,
-  // since an index can lie (@napi-rs/lzma notices only after decoding).
-  const declared = xzUncompressedSize(compressed.subarray(Math.max(0, compressed.length - 4096)));
+  // What the file decodes to is known before decoding, from its LZMA2 chunk headers (the index
+  // could lie): a bomb is refused here. The xz command paths also cap their output, and give
+  // xz's own message for a file whose blocks are not well formed; @napi-rs/lzma has no output
+  // limit, so it never sees such a file.
+  const decoded = xzDecodedSize(compressed, limit);
   const maxMember = options.maxMemberSize ?? KERNEL_BTF_MAX;
-  if (declared !== undefined && declared > limit) {
+  if (decoded !== undefined && decoded > limit) {
     throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
   }
+  if (decoded === undefined && decompressor === 'lzma') throw new ArchiveError(`${options.label}: xz: the file's blocks are not well formed`);
   if (decompressor === 'xz' && options.inputFd !== undefined) {
     const lane = defaultLane();
     if (lane) {
@@ -148,7 +151,7 @@ export async function extractKernelBtf(
   } catch (err) {
     throw new ArchiveError(`${options.label}: xz: ${(err as Error).message}`);
   }
-  // lzma-rs has no output limit: an index that lied is caught only now
+  // checked above from the chunk headers; kept against a decoder that does not honour them
   if (tar.length > limit) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
   const m = readKernelTar(tar, options);
   return { btf: m.data, member: m.name, tar };
