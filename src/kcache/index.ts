@@ -48,6 +48,8 @@ export const KERNEL_CACHE_DIR = 'kernel-cache';
 export const DEFAULT_KERNEL_CACHE_BYTES = 4 * 2 ** 30;
 
 const MAGIC = Buffer.from('btfgkc1\n', 'latin1');
+// A multiple of 4: the tar after it, and so its BTF member (at a multiple of 512 in the tar), stays
+// 4-byte aligned in a buffer read from the entry, and Btf views the type section in place.
 const HEADER = 64;
 const ENTRY_EXT = '.kbtf';
 const TMP_MARK = '.tmp-';

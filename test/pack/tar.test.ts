@@ -11,6 +11,7 @@ import { xzUncompressedSize } from '../../src/archive/xz.js';
 import { extractKernelBtf, scratchAvailable, XzLane } from '../../src/pack/decompress.js';
 import { ArchiveError } from '../../src/errors.js';
 import { kernelCacheStats, open as openKernelCache } from '../../src/kcache/index.js';
+import { cachedKernel } from '../../src/pack/kernels.js';
 import { HAVE_GNU_TAR } from '../helpers/env.js';
 import { paxLine, readTar, tarArchive, xz } from '../helpers/tar.js';
 import { cleanupTemps, tempDir } from './helpers.js';
@@ -290,6 +291,15 @@ describe('xz into scratch files (pack workers)', () => {
       expect(Buffer.from(out).equals(Buffer.from(tar))).toBe(true);
       expect(await entry.commit(out)).toBe(true);
       expect(Buffer.from((await cache.get(id))!).equals(Buffer.from(tar))).toBe(true);
+      // a hit: the member, 4-byte aligned in the entry (Btf views its type section in place
+      // instead of copying it), also when read into a reused buffer
+      const kernel = { format: 'btf.tar.xz' as const, relPath: 'x/6.1.0.btf.tar.xz', release: '6.1.0' };
+      for (const alloc of [undefined, (n: number) => new Uint8Array(n + 4096)]) {
+        const hit = (await cachedKernel(cache, id, kernel, new Uint8Array(0), alloc ? { alloc } : {}))!;
+        expect(hit.cached).toBe(true);
+        expect(Buffer.from(hit.btf).equals(Buffer.from(payload))).toBe(true);
+        expect(hit.btf.byteOffset % 4).toBe(0);
+      }
       // a bomb into an entry: stopped at the limit past the header; the entry is its owner's to discard
       const bomb = file(xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
       const other = (await cache.begin(createHash('sha256').update('bomb').digest('hex')))!;
