@@ -438,8 +438,7 @@ export class EntryWriter {
   async remove(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    await this.fh.close().catch(() => undefined);
-    await unlink(this.tmp).catch(() => undefined);
+    await this.drop();
   }
 
   /** The cache's side: writes the header and renames the file to `file`; false when that failed. */
@@ -452,10 +451,15 @@ export class EntryWriter {
       await rename(this.tmp, file);
       return true;
     } catch {
-      await this.fh.close().catch(() => undefined);
-      await unlink(this.tmp).catch(() => undefined);
+      await this.drop();
       return false;
     }
+  }
+
+  /** Closes the file (if still open) and removes it. */
+  private async drop(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.tmp).catch(() => undefined);
   }
 }
 

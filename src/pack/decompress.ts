@@ -99,16 +99,15 @@ export async function extractKernelBtf(
   },
 ): Promise<{ btf: Uint8Array; member: string; tar: Uint8Array }> {
   if (!isXz(compressed)) throw new ArchiveError(`${options.label}: not an xz file`);
-  const limit = (options.maxMemberSize ?? KERNEL_BTF_MAX) + TAR_SLACK;
+  const maxMember = options.maxMemberSize ?? KERNEL_BTF_MAX;
+  const limit = maxMember + TAR_SLACK;
+  const bomb = (): ArchiveError => bombError(expectedMember(options.label), options.label, maxMember);
   // What the file decodes to is known before decoding, from its LZMA2 chunk headers (the index
   // could lie): a bomb is refused here. The xz command paths also cap their output, and give
   // xz's own message for a file whose blocks are not well formed; @napi-rs/lzma has no output
   // limit, so it never sees such a file.
   const decoded = xzDecodedSize(compressed, limit);
-  const maxMember = options.maxMemberSize ?? KERNEL_BTF_MAX;
-  if (decoded !== undefined && decoded > limit) {
-    throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
-  }
+  if (decoded !== undefined && decoded > limit) throw bomb();
   if (decoded === undefined && decompressor === 'lzma') throw new ArchiveError(`${options.label}: xz: the file's blocks are not well formed`);
   if (decompressor === 'xz' && options.inputFd !== undefined) {
     const lane = defaultLane();
@@ -136,7 +135,7 @@ export async function extractKernelBtf(
       stripFinalNewline: false,
     });
     if (r.failed) {
-      if (r.isMaxBuffer) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
+      if (r.isMaxBuffer) throw bomb();
       if (r.exitCode === undefined) throw new Error(`${options.label}: could not run xz: ${r.shortMessage}`);
       throw new ArchiveError(`${options.label}: xz: ${xzMessage(r.stderr)}`);
     }
@@ -152,7 +151,7 @@ export async function extractKernelBtf(
     throw new ArchiveError(`${options.label}: xz: ${(err as Error).message}`);
   }
   // checked above from the chunk headers; kept against a decoder that does not honour them
-  if (tar.length > limit) throw bombError(expectedMember(options.label), options.label, options.maxMemberSize ?? KERNEL_BTF_MAX);
+  if (tar.length > limit) throw bomb();
   const m = readKernelTar(tar, options);
   return { btf: m.data, member: m.name, tar };
 }

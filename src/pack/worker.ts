@@ -15,7 +15,7 @@ import { BtfgenError } from '../errors.js';
 import { open as openKernelCache, type EntryWriter, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
 import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
-import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf } from './kernels.js';
+import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf, type KernelEntry } from './kernels.js';
 import type { KernelMinimizer, ObjectParses } from './minimizer.js';
 import { PROTOCOL, type CheckPayload, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { readKernelTar } from './tar-read.js';
@@ -235,9 +235,8 @@ async function inKernelCache(t: TaskMessage, sha256: string): Promise<boolean> {
  * (one kernel at a time is minimized, as with a lane's tar), or undefined when it turned out
  * damaged or gone (then decompressed as a miss).
  */
-async function fromKernelCache(job: Job): Promise<KernelBtf | undefined> {
+async function fromKernelCache(job: Job, kernel: Pick<KernelEntry, 'format' | 'relPath' | 'release'>): Promise<KernelBtf | undefined> {
   const t0 = performance.now();
-  const kernel = { format: job.t.format, relPath: job.t.label, release: job.t.release };
   const k = await cachedKernel(kcache, job.sha256, kernel, job.bytes, { alloc: reusableBuffer, maxMemberSize: init.maxMemberSize });
   job.ms.read += performance.now() - t0;
   return k;
@@ -271,7 +270,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
   try {
     const kernel = { format: t.format, relPath: t.label, release: t.release };
     await keeping;
-    const cached = job.inCache ? await fromKernelCache(job) : undefined;
+    const cached = job.inCache ? await fromKernelCache(job, kernel) : undefined;
     if (!cached && !job.file) await readAfterAll(job);
     let t0 = performance.now();
     let k: KernelBtf;
