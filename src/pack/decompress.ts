@@ -2,12 +2,12 @@
 // in-memory tar reader (tar-read.ts). Nothing is unpacked to disk but a kernel cache entry (the
 // decompressed tar, which a lane's xz writes into the entry). The paths, fastest first
 // (docs/pack-internals.md; their measured cost in bench/README.md):
-//   1. `xz` into a private tmpfs scratch file (XzLane; Linux with a tmpfs /dev/shm);
-//   2. `xz` through execa: everywhere else, and whenever a lane fails (it words the error);
+//   1. `xz` into a private tmpfs scratch file or a kernel cache entry (XzLane, pack's workers;
+//      Linux with a tmpfs /dev/shm);
+//   2. `xz` through execa (extractKernelBtf): everywhere else, and whenever a lane fails (it
+//      words the error);
 //   3. @napi-rs/lzma in process (no `xz` command, or `--decompressor lzma`).
 // A FIFO path (for Linux without a tmpfs /dev/shm) was measured and dropped: bench/README.md.
-// All of this thread's state (its default lane, the reusable buffer) lives in this module and
-// is released by closeXzPipes().
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants as fsc, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -82,21 +82,7 @@ function xzMessage(stderr: unknown): string {
 export async function extractKernelBtf(
   compressed: Uint8Array,
   decompressor: Decompressor,
-  options: TarReadOptions & {
-    label: string;
-    /**
-     * An open descriptor of the file `compressed` was read from (at offset 0, read with
-     * positioned reads): lets `xz` read its input from the file and btfgen its output through
-     * a blocking pipe (see xzThroughFifo). Without it, `compressed` goes through execa.
-     */
-    inputFd?: number;
-    /**
-     * Decompress into a buffer this thread keeps and reuses (pack's workers, one kernel at a
-     * time): the result is valid only until the next call with this option in this thread.
-     * Saves faulting in and collecting a fresh buffer of up to tens of MB per kernel.
-     */
-    reuseBuffer?: boolean;
-  },
+  options: TarReadOptions & { label: string },
 ): Promise<{ btf: Uint8Array; member: string; tar: Uint8Array }> {
   if (!isXz(compressed)) throw new ArchiveError(`${options.label}: not an xz file`);
   const maxMember = options.maxMemberSize ?? KERNEL_BTF_MAX;
@@ -109,19 +95,6 @@ export async function extractKernelBtf(
   const decoded = xzDecodedSize(compressed, limit);
   if (decoded !== undefined && decoded > limit) throw bomb();
   if (decoded === undefined && decompressor === 'lzma') throw new ArchiveError(`${options.label}: xz: the file's blocks are not well formed`);
-  if (decompressor === 'xz' && options.inputFd !== undefined) {
-    const lane = defaultLane();
-    if (lane) {
-      const size = await lane.decompress(options.inputFd, maxMember);
-      const tar = size === undefined ? undefined : lane.take(size, options.reuseBuffer ? reusableBuffer(size) : undefined);
-      // Any trouble (corrupt data, over the limit, tmpfs full) is decided by the path below,
-      // which gives xz's own message.
-      if (tar) {
-        const m = readKernelTar(tar, options);
-        return { btf: m.data, member: m.name, tar };
-      }
-    }
-  }
   if (decompressor === 'xz') {
     // One blocking `xz -dc` per kernel (the caller is a worker thread with nothing else to do):
     // node collects the output in C++ and the member is a view of it: less CPU than streaming
@@ -154,16 +127,6 @@ export async function extractKernelBtf(
   if (tar.length > limit) throw bomb();
   const m = readKernelTar(tar, options);
   return { btf: m.data, member: m.name, tar };
-}
-
-/**
- * Releases this thread's default lane and reusable buffer (made again on next use). File
- * descriptors belong to the process, not the thread: a worker that ends must call this.
- */
-export function closeXzPipes(): void {
-  laneState?.close();
-  laneState = undefined;
-  reusable = undefined;
 }
 
 // Forking the worker's process for every `xz` is not cheap either: node forks the whole
@@ -316,17 +279,6 @@ export function reusableBuffer(size: number): Uint8Array {
   return reusable;
 }
 
-/** This thread's lane for extractKernelBtf() (made again when its helper has gone). */
-let laneState: XzLane | null | undefined;
-function defaultLane(): XzLane | undefined {
-  if (laneState && !laneState.alive) {
-    laneState.close();
-    laneState = undefined;
-  }
-  laneState ??= XzLane.open() ?? null;
-  return laneState ?? undefined;
-}
-
 function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
@@ -412,7 +364,12 @@ export class XzLane {
     if (out === this.scratch) truncateScratch(this.scratch.fd);
   }
 
+  private closed = false;
+
+  /** Ends the helper and closes the scratch file; once only (a descriptor number closed twice may be another file's by then). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (!this.helper.dead) this.helper.child.stdin!.end();
     closeQuietly(this.scratch.fd);
   }

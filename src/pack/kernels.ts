@@ -98,15 +98,15 @@ export async function openKernelSource(options: KernelSourceOptions): Promise<Ke
   };
 }
 
-/** The BTF of a kernel file's bytes (`inputFd`: the open file, for xz to read itself). */
+/** The BTF of a kernel file's bytes. */
 export async function decodeKernel(
   file: Uint8Array,
   kernel: Pick<KernelEntry, 'format' | 'relPath' | 'release'>,
   decompressor: Decompressor,
-  options: { inputFd?: number; reuseBuffer?: boolean; maxMemberSize?: number } = {},
+  options: { maxMemberSize?: number } = {},
 ): Promise<KernelBtf> {
   if (kernel.format === 'btf') return { btf: file, file };
-  const x = await extractKernelBtf(file, decompressor, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX, ...options });
+  const x = await extractKernelBtf(file, decompressor, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX });
   return withMember({ btf: x.btf, file, tar: x.tar }, x.member, kernel.release);
 }
 

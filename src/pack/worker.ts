@@ -3,18 +3,19 @@
 // the kernel cache or decompresses it (a lane's xz writing into the new kernel cache entry, or
 // in memory, then kept in the background), minimizes and stores the result.
 //
-// With decompression lanes (init.lanes > 1: `xz` into private tmpfs scratch files, see XzLane),
-// one thread keeps several `xz` running while it minimizes what is already out: on btfhub
-// kernels xz is most of the CPU work, so one minimizing thread keeps two or more xz busy, and
-// one thread instead of one per core pays V8's cold start (module loading, interpreted code
-// before it is optimized) once. Without lanes, one kernel at a time.
+// xz runs in lanes (XzLane: `xz` into a private tmpfs scratch file, or into the kernel's new
+// kernel cache entry). With several (init.lanes > 1), one thread keeps several `xz` running
+// while it minimizes what is already out: on btfhub kernels xz is most of the CPU work, so one
+// minimizing thread keeps two or more xz busy, and one thread instead of one per core pays V8's
+// cold start (module loading, interpreted code before it is optimized) once. Otherwise one
+// kernel at a time, through one lane where it opens.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { open as openKernelCache, type EntryWriter, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
-import { closeXzPipes, reusableBuffer, XzLane } from './decompress.js';
+import { reusableBuffer, XzLane } from './decompress.js';
 import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf, type KernelEntry } from './kernels.js';
 import type { KernelMinimizer, ObjectParses } from './minimizer.js';
 import { PROTOCOL, type CheckPayload, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
@@ -289,7 +290,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       } else {
         // No lane, or it failed: the streaming path (which also words any error).
         await job.entry?.discard();
-        k = await decodeKernel(job.bytes, kernel, init.decompressor, { inputFd: job.file?.fd, reuseBuffer: true, maxMemberSize: init.maxMemberSize });
+        k = await decodeKernel(job.bytes, kernel, init.decompressor, { maxMemberSize: init.maxMemberSize });
       }
       ms.decompress += performance.now() - t0;
       // xz wrote the tar into the entry itself: it only needs its header (the CRC-32 is taken now)
@@ -390,6 +391,25 @@ async function checkOnly(id: number, btf: Uint8Array, label: string, ms: Timings
   }
 }
 
+/** A kernel to decompress (not in the kernel cache, and the file open for xz to read). */
+function needsXz(job: Job): boolean {
+  return job.t.format === 'btf.tar.xz' && !job.inCache && job.file !== undefined;
+}
+
+/**
+ * Runs a job's xz in `lane`: into the kernel's new kernel cache entry when the cache is to keep
+ * it (the entry is xz's output, no second copy), else into the lane's scratch file. finish()
+ * takes the tar (and commits the entry), or takes the streaming path when this failed.
+ */
+async function decompressIn(lane: XzLane, job: Job): Promise<void> {
+  const t0 = performance.now();
+  job.lane = lane;
+  if (kcache && lane.alive) job.entry = await kcache.begin(job.sha256);
+  const size = lane.alive ? await lane.decompress(job.file!.fd, init.maxMemberSize, job.entry) : undefined;
+  if (size !== undefined) job.size = size;
+  job.ms.decompress = performance.now() - t0;
+}
+
 /**
  * The pipeline: tasks wait for a free lane; a lane's xz runs while earlier kernels are
  * minimized; decompressed kernels are minimized one at a time in the order they came out.
@@ -433,15 +453,8 @@ class Pipeline {
       await postResult(r, this.idle());
       return;
     }
-    if (t.format === 'btf.tar.xz' && !r.inCache) {
-      const t0 = performance.now();
-      r.lane = lane;
-      // a kernel the kernel cache is to keep is decompressed into its new entry (no second copy)
-      if (kcache && lane.alive && r.file) r.entry = await kcache.begin(r.sha256);
-      const size = lane.alive && r.file ? await lane.decompress(r.file.fd, init.maxMemberSize, r.entry) : undefined;
-      if (size !== undefined) r.size = size;
-      r.ms.decompress = performance.now() - t0;
-    } else this.release(lane);
+    if (needsXz(r)) await decompressIn(lane, r);
+    else this.release(lane);
     this.ready.push(r);
     void this.drain();
   }
@@ -479,11 +492,15 @@ class Pipeline {
   }
 }
 
-/** One kernel at a time (no lanes). */
+/** One kernel at a time, decompressed in one lane (`lane`; none: the streaming path). */
 class Sequential {
   private readonly queue: TaskMessage[] = [];
   private busy = false;
-  close(): void {}
+  constructor(private lane: XzLane | undefined) {}
+  close(): void {
+    this.lane?.close();
+    this.lane = undefined;
+  }
   add(t: TaskMessage): void {
     this.queue.push(t);
     void this.run();
@@ -493,10 +510,22 @@ class Sequential {
     this.busy = true;
     while (this.queue.length) {
       const r = await start(this.queue.shift()!);
+      if ('t' in r && this.lane && needsXz(r)) await decompressIn(this.liveLane(), r);
       const res = 't' in r ? await finish(r) : r;
       await postResult(res, !this.queue.length);
     }
     this.busy = false;
+  }
+  /** The lane, opened again when its helper shell has gone (a dead lane: the streaming path). */
+  private liveLane(): XzLane {
+    if (!this.lane!.alive) {
+      const fresh = XzLane.open();
+      if (fresh) {
+        this.lane!.close();
+        this.lane = fresh;
+      }
+    }
+    return this.lane!;
   }
 }
 
@@ -505,10 +534,9 @@ let runner: Pipeline | Sequential | undefined;
 
 function closeAll(): void {
   runner?.close();
-  closeXzPipes();
 }
 
-/** `n` lanes, or none where fewer than two open (one lane gains nothing over Sequential). */
+/** Up to `n` lanes (fewer where they do not open). */
 function openLanes(n: number): XzLane[] {
   const lanes: XzLane[] = [];
   for (let i = 0; i < n; i++) {
@@ -516,9 +544,7 @@ function openLanes(n: number): XzLane[] {
     if (!l) break;
     lanes.push(l);
   }
-  if (lanes.length >= 2) return lanes;
-  for (const l of lanes) l.close();
-  return [];
+  return lanes;
 }
 
 async function main(): Promise<void> {
@@ -536,8 +562,9 @@ async function main(): Promise<void> {
   }
   store = new ResultStore(init.storeRoot, init.storePersistent, init.objects.map((o) => o.name));
   if (init.kernelCache) kcache = openKernelCache(init.kernelCache);
-  const lanes = init.decompressor === 'xz' ? openLanes(init.lanes) : [];
-  const r = lanes.length ? new Pipeline(lanes) : new Sequential();
+  // With one lane, the pipeline would gain nothing over one kernel at a time.
+  const lanes = init.decompressor === 'xz' ? openLanes(Math.max(1, init.lanes)) : [];
+  const r = lanes.length >= 2 ? new Pipeline(lanes) : new Sequential(lanes[0]);
   runner = r;
   port.on('message', (msg: TaskMessage | { type: 'close' }) => {
     if (msg.type === 'close') {

@@ -210,8 +210,8 @@ describe('.btf.tar.xz in memory', () => {
 });
 
 // The paths pack's workers take: xz reading the kernel file's descriptor and writing into a
-// private tmpfs scratch file (XzLane; extractKernelBtf with inputFd), with the execa path
-// behind them for anything that goes wrong.
+// private tmpfs scratch file (XzLane), with extractKernelBtf's execa path behind them for
+// anything that goes wrong (it words the error).
 describe('xz into scratch files (pack workers)', () => {
   const payload = btfBytes(300_000, 5);
   const onDisk = (bytes: Uint8Array): { fd: number; bytes: Uint8Array } => {
@@ -229,20 +229,25 @@ describe('xz into scratch files (pack workers)', () => {
     return r;
   };
 
-  it.skipIf(!scratchAvailable())('extractKernelBtf with the file descriptor: same bytes, same errors as without', async () => {
+  it.skipIf(!scratchAvailable())('a lane gives the bytes extractKernelBtf gives, and nothing where extractKernelBtf words an error', async () => {
     const good = file(xz(tarArchive([{ name: './6.1.0.btf', data: payload }])));
-    const r = await extractKernelBtf(good.bytes, 'xz', { label: 'k', inputFd: good.fd });
-    expect(Buffer.from(r.btf).equals(Buffer.from(payload))).toBe(true);
-    const reused = await extractKernelBtf(good.bytes, 'xz', { label: 'k', inputFd: good.fd, reuseBuffer: true });
-    expect(Buffer.from(reused.btf).equals(Buffer.from(payload))).toBe(true);
-    const bad = Buffer.from(good.bytes);
-    bad[bad.length >> 1] ^= 0xff;
-    const corrupt = file(bad);
-    await expect(extractKernelBtf(corrupt.bytes, 'xz', { label: 'k', inputFd: corrupt.fd })).rejects.toThrow(/^k: xz: .*(corrupt|Unexpected end)/i);
-    const bomb = file(xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
-    await expect(extractKernelBtf(bomb.bytes, 'xz', { label: 'bomb', inputFd: bomb.fd, maxMemberSize: 1 << 20 })).rejects.toThrow(
-      /bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/,
-    );
+    const lane = XzLane.open()!;
+    try {
+      const size = await lane.decompress(good.fd);
+      const r = await extractKernelBtf(good.bytes, 'xz', { label: 'k' });
+      expect(Buffer.from(lane.take(size!)!).equals(Buffer.from(r.tar))).toBe(true);
+      expect(Buffer.from(r.btf).equals(Buffer.from(payload))).toBe(true);
+      const bad = Buffer.from(good.bytes);
+      bad[bad.length >> 1] ^= 0xff;
+      const corrupt = file(bad);
+      expect(await lane.decompress(corrupt.fd)).toBeUndefined();
+      await expect(extractKernelBtf(corrupt.bytes, 'xz', { label: 'k' })).rejects.toThrow(/^k: xz: .*(corrupt|Unexpected end)/i);
+      const bomb = file(xz(tarArchive([{ name: 'k.btf', data: new Uint8Array(40 << 20) }])));
+      expect(await lane.decompress(bomb.fd, 1 << 20)).toBeUndefined();
+      await expect(extractKernelBtf(bomb.bytes, 'xz', { label: 'bomb', maxMemberSize: 1 << 20 })).rejects.toThrow(/bomb: BTF member bomb expands beyond 1 MiB: not a kernel BTF/);
+    } finally {
+      lane.close();
+    }
   });
 
   it.skipIf(!scratchAvailable())('XzLane: several at once, each with its own output; a bomb is stopped at the limit', async () => {
@@ -274,6 +279,18 @@ describe('xz into scratch files (pack workers)', () => {
       expect(Buffer.from(lanes[0]!.take(again!)!).equals(Buffer.from(inputs[2]!.tar))).toBe(true);
     } finally {
       for (const l of lanes) l?.close();
+    }
+  });
+  it.skipIf(!scratchAvailable())('XzLane.close() twice closes nothing else (a worker closes its lanes at the close message and again at exit)', () => {
+    const lane = XzLane.open()!;
+    lane.close();
+    // the lowest free descriptor: the one the scratch file had
+    const other = openSync(join(tempDir(), 'other'), 'w+');
+    try {
+      lane.close();
+      expect(() => writeFileSync(other, 'still open')).not.toThrow();
+    } finally {
+      closeSync(other);
     }
   });
   it.skipIf(!scratchAvailable())('XzLane into a kernel cache entry: xz appends the tar after the header, the limit counts from there', async () => {
