@@ -359,7 +359,7 @@ export function formatText(r: CheckReport): string {
       }
     }
   }
-  if (why.length) lines.push('', 'Load failures (program type, attach type, helpers, map types, attach points):', ...why);
+  if (why.length) lines.push('', 'Load failures (program type, attach type, helpers, map types, attach points, typed ksyms and kfuncs):', ...why);
   if (unknowns.length) lines.push('', "Unknown (this kernel's BTF cannot answer the check):", ...unknowns);
 
   const failing: string[] = [];

@@ -201,5 +201,6 @@ const LEGEND = `<section class="legend" id="legend"><h2>What the verdicts mean</
 <dt>n/m fail</dt><dd>On n of the group&rsquo;s m kernels the program does not load; open the cell for every reason and the kernels it holds on. Enum checks (program type, attach type, helper, map type) and CO-RE relocations are exact: they read the kernel&rsquo;s own enums and apply libbpf&rsquo;s relocation logic.</dd>
 <dt>n/m unknown</dt><dd>That kernel&rsquo;s BTF cannot answer a check (no such enum, no FUNC entries, no tracepoint data); nothing is guessed.</dd>
 <dt>attach-point (heuristic)</dt><dd>Functions and tracepoints are looked up in what kernel BTF records (FUNC, <code>btf_trace_&lt;event&gt;</code>, <code>struct trace_event_raw_&lt;event&gt;</code>); module code is not in it.</dd>
+<dt>ksym</dt><dd>The object has typed <code>__ksym</code> externs or kfuncs: libbpf resolves them in the running kernel&rsquo;s BTF, so the whole object fails to load on every archive kernel (exact: libbpf&rsquo;s <code>obj_needs_vmlinux_btf()</code>).</dd>
 <dt>&dagger; needs kernel BTF</dt><dd>fentry, fexit, fmod_ret, tp_btf, lsm, iter and struct_ops programs: see the section above.</dd>
 </dl></section>`;

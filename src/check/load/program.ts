@@ -3,7 +3,9 @@
 // Programs are found as libbpf's bpf_object__add_programs() finds them (STT_FUNC symbols of
 // executable sections other than .text); subprograms (.text, or same-section static
 // functions) reached by BPF-to-BPF calls or callback references count for the program that
-// reaches them, as libbpf appends them to it (bpf_object__reloc_code()).
+// reaches them, as libbpf appends them to it (bpf_object__reloc_code()). The object's typed
+// ksyms and kfuncs (SEC(".ksyms") externs) make libbpf need the running kernel's BTF for the
+// whole object (obj_needs_vmlinux_btf()).
 import type { Btf } from '../../btf/btf.js';
 import { Kind } from '../../btf/kinds.js';
 import { loadBtf, MissingSectionError } from '../../btf/object.js';
@@ -15,8 +17,14 @@ import { attachTarget, findSecDef, type AttachTarget, type SecDef } from './sect
 const SHT_SYMTAB = 2;
 const SHT_REL = 9;
 const SHF_EXECINSTR = 0x4;
+const STT_NOTYPE = 0;
 const STT_OBJECT = 1;
 const STT_FUNC = 2;
+const STB_GLOBAL = 1;
+const STB_WEAK = 2;
+const SHN_UNDEF = 0;
+/** BTF_VAR_GLOBAL_EXTERN / BTF_FUNC_EXTERN: the linkage of an extern's VAR or FUNC. */
+const LINKAGE_EXTERN = 2;
 
 const BPF_JMP_CALL = 0x85; // BPF_JMP | BPF_CALL
 const BPF_LD_IMM64 = 0x18; // BPF_LD | BPF_IMM | BPF_DW
@@ -53,6 +61,11 @@ export interface ProgramFacts {
   helpers: number[];
   /** Maps referenced (ld_imm64 relocations against map symbols), by name. */
   maps: MapFacts[];
+  /**
+   * The object's typed ksyms and kfuncs, by name (the same for every program of the object):
+   * libbpf resolves every extern of the object at load, whatever program uses it.
+   */
+  typedKsyms: string[];
 }
 
 export interface ObjectFacts {
@@ -64,6 +77,8 @@ export interface ObjectFacts {
 interface Sym {
   name: string;
   type: number;
+  /** STB_* (st_info >> 4). */
+  bind: number;
   shndx: number;
   value: number;
   size: number;
@@ -94,7 +109,9 @@ function read(bytes: Uint8Array, parsed: { elf: ElfFile; btf: Btf } | undefined)
   const le = elf.littleEndian;
   const syms = readSymbols(elf);
   const rels = readRelocations(bytes, elf, syms);
-  const maps = readMaps(elf, syms, parsed ? parsed.btf : readBtf(bytes));
+  const btf = parsed ? parsed.btf : readBtf(bytes);
+  const maps = readMaps(elf, syms, btf);
+  const typedKsyms = readTypedKsyms(syms, btf);
   const mapBySym = new Map<string, MapFacts>();
   for (const m of maps) mapBySym.set(`${m.source}\0${m.name}`, m);
 
@@ -197,6 +214,7 @@ function read(bytes: Uint8Array, parsed: { elf: ElfFile; btf: Btf } | undefined)
         target: attachTarget(sec, secDef),
         helpers: [...helpers].sort((a, b) => a - b),
         maps: [...used.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+        typedKsyms,
       });
     }
   }
@@ -235,6 +253,7 @@ function readSymbols(elf: ElfFile): Sym[] {
     out.push({
       name: cString(strs, nameOff),
       type: info & 0xf,
+      bind: info >> 4,
       shndx: dv.getUint16(o + 6, le),
       value: Number(dv.getBigUint64(o + 8, le) & 0xffffffffffffn),
       size: Number(dv.getBigUint64(o + 16, le) & 0xffffffffffffn),
@@ -281,6 +300,35 @@ function readInfo(bytes: Uint8Array, le: boolean, s: ElfSection): number {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shoff = Number(dv.getBigUint64(40, le));
   return dv.getUint32(shoff + s.index * 64 + 44, le);
+}
+
+/**
+ * The names of the object's typed ksyms, as libbpf 1.1's bpf_object__collect_externs() finds
+ * them: an extern symbol (sym_is_extern(): undefined, global or weak, STT_NOTYPE) whose BTF VAR
+ * or FUNC (extern linkage) sits in the DATASEC ".ksyms" and is a kfunc, or a variable whose type,
+ * modifiers and typedefs skipped, is not void (ext->ksym.type_id != 0). Weak ones count too:
+ * obj_needs_vmlinux_btf() asks only whether the type is known.
+ */
+function readTypedKsyms(syms: Sym[], btf: Btf | undefined): string[] {
+  if (!btf) return [];
+  const externs = new Set<string>();
+  for (const s of syms) {
+    if (s.shndx === SHN_UNDEF && (s.bind === STB_GLOBAL || s.bind === STB_WEAK) && s.type === STT_NOTYPE && s.name) externs.add(s.name);
+  }
+  if (externs.size === 0) return [];
+  const typed = new Set<string>();
+  for (let id = 1; id < btf.typeCount; id++) {
+    if (btf.kind(id) !== Kind.DATASEC || btf.name(id) !== '.ksyms') continue;
+    for (let i = 0; i < btf.vlen(id); i++) {
+      const t = btf.datasecVarType(id, i);
+      const name = btf.name(t);
+      if (!externs.has(name)) continue;
+      const kind = btf.kind(t);
+      if (kind === Kind.FUNC && btf.vlen(t) === LINKAGE_EXTERN) typed.add(name);
+      else if (kind === Kind.VAR && btf.varLinkage(t) === LINKAGE_EXTERN && btf.skipModsAndTypedefs(btf.type(t)) !== 0) typed.add(name);
+    }
+  }
+  return [...typed].sort(cmp);
 }
 
 function readMaps(elf: ElfFile, syms: Sym[], btf: Btf | undefined): MapFacts[] {

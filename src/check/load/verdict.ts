@@ -7,7 +7,7 @@ import type { ProgramFacts } from './program.js';
 import { needsKernelBtf } from './sections.js';
 import { helperName, mapTypeName, progTypeValue, attachTypeValue } from './uapi.js';
 
-export type Check = 'core' | 'prog-type' | 'attach-type' | 'helper' | 'map-type' | 'attach-point' | 'needs-kernel-btf';
+export type Check = 'core' | 'prog-type' | 'attach-type' | 'helper' | 'map-type' | 'attach-point' | 'ksym' | 'needs-kernel-btf';
 export type Verdict = 'loads' | 'fails' | 'unknown';
 
 export interface Reason {
@@ -49,6 +49,8 @@ export interface VerdictOptions {
  */
 const OPTIONAL_ATTACH_TYPES = new Set(['BPF_XDP', 'BPF_SK_REUSEPORT_SELECT']);
 
+const KSYM_DETAIL = "libbpf resolves typed ksyms and kfuncs in the running kernel's BTF, which a host that needs an archive BTF lacks: the whole object fails to load";
+
 /** The verdict for one program on one kernel. */
 export function programVerdict(p: ProgramFacts, k: KernelFacts, options: VerdictOptions = {}): ProgramVerdict {
   const failures: Reason[] = [...(options.core ?? [])];
@@ -89,6 +91,11 @@ export function programVerdict(p: ProgramFacts, k: KernelFacts, options: Verdict
   }
   const ap = attachPoint(p, k);
   if (ap) note(ap.reason, ap.ok);
+  // obj_needs_vmlinux_btf(): a typed ksym or kfunc anywhere in the object makes libbpf load the
+  // running kernel's BTF before any program, and fail the whole object without it.
+  for (const name of p.typedKsyms) {
+    failures.push({ check: 'ksym', name, detail: KSYM_DETAIL });
+  }
   if (nkb && options.strict) failures.push(nkb);
   const verdict: Verdict = failures.length ? 'fails' : unknowns.length ? 'unknown' : 'loads';
   return { verdict, failures, unknowns, needsKernelBtf: nkb };

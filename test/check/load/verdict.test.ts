@@ -31,6 +31,7 @@ const program = (section: string, over: Partial<ProgramFacts> = {}): ProgramFact
   target: attachTarget(section),
   helpers: [1],
   maps: [{ name: 'm', type: 1, source: '.maps' }],
+  typedKsyms: [],
   ...over,
 });
 
