@@ -1,7 +1,10 @@
 // File system helpers whose errors say what happened to which file: node's recursive mkdir
 // reports ENOENT where a component cannot be created on a read-only file system, and errors of
-// write(2) carry no path.
-import { mkdir, stat } from 'node:fs/promises';
+// write(2) carry no path. And the temp files every output is written through: named after the
+// output and the writer's pid, so that the next run removes what a killed one left.
+import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BtfgenError, FileSystemError } from './errors.js';
 
@@ -64,4 +67,60 @@ export async function makeDirs(dir: string): Promise<void> {
       throw fileError(err, 'create directory', m);
     }
   }
+}
+
+/** Temp files of `output` are `.<base>.btfgen-<pid>-<hex>.tmp` in the same directory (renamed over it when whole). */
+export function tempPathFor(output: string): string {
+  return path.join(path.dirname(output), `.${path.basename(output)}.btfgen-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Temp files next to `output` (tempPathFor()) of processes that are gone: a killed earlier run's. */
+export function removeStaleTemps(output: string): Promise<string[]> {
+  const prefix = `.${path.basename(output)}.btfgen-`;
+  return sweepDeadPids(path.dirname(output), (n) => {
+    if (!n.startsWith(prefix)) return undefined;
+    const m = /^(\d+)-[0-9a-f]+\.tmp$/.exec(n.slice(prefix.length));
+    return m ? Number(m[1]) : undefined;
+  });
+}
+
+/** True when process `pid` exists (EPERM: it exists, under another user). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the entries of `dir` whose name `pidOf` maps to a pid that is no longer alive (never
+ * this process's); `ownOnly`: only those this user owns (a shared /tmp). Returns their names.
+ */
+export async function sweepDeadPids(dir: string, pidOf: (name: string) => number | undefined, ownOnly = false): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  const uid = process.getuid?.();
+  for (const n of names) {
+    const pid = pidOf(n);
+    if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
+    const p = path.join(dir, n);
+    if (ownOnly && uid !== undefined) {
+      try {
+        if (lstatSync(p).uid !== uid) continue;
+      } catch {
+        continue;
+      }
+    }
+    await rm(p, { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
 }

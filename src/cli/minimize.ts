@@ -1,10 +1,10 @@
 // `btfgen minimize INPUT OUTPUT OBJECT...`: bpftool gen min_core_btf (minimize_btf() in gen.c).
 // Heavy modules (the BTF engine, xz) are imported lazily so `btfgen --version` stays fast.
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import nodePath from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { BtfgenError } from '../errors.js';
+import { removeStaleTemps, tempPathFor } from '../fsutil.js';
 import { addObjectHint, noReloWarning } from './preflight.js';
 
 interface MinimizeCliOptions {
@@ -115,14 +115,14 @@ export async function runMinimize(
     m.add(p.obj);
   }
   const bytes = m.emit(opts.headerLen);
+  await removeStaleTemps(output); // a killed earlier run's temp file beside it
   writeAtomic(output, bytes);
   return { empty: [...new Set(prepared.flatMap((p) => (p.ok && p.obj.relos.length === 0 ? [p.obj.name] : [])))] };
 }
 
 /** Writes `bytes` to a temporary file next to `path`, then renames it over `path`. */
 function writeAtomic(path: string, bytes: Uint8Array): void {
-  const dir = nodePath.dirname(path);
-  const tmp = nodePath.join(dir, `.${nodePath.basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' });
     renameSync(tmp, path);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { formatText, type CheckReport } from '../check/index.js';
 import { renderHtml } from '../check/html/index.js';
 import { ArchiveError, BtfgenError, UsageError } from '../errors.js';
+import { removeStaleTemps, tempPathFor } from '../fsutil.js';
 import { listKernels } from '../archive/index.js';
 import { AbortError, pack, PackError, resolvePackPaths, type PackOptions, type PackProgress, type PackResult } from '../pack/index.js';
 import { addArchiveOptions, addKernelCacheOptions, kernelCacheFlags, parseIntFlag } from './options.js';
@@ -48,9 +49,13 @@ export async function writeReport(file: string, report: CheckReport): Promise<vo
   }
 }
 
-/** Writes a report file whole or not at all: a temporary file beside it, renamed over it. */
+/**
+ * Writes a report file whole or not at all: a temporary file beside it, renamed over it. The
+ * temp files a killed earlier run left beside it are removed first.
+ */
 export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  await removeStaleTemps(file);
+  const tmp = tempPathFor(file);
   try {
     await writeFile(tmp, text);
     await rename(tmp, file);

@@ -37,6 +37,7 @@ import { mkdir, open as openFile, readdir, rename, rm, stat, unlink, utimes, typ
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
+import { pidAlive } from '../fsutil.js';
 
 export { formatSize, parseSize } from './size.js';
 
@@ -376,17 +377,7 @@ async function removeIfLeftover(name: string, file: string): Promise<void> {
   const st = await stat(file).catch(() => undefined);
   if (!st) return;
   const stale = Date.now() - st.mtimeMs > STALE_TMP_MS;
-  if (stale || (pid !== process.pid && !isAlive(pid))) await unlink(file).catch(() => undefined);
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (stale || (pid !== process.pid && !pidAlive(pid))) await unlink(file).catch(() => undefined);
 }
 
 /**

@@ -18,7 +18,7 @@
 // others are packed and the failures are returned.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { makeDirs } from '../fsutil.js';
+import { makeDirs, removeStaleTemps } from '../fsutil.js';
 import { BtfgenError, UsageError } from '../errors.js';
 import type { CheckReport } from '../check/report.js';
 import type { Env } from '../archive/paths.js';
@@ -26,7 +26,6 @@ import { resolveArchivePaths } from '../archive/paths.js';
 import { resultKeyPrefix } from './cache.js';
 import type { Decompressor } from './decompress.js';
 import { openKernelSource } from './kernels.js';
-import { removeStaleTemps } from './leftovers.js';
 import { minimizeAll, startEarlyPool, workerInit } from './minimize-stage.js';
 import { loadObjects, readJson } from './objects.js';
 import { defaultJobs, normalizeOptions, type PackSettings } from './options.js';

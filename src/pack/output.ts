@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Gzip } from 'fflate';
 import type { KernelEntry } from '../archive/index.js';
 import { compareBytes } from '../archive/index.js';
-import { fileError } from '../fsutil.js';
+import { fileError, tempPathFor } from '../fsutil.js';
 import { VERSION } from '../version.js';
 import type { OutputCache } from './cache.js';
 import type { Item } from './results.js';
@@ -49,11 +49,6 @@ export function fixedMtime(env: Readonly<Record<string, string | undefined>> = p
   const v = env.SOURCE_DATE_EPOCH?.trim();
   if (v && /^\d{1,11}$/.test(v)) return Number(v);
   return 0;
-}
-
-/** Temp files of `output` are `.<base>.btfgen-<pid>-<hex>.tmp` in the same directory. */
-export function tempPathFor(output: string): string {
-  return path.join(path.dirname(output), `.${path.basename(output)}.btfgen-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /** Temp files being written by this process, removed on exit should it end mid-write. */

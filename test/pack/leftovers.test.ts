@@ -58,3 +58,25 @@ describe('leftovers of killed packs', () => {
     expect(readdirSync(tmpDir)).toEqual([live]);
   }, 120_000);
 });
+
+describe('leftovers beside the other outputs', () => {
+  // minimize's output, check -o, pack --report: each is written through a temp file beside it
+  // (.<name>.btfgen-<pid>-<hex>.tmp), and a run removes those a killed earlier run left there.
+  const KERNEL = join(EXAMPLE_ARCHIVE, 'debian/12/x86_64/6.1.0-55-cloud-amd64.btf.tar.xz');
+  const commands: [string, (out: string) => string[]][] = [
+    ['minimize', (out) => ['minimize', KERNEL, out, EXAMPLE_OBJECT]],
+    ['check -o', (out) => ['check', EXAMPLE_OBJECT, '--archive', EXAMPLE_ARCHIVE, '-o', out]],
+    ['pack --report', (out) => ['pack', EXAMPLE_OBJECT, '--archive', EXAMPLE_ARCHIVE, '-o', join(tempDir(), 'p.tar.gz'), '--no-cache', '--report', out]],
+  ];
+  it.each(commands)("%s: a dead writer's temp file is removed, a live one's stays, none of its own is left", (_name, args) => {
+    const dir = tempDir();
+    const out = join(dir, 'out.txt');
+    const dead = `.out.txt.btfgen-${deadPid()}-0123abcd.tmp`;
+    const live = `.out.txt.btfgen-${process.pid}-0123abcd.tmp`;
+    writeFileSync(join(dir, dead), 'partial');
+    writeFileSync(join(dir, live), 'being written');
+    const r = spawnSync(process.execPath, [BIN, ...args(out)], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual([live, 'out.txt'].sort());
+  }, 120_000);
+});
