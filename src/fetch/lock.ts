@@ -14,6 +14,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { FetchError } from '../errors.js';
+import { pidAlive } from '../fsutil.js';
 
 export const LOCK_FILE = '.btfgen-fetch.lock';
 /** Environment variable holding the lock's token in every git process of one fetch. */
@@ -46,16 +47,6 @@ export interface Lock {
 
 /** A lock file this old with no readable owner (its creator died between create and write) is stale. */
 const UNREADABLE_STALE_MS = 10_000;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readOwner(file: string): Promise<LockOwner | undefined> {
   try {
@@ -112,7 +103,7 @@ async function removeDeadTemps(file: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
-    if (m && !isAlive(Number(m[1]))) await unlink(path.join(dir, name)).catch(() => undefined);
+    if (m && !pidAlive(Number(m[1]))) await unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
 
@@ -173,7 +164,7 @@ function isZombie(pid: number): boolean {
 /** Is the lock at `file` stale (owner dead on this host, or unreadable for too long)? */
 async function isStale(file: string): Promise<boolean> {
   const owner = await readOwner(file);
-  if (owner) return owner.host === os.hostname() && !isAlive(owner.pid);
+  if (owner) return owner.host === os.hostname() && !pidAlive(owner.pid);
   const st = await stat(file).catch(() => undefined);
   return st !== undefined && Date.now() - st.mtimeMs > UNREADABLE_STALE_MS;
 }
