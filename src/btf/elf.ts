@@ -3,6 +3,7 @@
 // that lies gives an ElfError, never an out-of-range read.
 import { Buffer } from 'node:buffer';
 import { ElfError } from '../errors.js';
+import { lowerBound } from './strings.js';
 
 export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
@@ -115,14 +116,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   const nuls: number[] = [];
   for (let p = names.indexOf(0); p >= 0; p = names.indexOf(0, p + 1)) nuls.push(p);
   const endOf = (off: number): number => {
-    let lo = 0;
-    let hi = nuls.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (nuls[mid]! < off) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < nuls.length ? nuls[lo]! : -1;
+    const i = lowerBound(nuls, off);
+    return i < nuls.length ? nuls[i]! : -1;
   };
 
   const sections: ElfSection[] = raw.map((s, i) => {

@@ -3,6 +3,18 @@
 import { Buffer } from 'node:buffer';
 import { BtfError } from '../errors.js';
 
+/** The index of the first element of ascending `sorted` that is >= `value` (its length when none). */
+export function lowerBound(sorted: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Decodes NUL-terminated latin1 strings from a byte range, caching by offset. */
 export class StringTable {
   private readonly buf: Buffer;

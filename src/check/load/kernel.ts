@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import type { Btf } from '../../btf/btf.js';
 import { Kind } from '../../btf/kinds.js';
+import { lowerBound } from '../../btf/strings.js';
 
 /** The members of one enum: both directions. */
 export interface EnumFacts {
@@ -170,14 +171,8 @@ function funcIndex(btf: Btf, offs: Uint32Array, scanned?: { names: ReadonlySet<s
   const strs = Buffer.from(sb.buffer, sb.byteOffset, sb.byteLength); // a view, not a copy
   const contains = (off: number): boolean => {
     sorted ??= offs.slice().sort();
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid]! < off) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < sorted.length && sorted[lo] === off;
+    const i = lowerBound(sorted, off);
+    return i < sorted.length && sorted[i] === off;
   };
   return {
     size: offs.length,
