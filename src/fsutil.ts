@@ -99,7 +99,26 @@ export function pidAlive(pid: number): boolean {
  * Removes the entries of `dir` whose name `pidOf` maps to a pid that is no longer alive (never
  * this process's); `ownOnly`: only those this user owns (a shared /tmp). Returns their names.
  */
-export async function sweepDeadPids(dir: string, pidOf: (name: string) => number | undefined, ownOnly = false): Promise<string[]> {
+export function sweepDeadPids(dir: string, pidOf: (name: string) => number | undefined, ownOnly = false): Promise<string[]> {
+  const uid = process.getuid?.();
+  return removeMatching(dir, (name, file) => {
+    const pid = pidOf(name);
+    if (pid === undefined || pid === process.pid || pidAlive(pid)) return false;
+    if (!ownOnly || uid === undefined) return true;
+    try {
+      return lstatSync(file).uid === uid;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Removes (`remove`, default rm -rf) the entries of `dir` that `match` selects; returns their names. */
+export async function removeMatching(
+  dir: string,
+  match: (name: string, file: string) => boolean,
+  remove: (file: string) => Promise<void> = (f) => rm(f, { recursive: true, force: true }),
+): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -107,19 +126,10 @@ export async function sweepDeadPids(dir: string, pidOf: (name: string) => number
     return [];
   }
   const removed: string[] = [];
-  const uid = process.getuid?.();
   for (const n of names) {
-    const pid = pidOf(n);
-    if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
-    const p = path.join(dir, n);
-    if (ownOnly && uid !== undefined) {
-      try {
-        if (lstatSync(p).uid !== uid) continue;
-      } catch {
-        continue;
-      }
-    }
-    await rm(p, { recursive: true, force: true });
+    const file = path.join(dir, n);
+    if (!match(n, file)) continue;
+    await remove(file);
     removed.push(n);
   }
   return removed;

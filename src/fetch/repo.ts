@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FetchError } from '../errors.js';
+import { removeMatching } from '../fsutil.js';
 import { parseKernelPath } from '../archive/walk.js';
 import { archDirectoryNames, isEmptyFilter, type KernelFilter } from '../archive/filter.js';
 import type { RepoSpec } from './config.js';
@@ -74,21 +75,8 @@ export function tmpSibling(dir: string, kind: 'tmp' | 'old'): string {
 }
 
 /** Removes temp clones and moved-aside directories left by interrupted runs. Call under the lock. */
-export async function removeLeftovers(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const n of names) {
-    if (n.startsWith('.') && TMP_SUFFIX.test(n)) {
-      await removeTree(path.join(dir, n));
-      removed.push(n);
-    }
-  }
-  return removed;
+export function removeLeftovers(dir: string): Promise<string[]> {
+  return removeMatching(dir, (n) => n.startsWith('.') && TMP_SUFFIX.test(n), removeTree);
 }
 
 /** How long removeTree keeps retrying while something still writes into the tree. */
