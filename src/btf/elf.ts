@@ -9,7 +9,17 @@ export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
 export const SHT_STRTAB = 3;
 export const SHT_NOBITS = 8;
+export const SHT_SYMTAB = 2;
+export const SHT_REL = 9;
+export const SHF_EXECINSTR = 0x4;
 export const SHF_COMPRESSED = 0x800;
+export const STT_NOTYPE = 0;
+export const STT_OBJECT = 1;
+export const STT_FUNC = 2;
+export const STT_SECTION = 3;
+export const STB_GLOBAL = 1;
+export const STB_WEAK = 2;
+export const SHN_UNDEF = 0;
 
 export interface ElfSection {
   index: number;
@@ -19,6 +29,8 @@ export interface ElfSection {
   offset: number;
   size: number;
   link: number;
+  /** sh_info: for SHT_REL, the index of the section the relocations apply to. */
+  info: number;
 }
 
 export interface ElfFile {
@@ -82,8 +94,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     return bits === 64
       ? // sh_flags: the SHF_* bits we test are in the low 32 bits; never clamp it like an offset
         // (a clamped 2^53-1 would read as "every flag set").
-        { name: u32(o), type: u32(o + 4), flags: Number(dv.getBigUint64(o + 8, le) & 0xffffffffn), offset: addr(o + 24), size: addr(o + 32), link: u32(o + 40) }
-      : { name: u32(o), type: u32(o + 4), flags: u32(o + 8), offset: u32(o + 16), size: u32(o + 20), link: u32(o + 24) };
+        { name: u32(o), type: u32(o + 4), flags: Number(dv.getBigUint64(o + 8, le) & 0xffffffffn), offset: addr(o + 24), size: addr(o + 32), link: u32(o + 40), info: u32(o + 44) }
+      : { name: u32(o), type: u32(o + 4), flags: u32(o + 8), offset: u32(o + 16), size: u32(o + 20), link: u32(o + 24), info: u32(o + 28) };
   };
 
   // Extended numbering: e_shnum == 0 or e_shstrndx == SHN_XINDEX live in section 0.
@@ -129,7 +141,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       if (end < 0) throw new ElfError(`section ${i}: name is not NUL-terminated`);
       name = table.slice(s.name, end);
     }
-    return { index: i, name, type: s.type, flags: s.flags, offset: s.offset, size: s.size, link: s.link };
+    return { index: i, name, type: s.type, flags: s.flags, offset: s.offset, size: s.size, link: s.link, info: s.info };
   });
   return makeFile(bits, le, machine, bytes, sections);
 }
@@ -150,4 +162,72 @@ function makeFile(bits: 32 | 64, le: boolean, machine: number, bytes: Uint8Array
       return bytes.subarray(sec.offset, sec.offset + sec.size);
     },
   };
+}
+
+/** An ELF64 symbol (Elf64_Sym), its name read from the symbol table's string table. */
+export interface ElfSymbol {
+  name: string;
+  /** STT_* (st_info & 0xf). */
+  type: number;
+  /** STB_* (st_info >> 4). */
+  bind: number;
+  shndx: number;
+  value: number;
+  size: number;
+}
+
+/**
+ * The symbols of the (first) SHT_SYMTAB section of an ELF64 file, in table order (relocations
+ * name them by index); none without one. Throws ElfError for a name outside its string table,
+ * which libbpf refuses too.
+ */
+export function readSymbols(elf: ElfFile): ElfSymbol[] {
+  const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
+  if (!symtab) return [];
+  const strtab = elf.sections[symtab.link];
+  if (!strtab) throw new ElfError(`symbol table's string table (section ${symtab.link}) does not exist`);
+  const data = elf.data(symtab);
+  const strs = elf.data(strtab);
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const le = elf.littleEndian;
+  const out: ElfSymbol[] = [];
+  for (let o = 0; o + 24 <= data.length; o += 24) {
+    const nameOff = dv.getUint32(o, le);
+    if (nameOff >= strs.length && nameOff !== 0) throw new ElfError(`symbol name offset ${nameOff} is outside the string table`);
+    let end = strs.indexOf(0, nameOff);
+    if (end < 0) end = strs.length;
+    const info = dv.getUint8(o + 4);
+    out.push({
+      name: Buffer.from(strs.buffer, strs.byteOffset + nameOff, Math.max(0, end - nameOff)).toString('latin1'),
+      type: info & 0xf,
+      bind: info >> 4,
+      shndx: dv.getUint16(o + 6, le),
+      value: safe(dv.getBigUint64(o + 8, le)),
+      size: safe(dv.getBigUint64(o + 16, le)),
+    });
+  }
+  return out;
+}
+
+/** One Elf64_Rel: where (r_offset) and the index of the symbol (r_info >> 32). */
+export interface ElfRel {
+  offset: number;
+  symbol: number;
+}
+
+/** The entries of SHT_REL section `rel` of an ELF64 file (`rel.info` is the section they apply to). */
+export function readRels(elf: ElfFile, rel: ElfSection): ElfRel[] {
+  const data = elf.data(rel);
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const le = elf.littleEndian;
+  const out: ElfRel[] = [];
+  for (let o = 0; o + 16 <= data.length; o += 16) {
+    out.push({ offset: safe(dv.getBigUint64(o, le)), symbol: Number(dv.getBigUint64(o + 8, le) >> 32n) });
+  }
+  return out;
+}
+
+/** A 64-bit field as a number, clamped as parseElf() clamps offsets: nothing that large is inside a file we read. */
+function safe(v: bigint): number {
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
 }

@@ -4,15 +4,8 @@
 // BPF-to-BPF call targets that bpf_object__reloc_code() resolves (pc-relative calls, and calls
 // through a .rel<section> relocation against a function or section symbol).
 import { ElfError } from '../errors.js';
-import { parseElf, type ElfFile, type ElfSection } from '../btf/elf.js';
+import { parseElf, readRels, readSymbols, SHF_EXECINSTR, SHT_PROGBITS, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STB_WEAK, STT_FUNC, STT_SECTION, type ElfFile } from '../btf/elf.js';
 
-const SHT_SYMTAB = 2;
-const SHT_REL = 9;
-const SHF_EXECINSTR = 0x4;
-const STT_FUNC = 2;
-const STT_SECTION = 3;
-const STB_GLOBAL = 1;
-const STB_WEAK = 2;
 export const BPF_INSN_SZ = 8;
 
 /** One program or subprogram. */
@@ -58,36 +51,6 @@ export function programAt(code: ObjectCode, sec: number, insn: number): BpfProgr
   return undefined;
 }
 
-interface Sym {
-  name: string;
-  info: number;
-  shndx: number;
-  value: number;
-  size: number;
-}
-
-function readSymbols(elf: ElfFile, sec: ElfSection): Sym[] {
-  const data = elf.data(sec);
-  const strSec = elf.sections[sec.link];
-  if (!strSec) throw new ElfError(`symbol table ${sec.name}: string table section ${sec.link} does not exist`);
-  const strs = elf.data(strSec);
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const out: Sym[] = [];
-  for (let o = 0; o + 24 <= data.length; o += 24) {
-    const nameOff = dv.getUint32(o, true);
-    let end = nameOff;
-    while (end < strs.length && strs[end] !== 0) end++;
-    out.push({
-      name: Buffer.from(strs.subarray(Math.min(nameOff, strs.length), end)).toString('latin1'),
-      info: data[o + 4]!,
-      shndx: dv.getUint16(o + 6, true),
-      value: Number(dv.getBigUint64(o + 8, true)),
-      size: Number(dv.getBigUint64(o + 16, true)),
-    });
-  }
-  return out;
-}
-
 /**
  * Reads the programs, instructions and call relocations of a 64-bit little-endian BPF ELF.
  * `elf`: `bytes` already parsed (a prepared object's).
@@ -95,21 +58,21 @@ function readSymbols(elf: ElfFile, sec: ElfSection): Sym[] {
 export function readObjectCode(bytes: Uint8Array, elf: ElfFile = parseElf(bytes)): ObjectCode {
   if (elf.bits !== 64 || !elf.littleEndian) throw new ElfError('only 64-bit little-endian BPF objects are supported');
   const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
-  const syms = symtab ? readSymbols(elf, symtab) : [];
+  const syms = readSymbols(elf);
   const sections = new Map<number, Uint8Array>();
   const sectionByName = new Map<string, number>();
   const programs: BpfProgram[] = [];
   const textIdx = elf.sections.find((s) => s.name === '.text')?.index ?? -1;
   for (const s of elf.sections) {
-    if (!(s.flags & SHF_EXECINSTR) || s.size === 0 || s.type !== 1) continue;
+    if (!(s.flags & SHF_EXECINSTR) || s.size === 0 || s.type !== SHT_PROGBITS) continue;
     sections.set(s.index, new Uint8Array(elf.data(s)));
     const secName = s.name.startsWith('?') ? s.name.slice(1) : s.name;
     sectionByName.set(s.name, s.index);
     const funcs = syms
-      .filter((y) => y.shndx === s.index && (y.info & 0xf) === STT_FUNC)
+      .filter((y) => y.shndx === s.index && y.type === STT_FUNC)
       .sort((a, b) => a.value - b.value);
     for (const f of funcs) {
-      const bind = f.info >> 4;
+      const bind = f.bind;
       programs.push({
         name: f.name,
         section: secName,
@@ -125,16 +88,12 @@ export function readObjectCode(bytes: Uint8Array, elf: ElfFile = parseElf(bytes)
   const refs = new Map<number, Map<number, CodeRef>>();
   for (const r of elf.sections) {
     if (r.type !== SHT_REL || r.link !== symtab?.index) continue;
-    const target = shInfo(bytes, r.index);
+    const target = r.info;
     if (!sections.has(target)) continue;
-    const data = elf.data(r);
-    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const insns = sections.get(target)!;
     const m = new Map<number, CodeRef>();
-    for (let o = 0; o + 16 <= data.length; o += 16) {
-      const off = Number(dv.getBigUint64(o, true));
-      const symIdx = Number(dv.getBigUint64(o + 8, true) >> 32n);
-      const sym = syms[symIdx];
+    for (const { offset: off, symbol } of readRels(elf, r)) {
+      const sym = syms[symbol];
       if (!sym || off % BPF_INSN_SZ || off + BPF_INSN_SZ > insns.length) continue;
       const insn = off / BPF_INSN_SZ;
       const code = insns[off]!;
@@ -147,17 +106,10 @@ export function readObjectCode(bytes: Uint8Array, elf: ElfFile = parseElf(bytes)
       // BPF_PSEUDO_FUNC ld_imm64 against a section symbol the imm is the byte offset.
       let dest: number;
       if (isCall) dest = Math.floor(sym.value / BPF_INSN_SZ) + imm + 1;
-      else dest = (sym.info & 0xf) === STT_SECTION ? Math.floor((sym.value + imm) / BPF_INSN_SZ) : Math.floor(sym.value / BPF_INSN_SZ);
+      else dest = sym.type === STT_SECTION ? Math.floor((sym.value + imm) / BPF_INSN_SZ) : Math.floor(sym.value / BPF_INSN_SZ);
       m.set(insn, { sectionIndex: sym.shndx, insn: dest });
     }
     refs.set(target, m);
   }
   return { programs, sections, sectionByName, refs };
-}
-
-/** sh_info of section `index` (for SHT_REL: the section it applies to); ELF64 little-endian. */
-function shInfo(bytes: Uint8Array, index: number): number {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const o = Number(dv.getBigUint64(40, true)) + index * 64 + 44;
-  return o + 4 <= bytes.length ? dv.getUint32(o, true) : -1;
 }

@@ -9,20 +9,10 @@
 import type { Btf } from '../../btf/btf.js';
 import { Kind } from '../../btf/kinds.js';
 import { loadBtf, MissingSectionError } from '../../btf/object.js';
-import { parseElf, SHT_PROGBITS, type ElfFile, type ElfSection } from '../../btf/elf.js';
-import { Buffer } from 'node:buffer';
+import { parseElf, readRels, readSymbols, SHF_EXECINSTR, SHN_UNDEF, SHT_PROGBITS, SHT_REL, STB_GLOBAL, STB_WEAK, STT_FUNC, STT_NOTYPE, STT_OBJECT, type ElfFile, type ElfSection, type ElfSymbol } from '../../btf/elf.js';
 import { BtfError, ElfError } from '../../errors.js';
 import { attachTarget, findSecDef, type AttachTarget, type SecDef } from './sections.js';
 
-const SHT_SYMTAB = 2;
-const SHT_REL = 9;
-const SHF_EXECINSTR = 0x4;
-const STT_NOTYPE = 0;
-const STT_OBJECT = 1;
-const STT_FUNC = 2;
-const STB_GLOBAL = 1;
-const STB_WEAK = 2;
-const SHN_UNDEF = 0;
 /** BTF_VAR_GLOBAL_EXTERN / BTF_FUNC_EXTERN: the linkage of an extern's VAR or FUNC. */
 const LINKAGE_EXTERN = 2;
 
@@ -74,15 +64,7 @@ export interface ObjectFacts {
   maps: MapFacts[];
 }
 
-interface Sym {
-  name: string;
-  type: number;
-  /** STB_* (st_info >> 4). */
-  bind: number;
-  shndx: number;
-  value: number;
-  size: number;
-}
+type Sym = ElfSymbol;
 
 interface Rel {
   /** Instruction index in the section. */
@@ -108,7 +90,7 @@ function read(bytes: Uint8Array, parsed: { elf: ElfFile; btf: Btf } | undefined)
   if (elf.bits !== 64) throw new ElfError('not a 64-bit ELF: BPF objects are ELF64');
   const le = elf.littleEndian;
   const syms = readSymbols(elf);
-  const rels = readRelocations(bytes, elf, syms);
+  const rels = readRelocations(elf, syms);
   const btf = parsed ? parsed.btf : readBtf(bytes);
   const maps = readMaps(elf, syms, btf);
   const typedKsyms = readTypedKsyms(syms, btf);
@@ -237,69 +219,22 @@ function readBtf(bytes: Uint8Array): Btf | undefined {
   }
 }
 
-function readSymbols(elf: ElfFile): Sym[] {
-  const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
-  if (!symtab) return [];
-  const strtab = elf.sections[symtab.link];
-  if (!strtab) throw new ElfError(`symbol table's string table (section ${symtab.link}) does not exist`);
-  const data = elf.data(symtab);
-  const strs = elf.data(strtab);
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const le = elf.littleEndian;
-  const out: Sym[] = [];
-  for (let o = 0; o + 24 <= data.length; o += 24) {
-    const nameOff = dv.getUint32(o, le);
-    const info = dv.getUint8(o + 4);
-    out.push({
-      name: cString(strs, nameOff),
-      type: info & 0xf,
-      bind: info >> 4,
-      shndx: dv.getUint16(o + 6, le),
-      value: Number(dv.getBigUint64(o + 8, le) & 0xffffffffffffn),
-      size: Number(dv.getBigUint64(o + 16, le) & 0xffffffffffffn),
-    });
-  }
-  return out;
-}
-
-function cString(bytes: Uint8Array, off: number): string {
-  if (off >= bytes.length) throw new ElfError(`symbol name offset ${off} is outside the string table`);
-  let end = bytes.indexOf(0, off);
-  if (end < 0) end = bytes.length;
-  return Buffer.from(bytes.buffer, bytes.byteOffset + off, end - off).toString('latin1');
-}
-
 /** Relocations of each executable section: section index -> instruction index -> relocation. */
-function readRelocations(bytes: Uint8Array, elf: ElfFile, syms: Sym[]): Map<number, Map<number, Rel>> {
+function readRelocations(elf: ElfFile, syms: Sym[]): Map<number, Map<number, Rel>> {
   const out = new Map<number, Map<number, Rel>>();
-  const le = elf.littleEndian;
   for (const s of elf.sections) {
     if (s.type !== SHT_REL) continue;
-    const target = elf.sections[readInfo(bytes, le, s)];
+    const target = elf.sections[s.info];
     if (!target || !isExec(target)) continue;
-    const data = elf.data(s);
-    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const map = out.get(target.index) ?? new Map<number, Rel>();
-    for (let o = 0; o + 16 <= data.length; o += 16) {
-      const off = Number(dv.getBigUint64(o, le) & 0xffffffffffffn);
-      const symIdx = Number(dv.getBigUint64(o + 8, le) >> 32n);
-      const sym = syms[symIdx];
-      if (!sym) throw new ElfError(`relocation in ${s.name} names symbol ${symIdx}, past the symbol table`);
-      map.set(off / INSN, { insn: off / INSN, sym });
+    for (const r of readRels(elf, s)) {
+      const sym = syms[r.symbol];
+      if (!sym) throw new ElfError(`relocation in ${s.name} names symbol ${r.symbol}, past the symbol table`);
+      map.set(r.offset / INSN, { insn: r.offset / INSN, sym });
     }
     out.set(target.index, map);
   }
   return out;
-}
-
-/**
- * sh_info of an ELF64 section (elf.ts does not keep it): for SHT_REL, the section the
- * relocations apply to. parseElf() has already checked the section table's bounds.
- */
-function readInfo(bytes: Uint8Array, le: boolean, s: ElfSection): number {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const shoff = Number(dv.getBigUint64(40, le));
-  return dv.getUint32(shoff + s.index * 64 + 44, le);
 }
 
 /**
