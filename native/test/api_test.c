@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "test_util.h"
 #include "btf_helpers.h"
 
 #include <dirent.h>
@@ -53,21 +54,6 @@ static char *slurp(const char *path, int *len)
 	return buf;
 }
 
-static int tmp_entries(void)
-{
-	DIR *d = opendir(getenv("TMPDIR"));
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	const char *tmpdir = getenv("TMPDIR");
@@ -101,7 +87,7 @@ int main(int argc, char **argv)
 		/* Nothing linked is fine while the kernel has BTF. */
 		err = ensure_core_btf(&opts);
 		CHECK(err == 0 && opts.btf_custom_path == NULL, "err=%d", err);
-		CHECK(tmp_entries() == 0, "files written");
+		CHECK(dir_entry_count(getenv("TMPDIR")) == 0, "files written");
 	}
 
 	setenv("BTFGEN_FORCE_ARCHIVE", "1", 1);
@@ -117,10 +103,10 @@ int main(int argc, char **argv)
 			      "%s not under TMPDIR %s", path, tmpdir);
 			CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size > 0,
 			      "%s: not a non-empty 0600 file", path);
-			CHECK(tmp_entries() == 1, "one file expected");
+			CHECK(dir_entry_count(getenv("TMPDIR")) == 1, "one file expected");
 			cleanup_core_btf(&opts);
 			CHECK(opts.btf_custom_path == NULL, "path not reset");
-			CHECK(tmp_entries() == 0, "temp file not removed");
+			CHECK(dir_entry_count(getenv("TMPDIR")) == 0, "temp file not removed");
 			cleanup_core_btf(&opts); /* twice: harmless */
 		}
 	}
@@ -129,9 +115,9 @@ int main(int argc, char **argv)
 
 		err = ensure_core_btf_with_tar_binary(&p, good, good_len);
 		CHECK(err == 0 && p != NULL, "err=%d", err);
-		CHECK(tmp_entries() == 1, "one file expected");
+		CHECK(dir_entry_count(getenv("TMPDIR")) == 1, "one file expected");
 		clean_core_btf_rs(p);
-		CHECK(tmp_entries() == 0, "temp file not removed");
+		CHECK(dir_entry_count(getenv("TMPDIR")) == 0, "temp file not removed");
 	}
 	{
 		LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -154,7 +140,7 @@ int main(int argc, char **argv)
 		CHECK(err == -EOPNOTSUPP, "nothing linked: err=%d", err);
 		err = ensure_core_btf_with_linked_tar(&p);
 		CHECK(err == -EOPNOTSUPP && p == NULL, "nothing linked: err=%d", err);
-		CHECK(tmp_entries() == 0, "files left behind after errors");
+		CHECK(dir_entry_count(getenv("TMPDIR")) == 0, "files left behind after errors");
 	}
 	{
 		/* A missing TMPDIR is -EIO ("cannot create a temporary file"), not the -ENOENT of
@@ -171,7 +157,7 @@ int main(int argc, char **argv)
 		CHECK(err == -ENOENT, "missing TMPDIR, no match: err=%d", err);
 		setenv("TMPDIR", saved, 1);
 		tmpdir = getenv("TMPDIR");
-		CHECK(tmp_entries() == 0, "files left behind");
+		CHECK(dir_entry_count(getenv("TMPDIR")) == 0, "files left behind");
 	}
 	{
 		/* BTF_FILE_PATH wins, is returned as is, and is never deleted. */

@@ -21,6 +21,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "test_util.h"
 #include "btf_helpers_internal.h"
 
 #include <dirent.h>
@@ -32,8 +33,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#define ZLIB_CONST
-#include <zlib.h>
 
 static char tmpdir[] = "/tmp/btfgen-fuzz-XXXXXX";
 static uint64_t rng_state;
@@ -51,34 +50,6 @@ static uint64_t rnd64(void)
 static unsigned rnd(unsigned n)
 {
 	return n ? (unsigned)(rnd64() % n) : 0;
-}
-
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const void *d, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2 + 4096;
-		b->p = realloc(b->p, b->cap);
-		if (!b->p)
-			abort();
-	}
-	if (!n)
-		return;
-	if (d)
-		memcpy(b->p + b->len, d, n);
-	else
-		memset(b->p + b->len, 0, n);
-	b->len += n;
-}
-
-static void buf_pad(struct buf *b)
-{
-	if (b->len % 512)
-		buf_add(b, NULL, 512 - b->len % 512);
 }
 
 /* ---- the valid archive ---------------------------------------------------------------- */
@@ -101,18 +72,6 @@ static void add_site(enum region kind, size_t off, size_t len)
 		sites[nsites++] = (struct site){ kind, off, len };
 }
 
-static void set_checksum(unsigned char *h)
-{
-	unsigned sum = 0;
-	int i;
-
-	memset(h + 148, ' ', 8);
-	for (i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
-	h[155] = ' ';
-}
-
 static void header(struct buf *b, const char *name, const char *prefix, char type,
 		   uint64_t size)
 {
@@ -130,7 +89,7 @@ static void header(struct buf *b, const char *name, const char *prefix, char typ
 	memcpy(h + 263, "00", 2);
 	if (prefix)
 		strncpy((char *)h + 345, prefix, 155);
-	set_checksum(h);
+	tar_checksum(h);
 	add_site(R_HEADER, b->len, 512);
 	buf_add(b, h, 512);
 }
@@ -225,7 +184,7 @@ static void member(struct buf *b, int target)
 		unsigned char *h = b->p + b->len - 512;
 
 		snprintf((char *)h + 124, 12, "%011o", 0);
-		set_checksum(h);
+		tar_checksum(h);
 	}
 }
 
@@ -368,7 +327,7 @@ static void mutate_header(unsigned char *h, enum klass *k)
 		break;
 	}
 	if (keep_sum && *k != K_CHECKSUM)
-		set_checksum(h);
+		tar_checksum(h);
 }
 
 /* Rewrites a pax body (same length, so the header stays right) with damaged records. */
@@ -449,32 +408,11 @@ static void mutate_longname(struct buf *t, struct site *s, enum klass *k)
 		*k = K_LONGNAME_LEN;
 		snprintf((char *)h + 124, 12, "%011llo",
 			 (unsigned long long)sizes[rnd(sizeof(sizes) / sizeof(sizes[0]))]);
-		set_checksum(h);
+		tar_checksum(h);
 	} else {
 		*k = K_LONGNAME_BODY;
 		memset(t->p + s->off, rnd(2) ? 'n' : '/', s->len); /* no NUL */
 	}
-}
-
-static void gzip_into(const unsigned char *p, size_t n, struct buf *out)
-{
-	z_stream zs;
-	size_t bound;
-
-	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, 1 + (int)rnd(9), Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		abort();
-	bound = deflateBound(&zs, n) + 64;
-	buf_add(out, NULL, bound);
-	out->len -= bound;
-	zs.next_in = p;
-	zs.avail_in = (uInt)n;
-	zs.next_out = out->p + out->len;
-	zs.avail_out = (uInt)bound;
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-		abort();
-	out->len += bound - zs.avail_out;
-	deflateEnd(&zs);
 }
 
 /* One case: a valid archive, one structural damage, maybe gzip (one or two members). */
@@ -518,38 +456,23 @@ static void make_case(struct buf *a, enum klass *k)
 							  { 0 }, { 'j', 'u', 'n', 'k' } };
 		int tail = rnd(7);
 
-		gzip_into(t.p, cut, a);
-		gzip_into(t.p + cut, t.len - cut, a);
+		gzip_append(t.p, cut, 1 + (int)rnd(9), a);
+		gzip_append(t.p + cut, t.len - cut, 1 + (int)rnd(9), a);
 		if (tail == 3) { /* zero padding */
 			buf_add(a, NULL, 1 + rnd(64));
 		} else if (tail < 5) {
 			buf_add(a, tails[tail], tail == 4 ? 4 : (size_t)tail + 1);
 		} else if (tail == 5) { /* a truncated third member */
-			gzip_into((const unsigned char *)"abc", 3, a);
+			gzip_append((const unsigned char *)"abc", 3, 1 + (int)rnd(9), a);
 			a->len -= 1 + rnd(8);
 		}
 	} else {
-		gzip_into(t.p, t.len, a);
+		gzip_append(t.p, t.len, 1 + (int)rnd(9), a);
 	}
 	free(t.p);
 }
 
 /* ---- running one case ----------------------------------------------------------------- */
-
-static int dir_entries(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* Returns 0 when the reader kept its promises on this archive. */
 static int run_case(unsigned long i, const struct buf *a, int *outcome)
@@ -564,7 +487,7 @@ static int run_case(unsigned long i, const struct buf *a, int *outcome)
 			    sizeof(msg));
 	*outcome = err;
 	if (err) {
-		if (path || dir_entries() != 0) {
+		if (path || dir_entry_count(tmpdir) != 0) {
 			printf("case %lu: failed (%s) but left a file behind\n", i, msg);
 			return 1;
 		}
@@ -575,7 +498,7 @@ static int run_case(unsigned long i, const struct buf *a, int *outcome)
 		return 0;
 	}
 	if (stat(path, &st) || !S_ISREG(st.st_mode) || (st.st_mode & 0777) != 0600 ||
-	    dir_entries() != 1 || strncmp(path, tmpdir, strlen(tmpdir))) {
+	    dir_entry_count(tmpdir) != 1 || strncmp(path, tmpdir, strlen(tmpdir))) {
 		printf("case %lu: the extracted file %s is not one 0600 file in %s\n", i, path, tmpdir);
 		unlink(path);
 		free(path);
@@ -644,7 +567,7 @@ static int bomb(void)
 		unlink(path);
 		free(path);
 	}
-	return err == -EINVAL && strstr(msg, "1 GiB") && dir_entries() == 0 ? 0 : 1;
+	return err == -EINVAL && strstr(msg, "1 GiB") && dir_entry_count(tmpdir) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "test_util.h"
 #include "btf_helpers_internal.h"
 
 #include <dirent.h>
@@ -20,7 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 static int passed, failed;
 static char tmpdir[] = "/tmp/btfgen-lookup-test-XXXXXX";
@@ -91,34 +91,6 @@ static void set_host(struct btfgen_host *h, char **f)
 	snprintf(h->version_id, sizeof(h->version_id), "%s", f[1]);
 	snprintf(h->machine, sizeof(h->machine), "%s", f[2]);
 	snprintf(h->release, sizeof(h->release), "%s", f[3]);
-}
-
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const void *d, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2 + 4096;
-		b->p = realloc(b->p, b->cap);
-		if (!b->p)
-			abort();
-	}
-	if (!n)
-		return;
-	if (d)
-		memcpy(b->p + b->len, d, n);
-	else
-		memset(b->p + b->len, 0, n);
-	b->len += n;
-}
-
-static void buf_pad(struct buf *b)
-{
-	if (b->len % 512)
-		buf_add(b, NULL, 512 - b->len % 512);
 }
 
 /* ---- a tiny tar writer (the cases' archives) --------------------------------------- */
@@ -204,43 +176,7 @@ static void tar_end(struct buf *b)
 	buf_add(b, NULL, 1024);
 }
 
-static void gzip(const struct buf *in, struct buf *out)
-{
-	z_stream zs;
-	size_t bound;
-
-	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		abort();
-	bound = deflateBound(&zs, in->len) + 64;
-	buf_add(out, NULL, bound);
-	out->len -= bound;
-	zs.next_in = in->p;
-	zs.avail_in = (uInt)in->len;
-	zs.next_out = out->p + out->len;
-	zs.avail_out = (uInt)bound;
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-		abort();
-	out->len += bound - zs.avail_out;
-	deflateEnd(&zs);
-}
-
 /* ---- running a lookup --------------------------------------------------------------- */
-
-static int dir_entries(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
 
 static char last_msg[4096];
 
@@ -257,7 +193,7 @@ static int run_lookup(int line, const struct btfgen_host *h, const struct buf *a
 	err = btfgen_lookup(h, archive->p, archive->len, tmpdir, &path, key, key_size, rule, msg,
 			    sizeof(last_msg));
 	if (err) {
-		if (path || dir_entries() != 0)
+		if (path || dir_entry_count(tmpdir) != 0)
 			failure(line, "lookup failed (%s) but left a file behind%s", msg, NULL);
 		return -err;
 	}
@@ -265,7 +201,7 @@ static int run_lookup(int line, const struct btfgen_host *h, const struct buf *a
 		failure(line, "extracted file %s is not a 0600 regular file%s", path, NULL);
 	if (strncmp(path, tmpdir, strlen(tmpdir)))
 		failure(line, "extracted file %s is not under the temporary directory%s", path, NULL);
-	if (dir_entries() != 1)
+	if (dir_entry_count(tmpdir) != 1)
 		failure(line, "more than one file written for %s%s", path, NULL);
 	f = fopen(path, "rb");
 	if (f) {
@@ -361,7 +297,7 @@ static void case_match(int line, char **f, size_t nf)
 					   strlen(m[i].content), (enum name_style)style);
 			tar_end(&tar);
 			if (gz)
-				gzip(&tar, &arch);
+				gzip_append(tar.p, tar.len, 6, &arch);
 			else
 				arch = tar, tar.p = NULL;
 			err = run_lookup(line, &h, &arch, &content, key, sizeof(key), &rule);
@@ -425,18 +361,6 @@ static void add_others(struct buf *t)
 
 /* ---- issue 13 (reliability): the archive rules both readers follow (docs/reliability.md) */
 
-static void fix_checksum(unsigned char *h)
-{
-	unsigned sum = 0;
-	int i;
-
-	memset(h + 148, ' ', 8);
-	for (i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
-	h[155] = ' ';
-}
-
 static void pax_raw(struct buf *b, const char *body)
 {
 	raw_header(b, "PaxHeaders/x", NULL, 'x', strlen(body));
@@ -473,7 +397,7 @@ static void target_sized(struct buf *t, uint64_t size, int b256)
 		h[124] = 0x80;
 		for (i = 135; i > 124; i--, size >>= 8)
 			h[i] = (unsigned char)(size & 0xff);
-		fix_checksum(h);
+		tar_checksum(h);
 	}
 	buf_add(t, TARGET_DATA, strlen(TARGET_DATA));
 	buf_pad(t);
@@ -511,7 +435,7 @@ static int issue13_variant(const char *v, struct buf *t, struct buf *a)
 	} else if (!strncmp(v, "gzip-then-", 10)) {
 		target_member(t);
 		tar_end(t);
-		gzip(t, a);
+		gzip_append(t->p, t->len, 6, a);
 		if (!strcmp(v, "gzip-then-lone-1f")) {
 			buf_add(a, "\x1f", 1);
 		} else if (!strcmp(v, "gzip-then-1f8b-junk")) {
@@ -521,13 +445,13 @@ static int issue13_variant(const char *v, struct buf *t, struct buf *a)
 
 			buf_add(&x, NULL, 100);
 			memset(x.p, 'x', 100);
-			gzip(&x, &g);
+			gzip_append(x.p, x.len, 6, &g);
 			buf_add(a, g.p, g.len - 4);
 			free(x.p);
 		} else if (!strcmp(v, "gzip-then-empty-member")) {
 			struct buf x = { 0 };
 
-			gzip(&x, &g);
+			gzip_append(x.p, x.len, 6, &g);
 			buf_add(a, g.p, g.len);
 		} else {
 			return 0;
@@ -549,9 +473,9 @@ static int issue13_variant(const char *v, struct buf *t, struct buf *a)
 		}
 		target_member(&t3);
 		tar_end(&t3);
-		gzip(&t1, a);
-		gzip(&t2, a);
-		gzip(&t3, a);
+		gzip_append(t1.p, t1.len, 6, a);
+		gzip_append(t2.p, t2.len, 6, a);
+		gzip_append(t3.p, t3.len, 6, a);
 		free(t1.p);
 		free(t2.p);
 		free(t3.p);
@@ -561,7 +485,7 @@ static int issue13_variant(const char *v, struct buf *t, struct buf *a)
 		return 0;
 	}
 	tar_end(t);
-	gzip(t, a);
+	gzip_append(t->p, t->len, 6, a);
 	return 1;
 }
 
@@ -586,7 +510,7 @@ static void case_archive(int line, char **f, size_t nf)
 	} else if (!strcmp(v, "truncated-gzip")) {
 		add_others(&t);
 		tar_end(&t);
-		gzip(&t, &a);
+		gzip_append(t.p, t.len, 6, &a);
 		a.len /= 2;
 	} else if (!strcmp(v, "truncated-tar")) {
 		add_others(&t);
@@ -607,20 +531,20 @@ static void case_archive(int line, char **f, size_t nf)
 		struct buf t2 = { 0 };
 
 		add_others(&t);
-		gzip(&t, &a);
+		gzip_append(t.p, t.len, 6, &a);
 		tar_member(&t2, TARGET, '0', TARGET_DATA, strlen(TARGET_DATA), NAME_USTAR);
 		tar_end(&t2);
-		gzip(&t2, &a);
+		gzip_append(t2.p, t2.len, 6, &a);
 		free(t2.p);
 	} else if (!strcmp(v, "only-others")) {
 		add_others(&t);
 		tar_end(&t);
-		gzip(&t, &a);
+		gzip_append(t.p, t.len, 6, &a);
 	} else if (!strcmp(v, "gzip-trailing-garbage") || !strcmp(v, "gzip-zero-padding")) {
 		add_others(&t);
 		tar_member(&t, TARGET, '0', TARGET_DATA, strlen(TARGET_DATA), NAME_USTAR);
 		tar_end(&t);
-		gzip(&t, &a);
+		gzip_append(t.p, t.len, 6, &a);
 		if (!strcmp(v, "gzip-trailing-garbage"))
 			buf_add(&a, "trailing garbage", 16);
 		else

@@ -62,7 +62,7 @@ describe.skipIf(cMissing !== undefined)(`the C archive reader under structure-aw
   it.skipIf(gccWhy !== undefined)(`finds the parse_pax overflow when its fix is reverted${gccWhy ? ` (skipped: ${gccWhy})` : ''}`, async () => {
     const src = join(dir, 'reverted');
     await mkdir(join(src, 'test'), { recursive: true });
-    for (const f of ['Makefile', 'btf_helpers.h', 'btf_helpers_internal.h', 'test/fuzz_archive.c']) await copyFile(join(NATIVE, f), join(src, f));
+    for (const f of ['Makefile', 'btf_helpers.h', 'btf_helpers_internal.h', 'test/fuzz_archive.c', 'test/test_util.h']) await copyFile(join(NATIVE, f), join(src, f));
     const fixed = await readFile(join(NATIVE, 'btf_helpers.c'), 'utf8');
     const guard = '\t\tif (end < rec) {';
     expect(fixed, 'the fix this test reverts is in parse_pax').toContain(guard);
