@@ -325,6 +325,16 @@ export class XzLane {
     return new XzLane(fd, h);
   }
 
+  /**
+   * `lane` while its helper shell runs, else a new lane in its place (the dead one closed), or
+   * the dead one when none opens: its decompress() gives undefined, the streaming path.
+   */
+  static renew(lane: XzLane): XzLane {
+    if (lane.alive) return lane;
+    lane.close();
+    return XzLane.open() ?? lane;
+  }
+
   /** xz's exit status in the last decompress() (-1: none came): 153 (SIGXFSZ) when the size limit stopped it. */
   lastStatus = 0;
 

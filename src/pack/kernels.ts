@@ -129,10 +129,15 @@ export async function cachedKernel(
   if (!cache || kernel.format !== 'btf.tar.xz') return undefined;
   const tar = await cache.get(sha256, options.alloc);
   if (!tar) return undefined;
-  const m = readKernelTar(tar, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX });
-  const k = withMember({ btf: m.data, file, tar }, m.name, kernel.release);
+  const k = kernelFromTar(tar, kernel, file, options.maxMemberSize);
   k.cached = true;
   return k;
+}
+
+/** The kernel whose file (bytes `file`) decompressed to `tar`: its BTF member, read with the usual errors and limit. */
+export function kernelFromTar(tar: Uint8Array, kernel: Pick<KernelEntry, 'relPath' | 'release'>, file: Uint8Array, maxMemberSize: number = KERNEL_BTF_MAX): KernelBtf {
+  const m = readKernelTar(tar, { label: kernel.relPath, maxMemberSize });
+  return withMember({ btf: m.data, file, tar }, m.name, kernel.release);
 }
 
 /**

@@ -16,10 +16,9 @@ import { BtfgenError } from '../errors.js';
 import { open as openKernelCache, type EntryWriter, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
 import { reusableBuffer, XzLane } from './decompress.js';
-import { cachedKernel, decodeKernel, keepKernel, withMember, type KernelBtf, type KernelEntry } from './kernels.js';
+import { cachedKernel, decodeKernel, keepKernel, kernelFromTar, type KernelBtf, type KernelEntry } from './kernels.js';
 import type { KernelMinimizer, ObjectParses } from './minimizer.js';
 import { PROTOCOL, type CheckPayload, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
-import { readKernelTar } from './tar-read.js';
 
 const port = parentPort!;
 // Set by the init message: the pool starts workers before it knows their work (pool.ts).
@@ -285,8 +284,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
       if (tar) {
-        const m = readKernelTar(tar, { label: t.label, maxMemberSize: init.maxMemberSize });
-        k = withMember({ btf: m.data, file: job.bytes, tar }, m.name, t.release);
+        k = kernelFromTar(tar, kernel, job.bytes, init.maxMemberSize);
       } else {
         // No lane, or it failed: the streaming path (which also words any error).
         await job.entry?.discard();
@@ -466,13 +464,9 @@ class Pipeline {
 
   private release(lane: XzLane): void {
     this.busy--;
-    if (lane.alive) this.free.push(lane);
-    else {
-      lane.close();
-      const fresh = XzLane.open();
-      if (fresh) this.lanes.push(fresh);
-      this.free.push(fresh ?? lane); // a dead lane makes finish() take the streaming path
-    }
+    const live = XzLane.renew(lane);
+    if (live !== lane) this.lanes.push(live);
+    this.free.push(live);
     this.pump();
   }
 
@@ -510,22 +504,11 @@ class Sequential {
     this.busy = true;
     while (this.queue.length) {
       const r = await start(this.queue.shift()!);
-      if ('t' in r && this.lane && needsXz(r)) await decompressIn(this.liveLane(), r);
+      if ('t' in r && this.lane && needsXz(r)) await decompressIn((this.lane = XzLane.renew(this.lane)), r);
       const res = 't' in r ? await finish(r) : r;
       await postResult(res, !this.queue.length);
     }
     this.busy = false;
-  }
-  /** The lane, opened again when its helper shell has gone (a dead lane: the streaming path). */
-  private liveLane(): XzLane {
-    if (!this.lane!.alive) {
-      const fresh = XzLane.open();
-      if (fresh) {
-        this.lane!.close();
-        this.lane = fresh;
-      }
-    }
-    return this.lane!;
   }
 }
 
