@@ -142,8 +142,8 @@ async function decompressors() {
       }
       const fd = openSync(k, 'r');
       try {
-        const size = await lane.decompress(fd);
-        bytes += readKernelTar(lane.take(size, reusableBuffer(size)), { label: k }).data.length;
+        const tar = await lane.decompress(fd);
+        bytes += readKernelTar(lane.take(tar, reusableBuffer(tar.size)), { label: k }).data.length;
       } finally {
         closeSync(fd);
       }

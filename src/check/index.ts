@@ -167,6 +167,7 @@ async function checkOnPool(inputs: ObjectBytes[], load: boolean, source: KernelS
     keyPrefix: '',
     maxMemberSize: KERNEL_BTF_MAX,
     lanes: plan.lanes,
+    laneDepth: plan.depth,
     hooks: {},
     mode: 'check',
     ...(cache ? { kernelCache: { ...cache, since: Date.now() } } : {}),

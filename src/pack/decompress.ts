@@ -143,9 +143,9 @@ const HELPER_SCRIPT = `while IFS= read -r in && IFS= read -r out && IFS= read -r
 
 interface Helper {
   child: ReturnType<typeof spawn>;
-  lines: string[];
   partial: string;
-  wake: (() => void) | undefined;
+  /** The requests sent and not yet answered, oldest first: the shell runs them in turn. */
+  waiting: ((status: number) => void)[];
   dead: boolean;
 }
 /** Starts a helper shell (HELPER_SCRIPT); `down` runs when it goes away. */
@@ -153,18 +153,18 @@ function startHelper(down?: () => void): Helper | undefined {
   try {
     const child = spawn('sh', ['-c', HELPER_SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
     if (child.pid === undefined) return undefined;
-    const h: Helper = { child, lines: [], partial: '', wake: undefined, dead: false };
+    const h: Helper = { child, partial: '', waiting: [], dead: false };
     child.stdout!.setEncoding('latin1');
     child.stdout!.on('data', (d: string) => {
-      const parts = (h.partial + d).split('\n');
-      h.partial = parts.pop()!;
-      h.lines.push(...parts);
-      h.wake?.();
+      const lines = (h.partial + d).split('\n');
+      h.partial = lines.pop()!;
+      // xz's messages and pid lines come before each status; only the status answers a request
+      for (const line of lines) if (line.startsWith(STATUS)) answer(h, Number(line.slice(STATUS.length)));
     });
     const gone = (): void => {
       h.dead = true;
       down?.();
-      h.wake?.();
+      while (h.waiting.length) answer(h, -1);
     };
     child.on('error', gone);
     child.on('close', gone);
@@ -174,6 +174,13 @@ function startHelper(down?: () => void): Helper | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The oldest request's answer: xz's exit status (-1: the shell went away). */
+function answer(h: Helper, status: number): void {
+  const done = h.waiting.shift();
+  if (h.waiting.length === 0) idle(h);
+  done?.(status);
 }
 
 /** An idle helper does not keep the thread's event loop alive. */
@@ -186,15 +193,6 @@ function busy(h: Helper): void {
   h.child.ref();
   (h.child.stdout as unknown as { ref(): void }).ref();
   (h.child.stdin as unknown as { ref(): void }).ref();
-}
-
-async function helperLine(h: Helper): Promise<string | undefined> {
-  while (h.lines.length === 0) {
-    if (h.dead) return undefined;
-    await new Promise<void>((resolve) => (h.wake = resolve));
-    h.wake = undefined;
-  }
-  return h.lines.shift();
 }
 
 // The fastest way out of xz is not a pipe at all. Writing into a pipe costs xz and us a context
@@ -230,20 +228,16 @@ function newScratchFd(): number | undefined {
   }
 }
 
-/** Runs `xz -dc` of `inputFd` onto the end of file `fd` (at most `limit` bytes in all) through helper `h`: its exit status (-1: no status). */
-async function xzInto(h: Helper, fd: number, inputFd: number, limit: number): Promise<number> {
-  busy(h);
-  try {
-    h.lines.length = 0;
+/**
+ * Runs `xz -dc` of `inputFd` onto the end of file `fd` (at most `limit` bytes in all) through
+ * helper `h`, after the requests sent before it: its exit status (-1: no status).
+ */
+function xzInto(h: Helper, fd: number, inputFd: number, limit: number): Promise<number> {
+  if (h.dead) return Promise.resolve(-1);
+  return new Promise((resolve) => {
+    if (h.waiting.push(resolve) === 1) busy(h);
     h.child.stdin!.write(`/proc/${process.pid}/fd/${inputFd}\n/proc/${process.pid}/fd/${fd}\n${Math.floor(limit / 512) + 1}\n`);
-    for (;;) {
-      const line = await helperLine(h);
-      if (line === undefined) return -1;
-      if (line.startsWith(STATUS)) return Number(line.slice(STATUS.length));
-    }
-  } finally {
-    idle(h);
-  }
+  });
 }
 
 /** `size` bytes of file `fd` from `offset`, read into `into` when it is large enough. */
@@ -289,40 +283,57 @@ function closeQuietly(fd: number): void {
 
 /**
  * Where a lane's xz writes: a file open as `fd` whose bytes from `offset` on are the tar (a
- * kernel cache entry being written, src/kcache EntryWriter), instead of the lane's scratch file.
+ * kernel cache entry being written, src/kcache EntryWriter), instead of a scratch file of the lane.
  */
 export interface XzOutput {
   fd: number;
   offset: number;
 }
 
+/** A tar a lane decompressed: where it is and its size (XzLane.take() reads it). */
+export interface XzTar {
+  out: XzOutput;
+  size: number;
+}
+
 /**
- * One decompression lane for pack's workers: a scratch file and a helper shell of its own, so
- * that several `xz` can run at once for one thread while it minimizes what is already out
- * (see worker.ts). decompress() runs xz into the scratch file, or into a kernel cache entry
- * being filled (then the entry is the only copy written); take() reads the result and frees
- * the lane. Both give undefined on any trouble: the caller then goes through
- * extractKernelBtf(), whose streaming path has the authoritative error message.
+ * One decompression lane for pack's workers: a helper shell of its own, and `depth` scratch
+ * files, so that several `xz` run at once for one thread while it minimizes what is already
+ * out (see worker.ts). A lane takes up to `depth` decompressions at once: its shell runs them
+ * one after the other, so the next xz starts the moment the last one ends, whatever the
+ * thread is doing (a thread busy minimizing a large kernel cannot start one). decompress()
+ * runs xz into a free scratch file, or into a kernel cache entry being filled (then the entry
+ * is the only copy written); take() reads the result and frees its slot. Both give undefined
+ * on any trouble: the caller then goes through extractKernelBtf(), whose streaming path has
+ * the authoritative error message.
  */
 export class XzLane {
-  private readonly scratch: XzOutput;
+  /** Scratch files not holding a tar nor being written. */
+  private readonly free: number[];
+  /** Decompressions asked for and not yet taken (or failed). */
+  private used = 0;
+
   private constructor(
-    fd: number,
+    private readonly scratch: readonly number[],
     private readonly helper: Helper,
   ) {
-    this.scratch = { fd, offset: 0 };
+    this.free = [...scratch];
   }
 
-  /** A lane, or undefined where scratch files or the helper shell are unavailable. */
-  static open(): XzLane | undefined {
-    const fd = newScratchFd();
-    if (fd === undefined) return undefined;
-    const h = startHelper();
+  /** A lane taking `depth` decompressions at once, or undefined where scratch files or the helper shell are unavailable. */
+  static open(depth = 1): XzLane | undefined {
+    const fds: number[] = [];
+    for (let i = 0; i < depth; i++) {
+      const fd = newScratchFd();
+      if (fd === undefined) break;
+      fds.push(fd);
+    }
+    const h = fds.length === depth ? startHelper() : undefined;
     if (!h) {
-      closeSync(fd);
+      for (const fd of fds) closeSync(fd);
       return undefined;
     }
-    return new XzLane(fd, h);
+    return new XzLane(fds, h);
   }
 
   /**
@@ -332,10 +343,20 @@ export class XzLane {
   static renew(lane: XzLane): XzLane {
     if (lane.alive) return lane;
     lane.close();
-    return XzLane.open() ?? lane;
+    return XzLane.open(lane.depth) ?? lane;
   }
 
-  /** xz's exit status in the last decompress() (-1: none came): 153 (SIGXFSZ) when the size limit stopped it. */
+  /** Decompressions it takes at once. */
+  get depth(): number {
+    return this.scratch.length;
+  }
+
+  /** Decompressions it can take now. */
+  get room(): number {
+    return this.depth - this.used;
+  }
+
+  /** xz's exit status in the decompress() that ended last (-1: none came): 153 (SIGXFSZ) when the size limit stopped it. */
   lastStatus = 0;
 
   get alive(): boolean {
@@ -343,44 +364,61 @@ export class XzLane {
   }
 
   /**
-   * `xz -dc` of the file open as `inputFd` (read from offset 0) into `out` (default: the
-   * lane's scratch file): the tar's size. `out` must end at its offset (xz appends).
+   * `xz -dc` of the file open as `inputFd` (read from offset 0) into `out` (default: a free
+   * scratch file of the lane), after the lane's earlier decompressions: the tar. `out` must end
+   * at its offset (xz appends). Only while room > 0.
    */
-  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX, out: XzOutput = this.scratch): Promise<number | undefined> {
+  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX, out?: XzOutput): Promise<XzTar | undefined> {
+    if (this.room <= 0) throw new Error('XzLane: no room for another decompression');
+    this.used++;
+    const o = out ?? { fd: this.free.pop()!, offset: 0 };
     const limit = maxMemberSize + TAR_SLACK;
-    const status = await xzInto(this.helper, out.fd, inputFd, out.offset + limit);
+    const status = await xzInto(this.helper, o.fd, inputFd, o.offset + limit);
     this.lastStatus = status;
-    const size = status === 0 ? fstatSync(out.fd).size - out.offset : undefined;
+    const size = status === 0 ? fstatSync(o.fd).size - o.offset : undefined;
     if (size === undefined || size > limit) {
-      this.clear(out);
+      this.release(o);
       return undefined;
     }
-    return size;
+    return { out: o, size };
   }
 
-  /** The decompressed tar from `out` (into `into` when large enough); the lane is free again after. */
-  take(size: number, into?: Uint8Array, out: XzOutput = this.scratch): Uint8Array | undefined {
+  /** The decompressed tar (into `into` when large enough); its slot of the lane is free again after. */
+  take(tar: XzTar, into?: Uint8Array): Uint8Array | undefined {
     try {
-      return readOutput(out.fd, out.offset, size, into);
+      return readOutput(tar.out.fd, tar.out.offset, tar.size, into);
     } catch {
       return undefined;
     } finally {
-      this.clear(out);
+      this.release(tar.out);
     }
   }
 
-  /** Empties the scratch file (an entry is its owner's to commit or discard). */
-  private clear(out: XzOutput): void {
-    if (out === this.scratch) truncateScratch(this.scratch.fd);
+  /** Frees the slot of a tar that will not be taken. */
+  drop(tar: XzTar): void {
+    this.release(tar.out);
+  }
+
+  /** Frees a slot; a scratch file is emptied (an entry is its owner's to commit or discard). */
+  private release(out: XzOutput): void {
+    this.used--;
+    if (!this.scratch.includes(out.fd)) return;
+    truncateScratch(out.fd);
+    this.free.push(out.fd);
   }
 
   private closed = false;
 
-  /** Ends the helper and closes the scratch file; once only (a descriptor number closed twice may be another file's by then). */
+  /**
+   * Ends the helper and closes the scratch files; once only (a descriptor number closed twice
+   * may be another file's by then). The shell is killed, not left to read its input out: the
+   * requests queued there name our descriptors by number, and once closed those may be other
+   * files (a run aborted with kernels queued). An xz already running keeps the files it opened.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (!this.helper.dead) this.helper.child.stdin!.end();
-    closeQuietly(this.scratch.fd);
+    if (!this.helper.dead) this.helper.child.kill('SIGKILL');
+    for (const fd of this.scratch) closeQuietly(fd);
   }
 }

@@ -41,7 +41,7 @@ export function workerInit(
     decompressor: Decompressor;
     started: number;
   },
-): Omit<WorkerInit, 'lanes'> {
+): Omit<WorkerInit, 'lanes' | 'laneDepth'> {
   return {
     protocol: PROTOCOL,
     objects: o.objects,
@@ -67,7 +67,7 @@ export async function minimizeAll(
   todo: readonly Item[],
   ids: ReadonlyMap<Item, number>,
   early: WorkerPool | undefined,
-  init: Omit<WorkerInit, 'lanes'>,
+  init: Omit<WorkerInit, 'lanes' | 'laneDepth'>,
   onResult: (r: ResultMessage) => void,
   signal: AbortSignal | undefined,
   work: { threads: number },
@@ -88,7 +88,7 @@ export async function minimizeAll(
   });
   tasks.sort((a, b) => b.size - a.size || a.id - b.id);
   try {
-    work.threads = await pool.run(tasks, plan.workers, { ...init, lanes: plan.lanes }, onResult, signal, plan.lanes > 1 ? plan.maxWorkers : plan.workers);
+    work.threads = await pool.run(tasks, plan.workers, { ...init, lanes: plan.lanes, laneDepth: plan.depth }, onResult, signal, plan.lanes > 1 ? plan.maxWorkers : plan.workers);
   } finally {
     pool.close();
   }

@@ -119,8 +119,8 @@ function runTasks(
   // kernel per two jobs, not one per job, with no loss of parallelism.
   const heavyQ = tasks.filter((t) => t.heavy);
   const lightQ = tasks.filter((t) => !t.heavy);
-  // Workers with decompression lanes hold several tasks: there are two lanes per job (index.ts).
-  const maxHeavy = Math.max(1, Math.floor(init.lanes > 1 ? (n * init.lanes) / 4 : n / 2));
+  // Workers with decompression lanes stand for several jobs each: one lane per job (plan.ts).
+  const maxHeavy = Math.max(1, Math.floor(init.lanes > 1 ? (n * init.lanes) / 2 : n / 2));
   let heavyInFlight = 0;
   const handedTo = new Map<Worker, number>();
   const take = (w: Worker): PoolTask | undefined => {

@@ -5,7 +5,7 @@ import type { ProgramVerdict } from '../check/load/verdict.js';
 import type { Engine, ObjectBytes } from './minimizer.js';
 
 /** Bumped whenever a message shape changes (a stale dist/ worker is then refused). */
-export const PROTOCOL = 7;
+export const PROTOCOL = 8;
 
 /**
  * CO-RE checks a worker runs on each kernel's full BTF (`btfgen check`, `pack --report`,
@@ -36,6 +36,8 @@ export interface WorkerInit {
   maxMemberSize: number;
   /** Decompression lanes to run at once (xz into tmpfs scratch files; see worker.ts). */
   lanes: number;
+  /** Decompressions each lane takes at once (queued in its helper shell). */
+  laneDepth: number;
   /**
    * The kernel cache (src/kcache) each worker opens, or undefined when off; `since`: the pack's
    * start, so that no thread evicts what another read or stored in the same pack.

@@ -15,7 +15,7 @@ import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { open as openKernelCache, type EntryWriter, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
-import { reusableBuffer, XzLane } from './decompress.js';
+import { reusableBuffer, XzLane, type XzTar } from './decompress.js';
 import { cachedKernel, decodeKernel, keepKernel, kernelFromTar, type KernelBtf, type KernelEntry } from './kernels.js';
 import type { KernelMinimizer, ObjectParses } from './minimizer.js';
 import { PROTOCOL, type CheckPayload, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
@@ -171,9 +171,9 @@ interface Job {
   hashedAt: number;
   /** A result cache hit kept because the checks still need the kernel (--report, --verify). */
   hit?: { status: 'ok'; size: number } | { status: 'failed'; message: string };
-  /** Where its tar was decompressed to (size undefined: that failed; see finish()). */
+  /** The lane that decompressed it, and its tar there (undefined: that failed; see finish()). */
   lane?: XzLane;
-  size?: number;
+  tar?: XzTar;
   /** The kernel cache holds the kernel: no lane decompresses it, finish() reads the entry. */
   inCache?: boolean;
   /** The kernel cache entry its lane decompressed it into (committed or discarded by finish()). */
@@ -278,9 +278,11 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       k = cached;
     } else if (t.format === 'btf.tar.xz') {
       let tar: Uint8Array | undefined;
-      if (job.lane && job.size !== undefined) {
+      if (job.lane && job.tar) {
         // one tar at a time is minimized: the thread's reusable buffer holds it
-        tar = job.lane.take(job.size, reusableBuffer(job.size), job.entry);
+        const out = job.tar;
+        job.tar = undefined;
+        tar = job.lane.take(out, reusableBuffer(out.size));
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
       if (tar) {
@@ -354,6 +356,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     if (init.mode === 'check') return { type: 'result', id: t.id, status: 'failed', message, cached: false, ms };
     return withCheck({ type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms }, payload);
   } finally {
+    if (job.tar) job.lane!.drop(job.tar); // never taken: the kernel failed before
     await job.entry?.discard(); // not committed: the kernel failed
     await job.file?.close().catch(() => undefined);
   }
@@ -403,31 +406,38 @@ async function decompressIn(lane: XzLane, job: Job): Promise<void> {
   const t0 = performance.now();
   job.lane = lane;
   if (kcache && lane.alive) job.entry = await kcache.begin(job.sha256);
-  const size = lane.alive ? await lane.decompress(job.file!.fd, init.maxMemberSize, job.entry) : undefined;
-  if (size !== undefined) job.size = size;
+  const tar = lane.alive ? await lane.decompress(job.file!.fd, init.maxMemberSize, job.entry) : undefined;
+  if (tar) job.tar = tar;
   job.ms.decompress = performance.now() - t0;
 }
 
 /**
- * The pipeline: tasks wait for a free lane; a lane's xz runs while earlier kernels are
- * minimized; decompressed kernels are minimized one at a time in the order they came out.
+ * The pipeline: tasks wait for room in a lane; a lane's xz runs while earlier kernels are
+ * minimized, and its next one starts as soon as it ends (XzLane queues them); decompressed
+ * kernels are minimized one at a time in the order they came out.
  */
 class Pipeline {
   private readonly waiting: TaskMessage[] = [];
   private readonly ready: Job[] = [];
   private draining = false;
-  /** Lanes taken (a kernel being read or decompressed, or decompressed and not yet taken). */
-  private busy = 0;
-
-  private readonly free: XzLane[];
+  /** Per lane, its slots taken (a kernel being read or decompressed, or decompressed and not yet taken). */
+  private readonly taken = new Map<XzLane, number>();
 
   /** `lanes`: this pipeline's own, closed by close(). */
-  constructor(private readonly lanes: XzLane[]) {
-    this.free = [...lanes];
+  constructor(lanes: XzLane[]) {
+    for (const l of lanes) this.taken.set(l, 0);
+  }
+
+  /** Kernels it works on at once: every slot of every lane. */
+  get capacity(): number {
+    let n = 0;
+    for (const l of this.taken.keys()) n += l.depth;
+    return n;
   }
 
   close(): void {
-    for (const l of this.lanes.splice(0)) l.close();
+    for (const l of this.taken.keys()) l.close();
+    this.taken.clear();
   }
 
   add(t: TaskMessage): void {
@@ -436,12 +446,22 @@ class Pipeline {
   }
 
   private pump(): void {
-    while (this.waiting.length && this.free.length) {
-      const lane = this.free.pop()!;
-      const t = this.waiting.shift()!;
-      this.busy++;
-      void this.decompress(t, lane);
+    for (let lane = this.leastTaken(); this.waiting.length && lane; lane = this.leastTaken()) {
+      this.taken.set(lane, this.taken.get(lane)! + 1);
+      void this.decompress(this.waiting.shift()!, lane);
     }
+  }
+
+  /**
+   * A lane with a free slot: an idle lane gets a kernel before one is queued behind another; a
+   * dead lane (its kernels take the streaming path) only when no live one has room, so that it
+   * empties and is replaced.
+   */
+  private leastTaken(): XzLane | undefined {
+    let best: XzLane | undefined;
+    const rank = (l: XzLane): number => this.taken.get(l)! + (l.alive ? 0 : l.depth);
+    for (const [l, n] of this.taken) if (n < l.depth && (!best || rank(l) < rank(best))) best = l;
+    return best;
   }
 
   private async decompress(t: TaskMessage, lane: XzLane): Promise<void> {
@@ -459,14 +479,20 @@ class Pipeline {
 
   /** No kernel waiting, being read or decompressed, or ready to minimize. */
   private idle(): boolean {
-    return !this.waiting.length && !this.ready.length && this.busy === 0;
+    if (this.waiting.length || this.ready.length) return false;
+    for (const n of this.taken.values()) if (n > 0) return false;
+    return true;
   }
 
+  /** A slot of `lane` is free again; a dead lane is replaced once nothing uses it. */
   private release(lane: XzLane): void {
-    this.busy--;
-    const live = XzLane.renew(lane);
-    if (live !== lane) this.lanes.push(live);
-    this.free.push(live);
+    const n = this.taken.get(lane)! - 1;
+    this.taken.set(lane, n);
+    if (n === 0 && !lane.alive) {
+      const live = XzLane.renew(lane);
+      this.taken.delete(lane);
+      this.taken.set(live, 0);
+    }
     this.pump();
   }
 
@@ -477,7 +503,17 @@ class Pipeline {
       while (this.ready.length) {
         const job = this.ready.shift()!;
         const lane = job.lane;
-        const res = await finish(job, lane ? () => this.release(lane) : undefined);
+        let freed = !lane;
+        const free = (): void => {
+          if (!freed) this.release(lane!);
+          freed = true;
+        };
+        let res: ResultMessage;
+        try {
+          res = await finish(job, free);
+        } finally {
+          free();
+        }
         await postResult(res, this.idle());
       }
     } finally {
@@ -519,11 +555,11 @@ function closeAll(): void {
   runner?.close();
 }
 
-/** Up to `n` lanes (fewer where they do not open). */
-function openLanes(n: number): XzLane[] {
+/** Up to `n` lanes of `depth` slots (fewer where they do not open). */
+function openLanes(n: number, depth: number): XzLane[] {
   const lanes: XzLane[] = [];
   for (let i = 0; i < n; i++) {
-    const l = XzLane.open();
+    const l = XzLane.open(depth);
     if (!l) break;
     lanes.push(l);
   }
@@ -546,7 +582,7 @@ async function main(): Promise<void> {
   store = new ResultStore(init.storeRoot, init.storePersistent, init.objects.map((o) => o.name));
   if (init.kernelCache) kcache = openKernelCache(init.kernelCache);
   // With one lane, the pipeline would gain nothing over one kernel at a time.
-  const lanes = init.decompressor === 'xz' ? openLanes(Math.max(1, init.lanes)) : [];
+  const lanes = init.decompressor === 'xz' ? openLanes(Math.max(1, init.lanes), Math.max(1, init.laneDepth)) : [];
   const r = lanes.length >= 2 ? new Pipeline(lanes) : new Sequential(lanes[0]);
   runner = r;
   port.on('message', (msg: TaskMessage | { type: 'close' }) => {
@@ -561,7 +597,7 @@ async function main(): Promise<void> {
     }
     r.add(msg);
   });
-  post({ type: 'ready', protocol: PROTOCOL, capacity: Math.max(1, lanes.length) });
+  post({ type: 'ready', protocol: PROTOCOL, capacity: r instanceof Pipeline ? r.capacity : 1 });
 }
 
 // Also when the thread is ended otherwise (terminate(): an abort): its descriptors would stay.

@@ -2,7 +2,7 @@
 // including hostile members. GNU tar is the independent check where it is installed.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTar, checkUstarName, splitUstarName, TarStreamWriter, ustarHeader } from '../../src/pack/tar-write.js';
@@ -233,9 +233,9 @@ describe('xz into scratch files (pack workers)', () => {
     const good = file(xz(tarArchive([{ name: './6.1.0.btf', data: payload }])));
     const lane = XzLane.open()!;
     try {
-      const size = await lane.decompress(good.fd);
+      const got = await lane.decompress(good.fd);
       const r = await extractKernelBtf(good.bytes, 'xz', { label: 'k' });
-      expect(Buffer.from(lane.take(size!)!).equals(Buffer.from(r.tar))).toBe(true);
+      expect(Buffer.from(lane.take(got!)!).equals(Buffer.from(r.tar))).toBe(true);
       expect(Buffer.from(r.btf).equals(Buffer.from(payload))).toBe(true);
       const bad = Buffer.from(good.bytes);
       bad[bad.length >> 1] ^= 0xff;
@@ -259,11 +259,11 @@ describe('xz into scratch files (pack workers)', () => {
     const lanes = inputs.map(() => XzLane.open()!);
     try {
       expect(lanes.every((l) => l && l.alive)).toBe(true);
-      const sizes = await Promise.all(lanes.map((l, i) => l.decompress(inputs[i]!.fd)));
-      sizes.forEach((s, i) => expect(s).toBe(inputs[i]!.tar.length));
+      const tars = await Promise.all(lanes.map((l, i) => l.decompress(inputs[i]!.fd)));
+      tars.forEach((t, i) => expect(t!.size).toBe(inputs[i]!.tar.length));
       const into = new Uint8Array(1 << 20);
       lanes.forEach((l, i) => {
-        const out = l.take(sizes[i]!, into);
+        const out = l.take(tars[i]!, into);
         expect(Buffer.from(out!).equals(Buffer.from(inputs[i]!.tar))).toBe(true);
       });
       // 40 MB of zeros under a 1 MB member limit: ulimit -f stops xz (limit + 16 MB of slack)
@@ -279,6 +279,77 @@ describe('xz into scratch files (pack workers)', () => {
       expect(Buffer.from(lanes[0]!.take(again!)!).equals(Buffer.from(inputs[2]!.tar))).toBe(true);
     } finally {
       for (const l of lanes) l?.close();
+    }
+  });
+  it.skipIf(!scratchAvailable())('XzLane of depth 3: decompressions queued at once come out in order, each in its own file, a failing one between them alone fails', async () => {
+    const inputs = [1, 2, 3, 4, 5].map((seed) => {
+      const tar = tarArchive([{ name: `${seed}.btf`, data: btfBytes(150_000 * seed, seed) }]);
+      return { tar, ...file(xz(tar)) };
+    });
+    const bad = Buffer.from(inputs[1]!.bytes);
+    bad[bad.length >> 1] ^= 0xff;
+    const corrupt = file(bad);
+    const lane = XzLane.open(3)!;
+    try {
+      expect(lane.depth).toBe(3);
+      // three at once: the shell runs them one after the other; the middle one is corrupt
+      const ended: number[] = [];
+      const queued = [inputs[0]!.fd, corrupt.fd, inputs[2]!.fd].map((fd, i) => lane.decompress(fd).then((t) => (ended.push(i), t)));
+      expect(lane.room).toBe(0);
+      await expect(lane.decompress(inputs[3]!.fd)).rejects.toThrow(/no room/);
+      const [a, b, c] = await Promise.all(queued);
+      expect(ended).toEqual([0, 1, 2]);
+      expect(b).toBeUndefined(); // its slot is free again
+      expect(lane.room).toBe(1);
+      expect(a!.out.fd).not.toBe(c!.out.fd);
+      // a slot taken frees its scratch file for the next one, which holds only its own tar
+      expect(Buffer.from(lane.take(c!)!).equals(Buffer.from(inputs[2]!.tar))).toBe(true);
+      const d = await lane.decompress(inputs[4]!.fd);
+      expect(Buffer.from(lane.take(d!)!).equals(Buffer.from(inputs[4]!.tar))).toBe(true);
+      expect(Buffer.from(lane.take(a!)!).equals(Buffer.from(inputs[0]!.tar))).toBe(true);
+      expect(lane.room).toBe(3);
+      // a tar never taken (its kernel failed first) gives its slot back, emptied
+      const e = await lane.decompress(inputs[3]!.fd);
+      lane.drop(e!);
+      expect(lane.room).toBe(3);
+      expect(fstatSync(e!.out.fd).size).toBe(0);
+    } finally {
+      lane.close();
+    }
+  });
+  it.skipIf(!scratchAvailable())('XzLane whose helper shell dies: every queued decompression gives undefined, renew() opens another', async () => {
+    const inputs = [1, 2, 3].map((seed) => file(xz(tarArchive([{ name: `${seed}.btf`, data: btfBytes(2_000_000, seed) }]))));
+    const lane = XzLane.open(3)!;
+    try {
+      const queued = inputs.map((f) => lane.decompress(f.fd));
+      (lane as unknown as { helper: { child: { kill(sig: string): void } } }).helper.child.kill('SIGKILL');
+      expect(await Promise.all(queued)).toEqual([undefined, undefined, undefined]);
+      expect(lane.alive).toBe(false);
+      expect(lane.room).toBe(3);
+      const next = XzLane.renew(lane);
+      expect(next).not.toBe(lane);
+      expect(next.depth).toBe(3);
+      next.close();
+    } finally {
+      lane.close();
+    }
+  });
+  it.skipIf(!scratchAvailable())('XzLane.close() with decompressions queued: none of them writes into a file that took a closed descriptor number', async () => {
+    const inputs = [1, 2, 3].map((seed) => file(xz(tarArchive([{ name: `${seed}.btf`, data: btfBytes(3_000_000, seed) }]))));
+    const lane = XzLane.open(3)!;
+    const scratch = (lane as unknown as { scratch: number[] }).scratch;
+    const queued = inputs.map((f) => lane.decompress(f.fd));
+    lane.close();
+    // the lowest free descriptors now: the scratch files' numbers, which the queued requests name
+    const dir = tempDir();
+    const others = scratch.map((_, i) => openSync(join(dir, `other-${i}`), 'w+'));
+    try {
+      expect(others.filter((fd) => scratch.includes(fd)).length).toBeGreaterThan(0);
+      expect(await Promise.all(queued)).toEqual([undefined, undefined, undefined]);
+      await new Promise((r) => setTimeout(r, 300)); // what a shell left reading its input would have run by now
+      for (const fd of others) expect(fstatSync(fd).size).toBe(0);
+    } finally {
+      for (const fd of others) closeSync(fd);
     }
   });
   it.skipIf(!scratchAvailable())('XzLane.close() twice closes nothing else (a worker closes its lanes at the close message and again at exit)', () => {
@@ -302,9 +373,9 @@ describe('xz into scratch files (pack workers)', () => {
     const lane = XzLane.open()!;
     try {
       const entry = (await cache.begin(id))!;
-      const size = await lane.decompress(input.fd, undefined, entry);
-      expect(size).toBe(tar.length);
-      const out = lane.take(size!, undefined, entry)!;
+      const got = await lane.decompress(input.fd, undefined, entry);
+      expect(got!.size).toBe(tar.length);
+      const out = lane.take(got!)!;
       expect(Buffer.from(out).equals(Buffer.from(tar))).toBe(true);
       expect(await entry.commit(out)).toBe(true);
       expect(Buffer.from((await cache.get(id))!).equals(Buffer.from(tar))).toBe(true);
