@@ -281,7 +281,7 @@ describe('determinism', () => {
       { jobs: 2 },
       { jobs: 2, useCache: false },
       { jobs: 2, useCache: false, decompressor: 'lzma' },
-      // 2 threads with 8 xz lanes each (mixed raw and .tar.xz kernels go through the lanes)
+      // 2 threads with 4 xz lanes of 3 kernels each (mixed raw and .tar.xz kernels go through the lanes)
       { jobs: 8, useCache: false },
       // no tmpfs scratch files: one kernel at a time per thread, xz through execa
       { jobs: 2, useCache: false, noScratch: true } as Partial<PackApi.PackOptions>,
