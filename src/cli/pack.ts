@@ -235,7 +235,7 @@ export function register(program: Command): void {
     .argument('<object...>', 'CO-RE eBPF object files (.bpf.o)')
     .option('-o, --output <file>', 'output file (default: min_core_btfs.tar.gz, or min_core_btfs.tar with --format tar)');
   addArchiveOptions(cmd)
-    .option('-j, --jobs <n>', 'parallel jobs (default: number of CPUs): with xz and a tmpfs /dev/shm, 2 x N xz run at once for one minimizing thread per 4 jobs; else N worker threads')
+    .option('-j, --jobs <n>', 'parallel jobs (default: number of CPUs): with xz and a tmpfs /dev/shm, N xz run at once (3 kernels queued for each) for one minimizing thread per 4 jobs; else N worker threads')
     .option('--json <file>', 'also pack this JSON file as ./package.json (eunomia package)')
     .addOption(new Option('--layout <layout>', 'member paths: btfhub (./btfhub-archive/<ID>/...) or bcc (./<ID>/...)').choices(['btfhub', 'bcc']).default('btfhub'))
     .addOption(new Option('--format <format>', 'tar.gz, or an uncompressed tar (eunomia ecli)').choices(['tar.gz', 'tar']).default('tar.gz'))
