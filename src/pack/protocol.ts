@@ -56,8 +56,9 @@ export interface WorkerInit {
 export interface TestHooks {
   /** A worker exits (code 70) on the kernel whose label contains this: crash isolation. */
   exitOn?: string;
-  /** Minimizing made dear by a fixed wait: the pool's thread growth, on a decision that does
-   * not hang on how loaded the machine is. */
+  /** Minimizing made dear by a fixed wait that holds the thread, as minimizing does: the pool's
+   * thread growth, on a decision that does not hang on how loaded the machine is, and the xz
+   * lanes' queues, which must run while their thread is held. */
   minimizeDelayMs?: number;
   /** `pack --verify`'s own test: the minimized BTF of the kernel whose label contains this
    * loses its type section before it is verified (and, unverified, would be stored). */

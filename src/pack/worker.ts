@@ -332,7 +332,8 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         throw err;
       }
       out = await m.run(btf, t.label, full?.target); // the checks' parse of the full BTF, reused
-      if (hooks.minimizeDelayMs) await new Promise((r) => setTimeout(r, hooks.minimizeDelayMs));
+      // held, not awaited: minimizing holds the thread (its event loop too) for its whole length
+      if (hooks.minimizeDelayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, hooks.minimizeDelayMs);
       ms.minimize = performance.now() - t0;
     }
     if (hooks.damageMinimized && t.label.includes(hooks.damageMinimized)) out = damageBtf(out);

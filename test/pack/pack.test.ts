@@ -584,3 +584,46 @@ describe('minimizing threads', () => {
     expect(readFileSync(join(root, 'p.tar.gz')).equals(readFileSync(join(root, 'o.tar.gz')))).toBe(true);
   });
 });
+
+describe('xz lanes', () => {
+  it('queue their kernels: xz keeps running while the minimizing thread is held, never more at once than jobs', async (ctx) => {
+    if (!scratchAvailable()) return ctx.skip('no tmpfs scratch files: no xz lanes');
+    const realXz = execFileSync('sh', ['-c', 'command -v xz'], { encoding: 'utf8' }).trim();
+    const root = tempDir();
+    const arch = join(root, 'a');
+    const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
+    buildArchive(
+      arch,
+      Array.from({ length: 6 }, (_, i) => ({ rel: `fixture/${i}/x86_64/deep-${i}.btf.tar.xz`, data: xz(tarArchive([{ name: `deep-${i}.btf`, data: deep }])) })),
+    );
+    // An `xz` first on PATH that logs when each run starts and ends (ms), then runs the real one.
+    const bin = join(root, 'bin');
+    const log = join(root, 'xz.log');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'xz'), `#!/bin/sh\necho "s $(date +%s%N)" >>'${log}'\n'${realXz}' "$@"\nrc=$?\necho "e $(date +%s%N)" >>'${log}'\nexit $rc\n`, { mode: 0o755 });
+    // Each minimize holds its thread for 0.8 s (the event loop too), as a large kernel's does.
+    const HOLD_MS = 800;
+    process.env.BTFGEN_TEST_MINIMIZE_DELAY_MS = String(HOLD_MS);
+    const path0 = process.env.PATH;
+    process.env.PATH = `${bin}:${path0}`;
+    try {
+      const r = await pack({ objects: FIX_OBJECTS, output: join(root, 'o.tar.gz'), archive: arch, jobs: 2, useCache: false, kernelCache: false, ...base(root) });
+      expect(r.counts.packed).toBe(6);
+    } finally {
+      process.env.PATH = path0;
+      delete process.env.BTFGEN_TEST_MINIMIZE_DELAY_MS;
+    }
+    const events = readFileSync(log, 'utf8').trim().split('\n').map((l) => ({ start: l.startsWith('s'), ms: Number(BigInt(l.slice(2)) / 1_000_000n) }));
+    const ends = events.filter((e) => !e.start).map((e) => e.ms);
+    expect(ends.length).toBe(6);
+    // One lane per job: never more than 2 xz at once.
+    let running = 0;
+    let most = 0;
+    for (const e of [...events].sort((a, b) => a.ms - b.ms || Number(a.start) - Number(b.start))) most = Math.max(most, (running += e.start ? 1 : -1));
+    expect(most).toBeLessThanOrEqual(2);
+    // Every kernel's xz ran while the thread was held on the first kernel: two lanes with three
+    // kernels each start the next xz themselves. (With one kernel per lane and four lanes, the
+    // fifth and sixth xz could only start once the thread took a tar after the first hold.)
+    expect(Math.max(...ends) - Math.min(...ends)).toBeLessThan(HOLD_MS);
+  });
+});
