@@ -7,7 +7,8 @@
 // kernel cache entry). With several (init.lanes > 1), one thread keeps several `xz` running
 // while it minimizes what is already out: on btfhub kernels xz is most of the CPU work, so one
 // minimizing thread keeps two or more xz busy, and one thread instead of one per core pays V8's
-// cold start (module loading, interpreted code before it is optimized) once. Otherwise one
+// cold start (module loading, interpreted code before it is optimized) once. Each lane holds
+// init.laneDepth kernels queued, so its xz runs on while the thread is busy. Otherwise one
 // kernel at a time, through one lane where it opens.
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
