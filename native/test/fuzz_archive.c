@@ -77,19 +77,7 @@ static void header(struct buf *b, const char *name, const char *prefix, char typ
 {
 	unsigned char h[512];
 
-	memset(h, 0, sizeof(h));
-	strncpy((char *)h, name, 100);
-	memcpy(h + 100, "0000644", 8);
-	memcpy(h + 108, "0000000", 8);
-	memcpy(h + 116, "0000000", 8);
-	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)(size & 077777777777ULL));
-	memcpy(h + 136, "00000000000", 12);
-	h[156] = (unsigned char)type;
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
-	if (prefix)
-		strncpy((char *)h + 345, prefix, 155);
-	tar_checksum(h);
+	ustar_header(h, name, prefix, type, size);
 	add_site(R_HEADER, b->len, 512);
 	buf_add(b, h, 512);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the C helper's test programs share: a growable byte buffer, the tar header checksum,
- * gzip framing and a directory's entry count (their tests check that nothing is left behind).
+ * What the C helper's test programs share: a growable byte buffer, the tar header and its
+ * checksum, gzip framing and a directory's entry count (their tests check that nothing is left behind).
  * Include it first: it defines ZLIB_CONST before <zlib.h>.
  */
 #ifndef BTFGEN_TEST_UTIL_H
 #define BTFGEN_TEST_UTIL_H
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,28 @@ static inline void tar_checksum(unsigned char *h)
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);
 	h[155] = ' ';
+}
+
+/*
+ * A ustar header block for a member: mode 0644, owner and mtime 0, `size` in the 11 octal
+ * digits the field holds (its low 33 bits: a caller may want the field wrong), checksummed.
+ */
+static inline void ustar_header(unsigned char h[512], const char *name, const char *prefix, char type,
+				uint64_t size)
+{
+	memset(h, 0, 512);
+	strncpy((char *)h, name, 100);
+	memcpy(h + 100, "0000644", 8);
+	memcpy(h + 108, "0000000", 8);
+	memcpy(h + 116, "0000000", 8);
+	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)(size & 077777777777ULL));
+	memcpy(h + 136, "00000000000", 12);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	if (prefix)
+		strncpy((char *)h + 345, prefix, 155);
+	tar_checksum(h);
 }
 
 /* Appends one gzip member holding p[0..n) deflated at `level`. */
