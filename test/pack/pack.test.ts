@@ -545,6 +545,17 @@ describe('abort', () => {
 });
 
 
+/** An archive (`root`/a) of `n` tiny .btf.tar.xz kernels, deep-0 ... deep-(n-1): decompressing each is cheap next to minimizing it. */
+async function tinyXzArchive(root: string, n: number): Promise<string> {
+  const arch = join(root, 'a');
+  const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
+  buildArchive(
+    arch,
+    Array.from({ length: n }, (_, i) => ({ rel: `fixture/${i}/x86_64/deep-${i}.btf.tar.xz`, data: xz(tarArchive([{ name: `deep-${i}.btf`, data: deep }])) })),
+  );
+  return arch;
+}
+
 describe('minimizing threads', () => {
   it('minimizersNeeded: threads to keep up with the decompressions on N cores', () => {
     expect(minimizersNeeded(2, 1.1, 6.1)).toBe(1); // the demo archive: xz dominates
@@ -558,13 +569,7 @@ describe('minimizing threads', () => {
     // Without tmpfs scratch files there are no lanes: one thread per job from the start.
     if (!scratchAvailable()) return ctx.skip('no tmpfs scratch files (xz lanes off): pack starts one thread per job, nothing grows');
     const root = tempDir();
-    // Sixteen tiny .btf.tar.xz kernels: decompressing each is cheap next to minimizing it.
-    const arch = join(root, 'a');
-    const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
-    buildArchive(
-      arch,
-      Array.from({ length: 16 }, (_, i) => ({ rel: `fixture/${i}/x86_64/deep-${i}.btf.tar.xz`, data: xz(tarArchive([{ name: `deep-${i}.btf`, data: deep }])) })),
-    );
+    const arch = await tinyXzArchive(root, 16);
     // Minimizing is made dear by a fixed 60 ms wait in the worker (a test hook): measured, a
     // tiny kernel's minimize alone could come out cheaper than its xz on a loaded machine, and
     // the pool then rightly kept one thread (a CI run failed so).
@@ -590,12 +595,7 @@ describe('xz lanes', () => {
     if (!scratchAvailable()) return ctx.skip('no tmpfs scratch files: no xz lanes');
     const realXz = execFileSync('sh', ['-c', 'command -v xz'], { encoding: 'utf8' }).trim();
     const root = tempDir();
-    const arch = join(root, 'a');
-    const deep = await rawBtfOfElf(fixture('targets/deep_target.o'));
-    buildArchive(
-      arch,
-      Array.from({ length: 6 }, (_, i) => ({ rel: `fixture/${i}/x86_64/deep-${i}.btf.tar.xz`, data: xz(tarArchive([{ name: `deep-${i}.btf`, data: deep }])) })),
-    );
+    const arch = await tinyXzArchive(root, 6);
     // An `xz` first on PATH that logs when each run starts and ends (ms), then runs the real one.
     const bin = join(root, 'bin');
     const log = join(root, 'xz.log');
