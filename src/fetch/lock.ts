@@ -14,7 +14,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { FetchError } from '../errors.js';
-import { pidAlive } from '../fsutil.js';
+import { pidAlive, sweepDeadPids } from '../fsutil.js';
 
 export const LOCK_FILE = '.btfgen-fetch.lock';
 /** Environment variable holding the lock's token in every git process of one fetch. */
@@ -98,13 +98,12 @@ async function tryCreate(file: string, content: string): Promise<boolean> {
 
 /** Removes temporary lock files (`<lock>.<pid>.<hex>.tmp`) left by processes that died. */
 async function removeDeadTemps(file: string): Promise<void> {
-  const dir = path.dirname(file);
   const prefix = `${path.basename(file)}.`;
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
+  const pidOf = (name: string): number | undefined => {
     const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
-    if (m && !pidAlive(Number(m[1]))) await unlink(path.join(dir, name)).catch(() => undefined);
-  }
+    return m ? Number(m[1]) : undefined;
+  };
+  await sweepDeadPids(path.dirname(file), pidOf).catch(() => undefined);
 }
 
 /** Pids of the processes (not this one) whose environment holds FETCH_TOKEN_ENV=token. Linux only: elsewhere none. */
