@@ -50,6 +50,17 @@ describe('acquireLock', () => {
     await l2.release();
   });
 
+  it('removes the temporary lock files of processes that died, and no others', async () => {
+    const dead = `lock.${deadPid()}.0a1b2c3d.tmp`;
+    const deadTakeover = `lock.takeover.${deadPid()}.0a1b2c3d.tmp`;
+    const live = `lock.${process.ppid}.0a1b2c3d.tmp`; // our parent runs
+    const other = `lock.notapid.tmp`;
+    for (const n of [dead, deadTakeover, live, other]) await writeFile(path.join(dir, n), 'x');
+    const lock = await acquireLock(file);
+    await lock.release();
+    expect([dead, deadTakeover, live, other].map((n) => existsSync(path.join(dir, n)))).toEqual([false, false, true, true]);
+  });
+
   it('takes over a lock whose owner died', async () => {
     await writeFile(file, JSON.stringify({ pid: deadPid(), host: os.hostname(), since: 'then' }));
     let waited = false;
