@@ -6,8 +6,9 @@ export default defineConfig({
     testTimeout: 120_000,
     // lets each worker's event loop turn between tests (see the file)
     setupFiles: ['test/helpers/yield.ts'],
-    // a per-run BTFHUB_CACHE, so that no test fills ~/.cache/eunomia/btfhub (see the file)
-    globalSetup: ['test/helpers/cache-isolation.ts'],
+    // a per-run temp directory (TMPDIR), removed at the end, and a per-run BTFHUB_CACHE in it,
+    // so that no test fills ~/.cache/eunomia/btfhub (see the files)
+    globalSetup: ['test/helpers/run-tmp.ts', 'test/helpers/cache-isolation.ts'],
     hookTimeout: 300_000,
     // Two cores on CI: differential suites spawn bpftool; keep parallelism modest.
     pool: 'forks',

@@ -1,4 +1,6 @@
-// Temp directories of the tests: never inside the repository, removed when the test process exits.
+// Temp directories of the tests: never inside the repository. Under vitest they live in the
+// run's own temp directory (run-tmp.ts), removed when the run ends; the 'exit' handler covers
+// a test process run on its own.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,4 +17,12 @@ export function processTempDir(prefix: string): string {
     dir = made;
   }
   return dir;
+}
+
+/**
+ * A cache directory shared by test runs (`name` in the temp directory the run was started
+ * with, not the run's own): what it holds is keyed by content, so it stays valid.
+ */
+export function sharedCacheDir(name: string): string {
+  return join(process.env.BTFGEN_TEST_SHARED_TMP ?? tmpdir(), name);
 }

@@ -2,13 +2,11 @@
 // and fixture objects they run on (archive kernels extracted with tar/xz to a temp cache), and a
 // per-process temp directory. Paths, tools and skip messages: test/helpers/env.ts.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { prepareObject, prepareTarget, Minimizer, type PreparedObject, type PreparedTarget } from '../../../src/minimize/index.js';
 import { unpackKernelBtf } from '../../../src/minimize/input.js';
-import { listArchiveKernels } from '../../helpers/data.js';
+import { extractedKernel, listArchiveKernels } from '../../helpers/data.js';
 import { ARCHIVE_DEMO, ARCHIVE_EXTRA, BPF_FIXTURES_DIR, BPF_TARGETS_DIR, FULL, HAVE_ARCHIVE_DEMO, REPO_ROOT } from '../../helpers/env.js';
 import { processTempDir } from '../../helpers/temp.js';
 
@@ -23,29 +21,11 @@ export function tempFile(name: string): string {
   return join(tempDir(), `${seq++}-${name}`);
 }
 
-/** Kernel extraction cache shared by test processes (content-addressed by source path + size). */
-const KCACHE = join(tmpdir(), 'btfgen-minimize-kernels');
-
 /**
  * A raw BTF file for a kernel path: `.btf.tar.xz` and `.xz` are extracted with tar/xz (not with
- * our own reader) into a shared cache; raw files are returned as they are.
+ * our own reader) into the shared test cache (data.ts); raw files are returned as they are.
  */
-export function kernelFile(path: string): string {
-  if (!path.endsWith('.xz')) return path;
-  const st = statSync(path);
-  const key = createHash('sha1').update(`${path}:${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 12);
-  const out = join(KCACHE, `${key}-${basename(path).replace(/\.tar\.xz$|\.xz$/, '')}`);
-  if (existsSync(out)) return out;
-  mkdirSync(KCACHE, { recursive: true });
-  const r = path.endsWith('.tar.xz')
-    ? spawnSync('tar', ['-xOJf', path], { maxBuffer: 1 << 30 })
-    : spawnSync('xz', ['-dc', path], { maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`cannot extract ${path}: ${r.stderr}`);
-  const t = `${out}.${process.pid}.tmp`;
-  writeFileSync(t, r.stdout);
-  renameSync(t, out);
-  return out;
-}
+export const kernelFile = extractedKernel;
 
 /**
  * Archive kernels of the default suite: the 44 MB non-deduplicated CentOS 8 kernel, the ENUM64
