@@ -33,7 +33,8 @@
 // once so overshoot the limit by at most about SCAN_SLACK each. Temporary files of processes
 // that no longer run (or older than an hour) are removed by the scan.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open as openFile, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { open as openFile, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
@@ -58,6 +59,8 @@ const TMP_MARK = '.tmp-';
 const STALE_TMP_MS = 60 * 60 * 1000;
 /** Eviction frees room down to this share of the limit, so that the next puts need no scan. */
 const LOW_WATER = 0.9;
+/** Bytes per write(2) of an entry: larger writes cost ext4 more (bench/README.md). */
+const WRITE_CHUNK = 256 * 1024;
 /** Share of the limit a process stores between two scans of the directory. */
 const SCAN_SLACK = 0.05;
 
@@ -185,57 +188,44 @@ export class KernelCache {
 
   /**
    * Stores a kernel's tar (its archive file decompressed); resolves true when it was stored,
-   * false when it was skipped (bigger than the limit, or no room without evicting what this
-   * process used). Never rejects: the cache is an optimization, a failed write is a skipped
-   * one. The tar is written from the caller's buffer, not copied: it must stay unchanged until
-   * the promise settles.
+   * false when it was skipped (bigger than the limit, no room without evicting what this
+   * process used, or the write failed: the cache is an optimization, a failed write is a
+   * skipped one). Never rejects. The entry is written to a temporary file before this returns
+   * (the caller may reuse the tar's buffer then), synchronously: a caller that goes on to hold
+   * its thread (a worker minimizing the kernel) would otherwise hold the write back too; it is
+   * renamed into place, after making room, in the background.
    */
   async put(identity: string, tar: Uint8Array): Promise<boolean> {
     checkIdentity(identity);
-    if (HEADER + tar.length > this.maxBytes) return false;
-    const w = await this.begin(identity);
-    if (!w) return false;
-    try {
-      await w.writeTar(tar);
-    } catch {
-      await w.discard();
-      return false;
-    }
-    return w.commit(tar);
-  }
-
-  /**
-   * A new entry for this identity, as a temporary file holding a blank header: its owner
-   * appends the tar (xz writes it there itself, see src/pack/decompress.ts XzLane), then
-   * commit()s it with the bytes written, or discard()s it. Undefined when the cache stores
-   * nothing more in this process (full) or the file cannot be made.
-   */
-  async begin(identity: string): Promise<EntryWriter | undefined> {
-    checkIdentity(identity);
-    if (this.full) return undefined;
-    const file = this.file(identity);
-    const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
-    let fh: FileHandle | undefined;
-    try {
-      await mkdir(path.dirname(file), { recursive: true });
-      fh = await openFile(tmp, 'wx+', 0o644); // read too: the owner reads xz's output back
-      await fh.write(new Uint8Array(HEADER), 0, HEADER, 0);
-      return new EntryWriter(this, identity, tmp, fh);
-    } catch {
-      await fh?.close().catch(() => undefined);
+    const size = HEADER + tar.length;
+    if (this.full || size > this.maxBytes) return false;
+    const tmp = this.writeTemp(identity, tar); // before the first await: before put() returns
+    if (!tmp) return false;
+    const run = this.queue.then(() => this.store(identity, tmp, size)).catch(async () => {
       await unlink(tmp).catch(() => undefined);
-      return undefined;
-    }
-  }
-
-  /** EntryWriter.commit(): entries are stored one after the other (the index is this process's view of the limit). */
-  enqueue(w: EntryWriter, head: Buffer, size: number): Promise<boolean> {
-    const run = this.queue.then(() => this.store(w, head, size)).catch(async () => {
-      await w.remove();
       return false;
     });
     this.queue = run;
     return run;
+  }
+
+  /** Writes the entry (header, then the tar) to a new temporary file of the cache: its path, or undefined. */
+  private writeTemp(identity: string, tar: Uint8Array): string | undefined {
+    const file = this.file(identity);
+    const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    let fd: number | undefined;
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      fd = openSync(tmp, 'wx', 0o644);
+      writeAll(fd, entryHeader(identity, tar), 0);
+      writeAll(fd, tar, HEADER);
+      closeSync(fd);
+      return tmp;
+    } catch {
+      if (fd !== undefined) closeQuietly(fd);
+      removeQuietly(tmp);
+      return undefined;
+    }
   }
 
   /** Resolves when every put so far has finished. */
@@ -243,10 +233,13 @@ export class KernelCache {
     await this.queue;
   }
 
-  /** Makes room for the written entry `w` (its header `head`, `size` bytes in all) and renames it into place. */
-  private async store(w: EntryWriter, head: Buffer, size: number): Promise<boolean> {
-    const { identity } = w;
-    if (this.full || size > this.maxBytes) return w.remove().then(() => false);
+  /** Makes room for the entry written to `tmp` (`size` bytes) and renames it into place. */
+  private async store(identity: string, tmp: string, size: number): Promise<boolean> {
+    const skip = async (stored: boolean): Promise<boolean> => {
+      await unlink(tmp).catch(() => undefined);
+      return stored;
+    };
+    if (this.full) return skip(false);
     let fresh = false;
     if (!this.index || this.sinceScan + size > this.slack) {
       await this.scan();
@@ -258,8 +251,7 @@ export class KernelCache {
       const st = await stat(this.file(identity)).catch(() => undefined);
       if (st?.isFile() && st.size === size) {
         this.used.add(identity);
-        await w.remove();
-        return true;
+        return skip(true);
       }
       this.total -= prev.size;
       this.index!.delete(identity);
@@ -268,11 +260,10 @@ export class KernelCache {
       if (!fresh) await this.scan(); // other packs may have filled or emptied it meanwhile
       if (this.total + size > this.maxBytes && !(await this.evict(size))) {
         this.full = true;
-        await w.remove();
-        return false;
+        return skip(false);
       }
     }
-    if (!(await w.finish(head, this.file(identity)))) return false;
+    await rename(tmp, this.file(identity));
     this.index!.set(identity, { size, usedAt: Date.now() });
     this.total += size;
     this.sinceScan += size;
@@ -380,84 +371,26 @@ async function removeIfLeftover(name: string, file: string): Promise<void> {
   if (stale || (pid !== process.pid && !pidAlive(pid))) await unlink(file).catch(() => undefined);
 }
 
-/**
- * An entry being written (KernelCache.begin()): a temporary file of the cache holding a blank
- * header, open for its owner to append the tar to (`fd`; xz does it through /proc/<pid>/fd).
- * The owner then commit()s it (the cache stores or removes it) or discard()s it.
- */
-export class EntryWriter {
-  /** open: its owner writes it; committed: in the cache's queue; closed: stored or removed. */
-  private state: 'open' | 'committed' | 'closed' = 'open';
+/** Writes all of `data` at `position` of file `fd`, WRITE_CHUNK bytes per call at most. */
+function writeAll(fd: number, data: Uint8Array, position: number): void {
+  let n = 0;
+  while (n < data.length) n += writeSync(fd, data, n, Math.min(WRITE_CHUNK, data.length - n), position + n);
+}
 
-  constructor(
-    private readonly cache: KernelCache,
-    readonly identity: string,
-    /** The temporary file's path. */
-    readonly tmp: string,
-    private readonly fh: FileHandle,
-  ) {}
-
-  /** The descriptor to append the tar to. */
-  get fd(): number {
-    return this.fh.fd;
-  }
-
-  /** Where the tar starts in the file (the header's length). */
-  readonly offset = HEADER;
-
-  /** Writes the tar after the header (put(): the tar is in memory). */
-  writeTar(tar: Uint8Array): Promise<void> {
-    return write(this.fh, tar, HEADER);
-  }
-
-  /**
-   * Stores the entry: `tar` must be the bytes written after the header, read back (its CRC-32
-   * is taken now, so the caller may reuse the buffer once this returned). Resolves as put().
-   */
-  commit(tar: Uint8Array): Promise<boolean> {
-    if (this.state !== 'open') return Promise.resolve(false);
-    this.state = 'committed';
-    return this.cache.enqueue(this, entryHeader(this.identity, tar), HEADER + tar.length);
-  }
-
-  /** Removes the temporary file of an entry not to be stored (xz failed, the tar was bad); nothing once committed. */
-  async discard(): Promise<void> {
-    if (this.state === 'open') await this.remove();
-  }
-
-  /** The cache's side (KernelCache.store()): the entry is not stored after all. */
-  async remove(): Promise<void> {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    await this.drop();
-  }
-
-  /** The cache's side: writes the header and renames the file to `file`; false when that failed. */
-  async finish(head: Buffer, file: string): Promise<boolean> {
-    if (this.state === 'closed') return false;
-    this.state = 'closed';
-    try {
-      await write(this.fh, head, 0);
-      await this.fh.close();
-      await rename(this.tmp, file);
-      return true;
-    } catch {
-      await this.drop();
-      return false;
-    }
-  }
-
-  /** Closes the file (if still open) and removes it. */
-  private async drop(): Promise<void> {
-    await this.fh.close().catch(() => undefined);
-    await unlink(this.tmp).catch(() => undefined);
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }
 
-/** Writes all of `data` at `position` of the open file. */
-async function write(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let n = 0;
-  while (n < data.length) n += (await fh.write(data, n, data.length - n, position + n)).bytesWritten;
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // never made
+  }
 }
 
 // Entry: header (64 bytes, little-endian), then the tar.

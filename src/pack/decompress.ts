@@ -1,15 +1,15 @@
 // Reading a kernel's BTF out of its `.btf.tar.xz`, in memory: an xz decompressor, then the
-// in-memory tar reader (tar-read.ts). Nothing is unpacked to disk but a kernel cache entry (the
-// decompressed tar, which a lane's xz writes into the entry). The paths, fastest first
-// (docs/pack-internals.md; their measured cost in bench/README.md):
-//   1. `xz` into a private tmpfs scratch file or a kernel cache entry (XzLane, pack's workers;
-//      Linux with a tmpfs /dev/shm);
+// in-memory tar reader (tar-read.ts). Nothing is unpacked to disk (a kernel cache entry is
+// written from the tar in memory, src/kcache). The paths, fastest first (docs/pack-internals.md;
+// their measured cost in bench/README.md):
+//   1. `xz` into a private tmpfs scratch file (XzLane, pack's workers; Linux with a tmpfs
+//      /dev/shm);
 //   2. `xz` through execa (extractKernelBtf): everywhere else, and whenever a lane fails (it
 //      words the error);
 //   3. @napi-rs/lzma in process (no `xz` command, or `--decompressor lzma`).
 // A FIFO path (for Linux without a tmpfs /dev/shm) was measured and dropped: bench/README.md.
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants as fsc, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsc, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveError } from '../errors.js';
@@ -132,20 +132,29 @@ export async function extractKernelBtf(
 // Forking the worker's process for every `xz` is not cheap either: node forks the whole
 // process (hundreds of MB mapped) each time. So each lane starts one small shell once, which
 // forks `xz` on request: it opens the input and the scratch file through /proc/<pid>/fd (our
-// descriptors), says so with xz's pid, and reports xz's exit status (xz's messages come on
-// the same stream, before the status).
+// descriptors) and reports xz's exit status and the bytes xz wrote (xz's messages come on the
+// same stream, before the status).
 const STATUS = '@btfgen-xz-status ';
-const PID = '@btfgen-xz-pid ';
 // A request is three lines: input path, output path, and a file size limit for xz in 512-byte
-// blocks (`ulimit -f`; it bounds what xz may write into a scratch file, see XzLane). xz appends
-// to the output: a kernel cache entry holds its header before the tar.
-const HELPER_SCRIPT = `while IFS= read -r in && IFS= read -r out && IFS= read -r lim; do { ( ulimit -f "$lim" && exec xz -dc <"$in" 2>&1 >&3 3>&- ) & echo "${PID}$!"; wait $!; echo "${STATUS}$?"; } 3>>"$out" || echo "${STATUS}255"; done`;
+// blocks (`ulimit -f`; it bounds what xz may write into a scratch file, see XzLane). The output
+// is opened without truncation and written from its start (`3<>`): a scratch file keeps its
+// pages from kernel to kernel, and what is past xz's output is left from earlier ones. So xz
+// must not seek (--no-sparse: holes would show that stale data), and the length comes from the
+// descriptor's offset once xz is done (its `pos` in /proc/<shell>/fdinfo, read by a builtin).
+const HELPER_SCRIPT = `while IFS= read -r in && IFS= read -r out && IFS= read -r lim; do { ( ulimit -f "$lim" && exec xz -dc --no-sparse <"$in" 2>&1 >&3 3>&- ); s=$?; n=; read -r _ n </proc/$$/fdinfo/3; echo "${STATUS}$s $n"; } 3<>"$out" || echo "${STATUS}255"; done`;
+
+/** How a request ended: xz's exit status (-1: no status came), and the bytes it wrote (-1: unknown). */
+interface XzEnd {
+  status: number;
+  size: number;
+}
+const NO_END: XzEnd = { status: -1, size: -1 };
 
 interface Helper {
   child: ReturnType<typeof spawn>;
   partial: string;
   /** The requests sent and not yet answered, oldest first: the shell runs them in turn. */
-  waiting: ((status: number) => void)[];
+  waiting: ((end: XzEnd) => void)[];
   dead: boolean;
 }
 /** Starts a helper shell (HELPER_SCRIPT); `down` runs when it goes away. */
@@ -158,13 +167,13 @@ function startHelper(down?: () => void): Helper | undefined {
     child.stdout!.on('data', (d: string) => {
       const lines = (h.partial + d).split('\n');
       h.partial = lines.pop()!;
-      // xz's messages and pid lines come before each status; only the status answers a request
-      for (const line of lines) if (line.startsWith(STATUS)) answer(h, Number(line.slice(STATUS.length)));
+      // xz's messages come before each status; only the status line answers a request
+      for (const line of lines) if (line.startsWith(STATUS)) answer(h, parseEnd(line.slice(STATUS.length)));
     });
     const gone = (): void => {
       h.dead = true;
       down?.();
-      while (h.waiting.length) answer(h, -1);
+      while (h.waiting.length) answer(h, NO_END);
     };
     child.on('error', gone);
     child.on('close', gone);
@@ -176,11 +185,17 @@ function startHelper(down?: () => void): Helper | undefined {
   }
 }
 
-/** The oldest request's answer: xz's exit status (-1: the shell went away). */
-function answer(h: Helper, status: number): void {
+/** The oldest request's answer (NO_END: the shell went away). */
+function answer(h: Helper, end: XzEnd): void {
   const done = h.waiting.shift();
   if (h.waiting.length === 0) idle(h);
-  done?.(status);
+  done?.(end);
+}
+
+/** `<status> <bytes>` from the shell; a part that is not a number is -1. */
+function parseEnd(text: string): XzEnd {
+  const [status, size] = text.split(' ').map((w) => (/^\d+$/.test(w) ? Number(w) : -1));
+  return { status: status ?? -1, size: size ?? -1 };
 }
 
 /** An idle helper does not keep the thread's event loop alive. */
@@ -200,9 +215,15 @@ function busy(h: Helper): void {
 // through the event loop, a poll and a read per 8 KiB (bench/README.md). So where /dev/shm is a tmpfs, each XzLane
 // keeps one scratch file there: created private (0600, O_EXCL), its name removed at once, so
 // it lives in memory only and only while the descriptor is open; xz writes into it through
-// /proc/<pid>/fd, we read it in one call and truncate it. A file size limit (ulimit -f) stops a
-// hostile stream at the member limit, as execa's maxBuffer does. Nothing reaches a disk.
+// /proc/<pid>/fd from its start, over what the last kernel left, and we read it in one call. It
+// is not emptied between kernels: truncating it and having xz fault in fresh pages for the next
+// kernel cost more CPU than the copies themselves (bench/README.md); one that a large kernel
+// grew past SCRATCH_KEEP is emptied, so that a lane holds little memory. A file size limit
+// (ulimit -f) stops a hostile stream at the member limit, as execa's maxBuffer does. Nothing
+// reaches a disk.
 const TMPFS_MAGIC = 0x01021994;
+/** A scratch file longer than this is emptied when its tar is taken (most kernels' tars are 3-8 MB). */
+const SCRATCH_KEEP = 16 * 2 ** 20;
 
 /** True when scratch files can be made (Linux, /dev/shm a tmpfs). */
 export function scratchAvailable(): boolean {
@@ -229,23 +250,23 @@ function newScratchFd(): number | undefined {
 }
 
 /**
- * Runs `xz -dc` of `inputFd` onto the end of file `fd` (at most `limit` bytes in all) through
- * helper `h`, after the requests sent before it: its exit status (-1: no status).
+ * Runs `xz -dc` of `inputFd` into file `fd` from its start (at most `limit` bytes) through
+ * helper `h`, after the requests sent before it: how it ended.
  */
-function xzInto(h: Helper, fd: number, inputFd: number, limit: number): Promise<number> {
-  if (h.dead) return Promise.resolve(-1);
+function xzInto(h: Helper, fd: number, inputFd: number, limit: number): Promise<XzEnd> {
+  if (h.dead) return Promise.resolve(NO_END);
   return new Promise((resolve) => {
     if (h.waiting.push(resolve) === 1) busy(h);
     h.child.stdin!.write(`/proc/${process.pid}/fd/${inputFd}\n/proc/${process.pid}/fd/${fd}\n${Math.floor(limit / 512) + 1}\n`);
   });
 }
 
-/** `size` bytes of file `fd` from `offset`, read into `into` when it is large enough. */
-function readOutput(fd: number, offset: number, size: number, into?: Uint8Array): Uint8Array | undefined {
+/** The first `size` bytes of file `fd`, read into `into` when it is large enough. */
+function readOutput(fd: number, size: number, into?: Uint8Array): Uint8Array | undefined {
   const buf = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
   let n = 0;
   while (n < size) {
-    const got = readSync(fd, buf, n, size - n, offset + n);
+    const got = readSync(fd, buf, n, size - n, n);
     if (got === 0) return undefined;
     n += got;
   }
@@ -254,7 +275,7 @@ function readOutput(fd: number, offset: number, size: number, into?: Uint8Array)
 
 function truncateScratch(fd: number): void {
   try {
-    ftruncateSync(fd, 0); // give the memory back now, not at the next kernel
+    ftruncateSync(fd, 0);
   } catch {
     // nothing to give back
   }
@@ -281,18 +302,9 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/**
- * Where a lane's xz writes: a file open as `fd` whose bytes from `offset` on are the tar (a
- * kernel cache entry being written, src/kcache EntryWriter), instead of a scratch file of the lane.
- */
-export interface XzOutput {
-  fd: number;
-  offset: number;
-}
-
-/** A tar a lane decompressed: where it is and its size (XzLane.take() reads it). */
+/** A tar a lane decompressed: the scratch file holding it (from offset 0) and its size (XzLane.take() reads it). */
 export interface XzTar {
-  out: XzOutput;
+  fd: number;
   size: number;
 }
 
@@ -302,8 +314,7 @@ export interface XzTar {
  * out (see worker.ts). A lane takes up to `depth` decompressions at once: its shell runs them
  * one after the other, so the next xz starts the moment the last one ends, whatever the
  * thread is doing (a thread busy minimizing a large kernel cannot start one). decompress()
- * runs xz into a free scratch file, or into a kernel cache entry being filled (then the entry
- * is the only copy written); take() reads the result and frees its slot. Both give undefined
+ * runs xz into a free scratch file; take() reads the result and frees its slot. Both give undefined
  * on any trouble: the caller then goes through extractKernelBtf(), whose streaming path has
  * the authoritative error message.
  */
@@ -364,47 +375,44 @@ export class XzLane {
   }
 
   /**
-   * `xz -dc` of the file open as `inputFd` (read from offset 0) into `out` (default: a free
-   * scratch file of the lane), after the lane's earlier decompressions: the tar. `out` must end
-   * at its offset (xz appends). Only while room > 0.
+   * `xz -dc` of the file open as `inputFd` (read from offset 0) into a free scratch file of the
+   * lane, after the lane's earlier decompressions: the tar. Only while room > 0.
    */
-  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX, out?: XzOutput): Promise<XzTar | undefined> {
+  async decompress(inputFd: number, maxMemberSize: number = KERNEL_BTF_MAX): Promise<XzTar | undefined> {
     if (this.room <= 0) throw new Error('XzLane: no room for another decompression');
     this.used++;
-    const o = out ?? { fd: this.free.pop()!, offset: 0 };
+    const fd = this.free.pop()!;
     const limit = maxMemberSize + TAR_SLACK;
-    const status = await xzInto(this.helper, o.fd, inputFd, o.offset + limit);
-    this.lastStatus = status;
-    const size = status === 0 ? fstatSync(o.fd).size - o.offset : undefined;
-    if (size === undefined || size > limit) {
-      this.release(o);
+    const end = await xzInto(this.helper, fd, inputFd, limit);
+    this.lastStatus = end.status;
+    if (end.status !== 0 || end.size < 0 || end.size > limit) {
+      this.release(fd, true); // what it holds is unknown: up to the limit
       return undefined;
     }
-    return { out: o, size };
+    return { fd, size: end.size };
   }
 
   /** The decompressed tar (into `into` when large enough); its slot of the lane is free again after. */
   take(tar: XzTar, into?: Uint8Array): Uint8Array | undefined {
     try {
-      return readOutput(tar.out.fd, tar.out.offset, tar.size, into);
+      return readOutput(tar.fd, tar.size, into);
     } catch {
       return undefined;
     } finally {
-      this.release(tar.out);
+      this.release(tar.fd, tar.size > SCRATCH_KEEP);
     }
   }
 
   /** Frees the slot of a tar that will not be taken. */
   drop(tar: XzTar): void {
-    this.release(tar.out);
+    this.release(tar.fd, tar.size > SCRATCH_KEEP);
   }
 
-  /** Frees a slot; a scratch file is emptied (an entry is its owner's to commit or discard). */
-  private release(out: XzOutput): void {
+  /** Frees a slot; its scratch file is emptied when `empty` (it holds a large or unknown output). */
+  private release(fd: number, empty: boolean): void {
     this.used--;
-    if (!this.scratch.includes(out.fd)) return;
-    truncateScratch(out.fd);
-    this.free.push(out.fd);
+    if (empty) truncateScratch(fd);
+    this.free.push(fd);
   }
 
   private closed = false;

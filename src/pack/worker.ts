@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
-import { open as openKernelCache, type EntryWriter, type KernelCache } from '../kcache/index.js';
+import { open as openKernelCache, type KernelCache } from '../kcache/index.js';
 import { ResultStore, resultKey } from './cache.js';
 import { reusableBuffer, XzLane, type XzTar } from './decompress.js';
 import { cachedKernel, decodeKernel, keepKernel, kernelFromTar, type KernelBtf, type KernelEntry } from './kernels.js';
@@ -177,8 +177,6 @@ interface Job {
   tar?: XzTar;
   /** The kernel cache holds the kernel: no lane decompresses it, finish() reads the entry. */
   inCache?: boolean;
-  /** The kernel cache entry its lane decompressed it into (committed or discarded by finish()). */
-  entry?: EntryWriter;
 }
 
 /**
@@ -286,16 +284,11 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
         tar = job.lane.take(out, reusableBuffer(out.size));
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
-      if (tar) {
-        k = kernelFromTar(tar, kernel, job.bytes, init.maxMemberSize);
-      } else {
-        // No lane, or it failed: the streaming path (which also words any error).
-        await job.entry?.discard();
-        k = await decodeKernel(job.bytes, kernel, init.decompressor, { maxMemberSize: init.maxMemberSize });
-      }
+      // No lane, or it failed: the streaming path (which also words any error).
+      k = tar ? kernelFromTar(tar, kernel, job.bytes, init.maxMemberSize) : await decodeKernel(job.bytes, kernel, init.decompressor, { maxMemberSize: init.maxMemberSize });
       ms.decompress += performance.now() - t0;
-      // xz wrote the tar into the entry itself: it only needs its header (the CRC-32 is taken now)
-      keeping = job.entry && tar ? job.entry.commit(tar).then(() => undefined) : keepKernel(kcache, sha256, t, k);
+      // written from the reusable buffer while this kernel is minimized: the next finish() awaits it
+      keeping = keepKernel(kcache, sha256, t, k);
     } else {
       beforeMinimize?.();
       k = await decodeKernel(job.bytes, kernel, init.decompressor);
@@ -359,7 +352,6 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     return withCheck({ type: 'result', id: t.id, status: 'failed', sha256, key, hashedAt, message, cached: false, ms }, payload);
   } finally {
     if (job.tar) job.lane!.drop(job.tar); // never taken: the kernel failed before
-    await job.entry?.discard(); // not committed: the kernel failed
     await job.file?.close().catch(() => undefined);
   }
 }
@@ -400,15 +392,13 @@ function needsXz(job: Job): boolean {
 }
 
 /**
- * Runs a job's xz in `lane`: into the kernel's new kernel cache entry when the cache is to keep
- * it (the entry is xz's output, no second copy), else into the lane's scratch file. finish()
- * takes the tar (and commits the entry), or takes the streaming path when this failed.
+ * Runs a job's xz in `lane` (into one of its scratch files). finish() takes the tar, or takes
+ * the streaming path when this failed.
  */
 async function decompressIn(lane: XzLane, job: Job): Promise<void> {
   const t0 = performance.now();
   job.lane = lane;
-  if (kcache && lane.alive) job.entry = await kcache.begin(job.sha256);
-  const tar = lane.alive ? await lane.decompress(job.file!.fd, init.maxMemberSize, job.entry) : undefined;
+  const tar = lane.alive ? await lane.decompress(job.file!.fd, init.maxMemberSize) : undefined;
   if (tar) job.tar = tar;
   job.ms.decompress = performance.now() - t0;
 }
