@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/btfgen-fuzz-XXXXXX";
+static char tmpdir[4096];
 static uint64_t rng_state;
 
 /* splitmix64: small, seeded, the same sequence on every platform */
@@ -583,7 +583,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!mkdtemp(tmpdir)) {
+	if (make_tmpdir(tmpdir, sizeof(tmpdir), "btfgen-fuzz")) {
 		perror("mkdtemp");
 		return 2;
 	}

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 static int passed, failed;
-static char tmpdir[] = "/tmp/btfgen-lookup-test-XXXXXX";
+static char tmpdir[4096];
 
 #define MAX_FIELDS 16
 #define MAX_ITEMS 64
@@ -699,7 +699,7 @@ static int lookup_files(int argc, char **argv)
 	} else {
 		set_host(&h, argv);
 	}
-	if (!mkdtemp(tmpdir)) {
+	if (make_tmpdir(tmpdir, sizeof(tmpdir), "btfgen-lookup-test")) {
 		perror("mkdtemp");
 		return 2;
 	}
@@ -774,7 +774,7 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 2;
 	}
-	if (!mkdtemp(tmpdir)) {
+	if (make_tmpdir(tmpdir, sizeof(tmpdir), "btfgen-lookup-test")) {
 		perror("mkdtemp");
 		return 2;
 	}

@@ -118,4 +118,18 @@ static inline int dir_entry_count(const char *dir)
 	return n;
 }
 
+/*
+ * Makes a private directory `$TMPDIR/<name>-XXXXXX` (/tmp without TMPDIR) into `dir`, as the
+ * helper itself honours TMPDIR: a test run that gives each run its own TMPDIR removes whatever
+ * a crashed test program leaves there. 0 on success.
+ */
+static inline int make_tmpdir(char *dir, size_t size, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+
+	if ((size_t)snprintf(dir, size, "%s/%s-XXXXXX", t && *t ? t : "/tmp", name) >= size)
+		return -1;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
 #endif
