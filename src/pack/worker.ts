@@ -162,10 +162,15 @@ interface Job {
   t: TaskMessage;
   ms: Timings;
   /**
-   * Open until the kernel is done: `xz` reads the very bytes hashed from it. Absent when the
-   * file was not read (its sha256 came with the task and the kernel cache holds it).
+   * Open until the kernel is done: `xz` reads it from there. Absent when the kernel cache
+   * holds the kernel and its sha256 came with the task.
    */
   file?: FileHandle;
+  /**
+   * The file's bytes, when they were read: to hash them (no sha256 came with the task), or for
+   * a raw `.btf` kernel. Empty otherwise: xz reads the file itself, and the streaming path
+   * reads it when it is taken (fileBytes()).
+   */
   bytes: Uint8Array;
   sha256: string;
   key: string;
@@ -182,8 +187,9 @@ interface Job {
 /**
  * Identifies the kernel (the sha256 of its file: from the task when the result cache's stat
  * index knows it, else read and hashed here) and looks the result up in the cache: a result
- * message when that settles it, else the job. A kernel the kernel cache holds is not read at
- * all when its sha256 came with the task.
+ * message when that settles it, else the job. A `.btf.tar.xz` kernel whose sha256 came with
+ * the task is not read here: xz reads it (the file is only opened), or the kernel cache
+ * answers for it (not even opened).
  */
 async function start(t: TaskMessage): Promise<ResultMessage | Job> {
   const ms: Timings = { startedAt: performance.timeOrigin + performance.now(), read: 0, decompress: 0, minimize: 0 };
@@ -191,6 +197,14 @@ async function start(t: TaskMessage): Promise<ResultMessage | Job> {
   let job: Job;
   if (t.sha256 !== undefined && (await inKernelCache(t, t.sha256))) {
     job = { t, ms, bytes: new Uint8Array(0), sha256: t.sha256, key: '', hashedAt: Date.now(), inCache: true };
+  } else if (t.sha256 !== undefined && t.format === 'btf.tar.xz') {
+    let file: FileHandle;
+    try {
+      file = await open(t.path, 'r');
+    } catch (err) {
+      return { type: 'result', id: t.id, status: 'failed', message: `cannot read: ${messageOf(err)}`, cached: false, ms };
+    }
+    job = { t, ms, file, bytes: new Uint8Array(0), sha256: t.sha256, key: '', hashedAt: Date.now() };
   } else {
     const read = await readKernelFile(t);
     if (!('bytes' in read)) return { type: 'result', id: t.id, status: 'failed', message: read.failed, cached: false, ms };
@@ -285,7 +299,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
       // No lane, or it failed: the streaming path (which also words any error).
-      k = tar ? kernelFromTar(tar, kernel, job.bytes, init.maxMemberSize) : await decodeKernel(job.bytes, kernel, init.decompressor, { maxMemberSize: init.maxMemberSize });
+      k = tar ? kernelFromTar(tar, kernel, job.bytes, init.maxMemberSize) : await decodeKernel(await fileBytes(job), kernel, init.decompressor, { maxMemberSize: init.maxMemberSize });
       ms.decompress += performance.now() - t0;
       // written from the reusable buffer while this kernel is minimized: the next finish() awaits it
       keeping = keepKernel(kcache, sha256, t, k);
@@ -354,6 +368,12 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
     if (job.tar) job.lane!.drop(job.tar); // never taken: the kernel failed before
     await job.file?.close().catch(() => undefined);
   }
+}
+
+/** The kernel file's bytes: those read by start(), else read now from the open file. */
+async function fileBytes(job: Job): Promise<Uint8Array> {
+  if (job.bytes.length === 0 && job.file) job.bytes = await readAll(job.file);
+  return job.bytes;
 }
 
 /**

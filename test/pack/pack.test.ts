@@ -508,6 +508,56 @@ describe('incremental cache', () => {
     expect(before.some((f) => f.includes('.tmp-'))).toBe(false);
   });
 
+  it('.btf.tar.xz kernels the stat index vouches for go to xz unread: re-packs through lanes, without scratch files and with lzma equal a fresh pack, a corrupt kernel failing alike', async () => {
+    const root = tempDir();
+    const arch = join(root, 'archive');
+    const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
+    const probes = await rawBtfOfElf(fixture('targets/probes_target.o'));
+    const good = xz(tarArchive([{ name: 'k2.btf', data: probes }]));
+    const corrupt = Buffer.from(good);
+    corrupt[corrupt.length >> 1] ^= 0xff;
+    buildArchive(arch, [
+      { rel: 'a/1/x86_64/k1.btf.tar.xz', data: xz(tarArchive([{ name: 'k1.btf', data: reloc }])) },
+      { rel: 'a/1/x86_64/k2.btf.tar.xz', data: good },
+      { rel: 'a/1/x86_64/k3.btf.tar.xz', data: corrupt },
+    ]);
+    const old = new Date(Date.now() - 3600_000);
+    for (const f of listFiles(arch)) utimesSync(join(arch, f), old, old);
+    await new Promise((r) => setTimeout(r, 2100)); // the files' ctime out of the stat index's racy window (2 s)
+    const common = { archive: arch, skipFailed: true, kernelCache: false as const, jobs: 2, env: { HOME: root } };
+    // the first pack hashes every file and records it in the stat index
+    const seed = join(root, 'seed');
+    await pack({ ...common, objects: [FIX_OBJECTS[0]!], output: join(root, 'seed.tar.gz'), cacheDir: seed });
+    const index = JSON.parse(readFileSync(join(seed, 'v1/stat-index.json'), 'utf8')) as { entries: Record<string, unknown> };
+    expect(Object.keys(index.entries)).toHaveLength(3);
+
+    // other objects (no result cached): a fresh result cache, then ones seeded with that stat index
+    const objects = FIX_OBJECTS.slice(1);
+    const ref = await pack({ ...common, objects, output: join(root, 'ref.tar.gz'), cacheDir: join(root, 'fresh') });
+    expect(ref.counts).toMatchObject({ minimized: 2, failed: 1 });
+    expect(ref.failures[0]!.message).toMatch(/xz: .*corrupt/i);
+    const variants: [string, Partial<PackApi.PackOptions>, string | undefined][] = [
+      ['lanes', {}, undefined],
+      ['no-scratch', {}, '0'],
+      ['lzma', { decompressor: 'lzma' }, undefined],
+    ];
+    for (const [name, opts, scratch] of variants) {
+      const cacheDir = join(root, name);
+      mkdirSync(join(cacheDir, 'v1'), { recursive: true });
+      copyFileSync(join(seed, 'v1/stat-index.json'), join(cacheDir, 'v1/stat-index.json'));
+      if (scratch !== undefined) process.env.BTFGEN_XZ_SCRATCH = scratch;
+      try {
+        const r = await pack({ ...common, ...opts, objects, output: join(root, `${name}.tar.gz`), cacheDir });
+        expect(r.counts, name).toMatchObject({ minimized: 2, failed: 1 });
+        expect(readFileSync(r.output).equals(readFileSync(ref.output)), name).toBe(true);
+        if (name !== 'lzma') expect(r.failures, name).toEqual(ref.failures);
+        else expect(r.failures[0]!.kernel, name).toBe(ref.failures[0]!.kernel);
+      } finally {
+        delete process.env.BTFGEN_XZ_SCRATCH;
+      }
+    }
+  });
+
   it('a copy of the cache key material elsewhere (another path, same bytes) is a hit', async () => {
     const root = tempDir();
     const reloc = await rawBtfOfElf(fixture('targets/reloc_target.o'));
