@@ -3,7 +3,7 @@
 // write(2) carry no path. And the temp files every output is written through: named after the
 // output and the writer's pid, so that the next run removes what a killed one left.
 import { randomBytes } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { closeSync, lstatSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BtfgenError, FileSystemError } from './errors.js';
@@ -133,4 +133,13 @@ export async function removeMatching(
     removed.push(n);
   }
   return removed;
+}
+
+/** Closes descriptor `fd`, ignoring that it is already closed (a cleanup path). */
+export function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
 }

@@ -38,7 +38,7 @@ import { open as openFile, readdir, rename, rm, stat, unlink, utimes } from 'nod
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { resolveFetchConfig, type Env } from '../fetch/config.js';
-import { pidAlive } from '../fsutil.js';
+import { closeQuietly, pidAlive } from '../fsutil.js';
 
 export { formatSize, parseSize } from './size.js';
 
@@ -375,14 +375,6 @@ async function removeIfLeftover(name: string, file: string): Promise<void> {
 function writeAll(fd: number, data: Uint8Array, position: number): void {
   let n = 0;
   while (n < data.length) n += writeSync(fd, data, n, Math.min(WRITE_CHUNK, data.length - n), position + n);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
 }
 
 function removeQuietly(file: string): void {

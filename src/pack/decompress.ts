@@ -13,6 +13,7 @@ import { accessSync, closeSync, constants as fsc, ftruncateSync, mkdtempSync, op
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveError } from '../errors.js';
+import { closeQuietly } from '../fsutil.js';
 import { importExternal } from '../external.js';
 import { bombError, expectedMember, isXz, KERNEL_BTF_MAX, TAR_SLACK, xzDecodedSize } from '../archive/xz.js';
 import { readKernelTar, type TarReadOptions } from './tar-read.js';
@@ -292,14 +293,6 @@ export function reusableBuffer(size: number): Uint8Array {
   // Grown with headroom so that a slightly larger kernel does not reallocate.
   if (!reusable || reusable.length < size) reusable = new Uint8Array(Math.ceil(size * 1.25));
   return reusable;
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
 }
 
 /** A tar a lane decompressed: the scratch file holding it (from offset 0) and its size (XzLane.take() reads it). */
