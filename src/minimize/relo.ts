@@ -15,7 +15,11 @@ import {
   isFieldReloKind,
   isTypeReloKind,
 } from '../btf/kinds.js';
+import { fieldShapes } from './shapes.js';
 import { CoreSpec, nameByOffset, parseSpec, specMatch, type ReloInput } from './spec.js';
+
+/** Candidate lists at least this long are matched one shape at a time (see shapes.ts). */
+const SHAPES_FROM = 8;
 
 /** struct bpf_core_relo_res (the parts that matter outside instruction patching). */
 export interface ReloResult {
@@ -339,8 +343,23 @@ export function calcReloInsn(
   const cand = scratch.cand;
   const candRes = emptyResult();
   const localCache: { field?: { err: number; out: FieldOut } } = {};
+  // A field relocation cannot tell apart candidates of one shape (shapes.ts): a candidate
+  // whose shape an earlier one had gets that one's outcome, which already passed every check
+  // below. Only long lists (non-deduplicated kernels) are worth the shapes' cost.
+  const shapes = isFieldReloKind(relo.kind) && list.length >= SHAPES_FROM ? fieldShapes(targBtf) : undefined;
+  const seen = shapes ? new Map<number, boolean>() : undefined;
   let j = 0;
   for (let i = 0; i < list.length; i++) {
+    let shape = 0;
+    if (shapes && seen) {
+      shape = shapes.shapeOf(list[i]!);
+      const matched = seen.get(shape);
+      if (matched !== undefined) {
+        if (matched) list[j++] = list[i]!;
+        continue;
+      }
+      seen.set(shape, false);
+    }
     let err = specMatch(localSpec, targBtf, list[i]!, cand);
     if (err < 0) {
       message ??= `error matching candidate #${i} [${list[i]}]: ${err}`;
@@ -363,6 +382,7 @@ export function calcReloInsn(
         ` != ${res.poison ? 'failure' : 'success'} ${u64(res.newVal)}`;
       return fail(-EINVAL);
     }
+    seen?.set(shape, true);
     list[j++] = list[i]!;
   }
 

@@ -254,3 +254,89 @@ describe('FIELD_SIGNED reads the word after a non-INT member type', () => {
     });
   }
 });
+
+// A non-deduplicated kernel repeats each struct once per compilation unit: ten copies of
+// `struct foo` here, each with its own member types. Field relocations match such candidates
+// one shape at a time (src/minimize/shapes.ts); every variant below must still give bpftool's
+// outcome: the copies that differ only behind a pointer agree, a moved member or a bitfield
+// whose type's size word differs make the relocation ambiguous, and a type-based relocation
+// (TYPE_ID_TARGET: each copy's own ID) is ambiguous whatever the shapes.
+describe('ten copies of a struct (a non-deduplicated target), as bpftool', () => {
+  type Variant = 'same' | 'pointers-differ' | 'member-moved' | 'bitfield-size-word' | 'signed-next-word' | 'two-renamed';
+  const COPIES = 10;
+  const target = (variant: Variant) => {
+    const t = new TypeBuilder();
+    t.str('foo'); // the string section starts "\0foo": as a word, bit 24 ('o') set
+    for (let c = 0; c < COPIES; c++) {
+      // the copy that differs, if any: for signed-next-word the last, whose PTR is the last type
+      const odd = c === (variant === 'signed-next-word' ? COPIES - 1 : 6);
+      const int = t.int('int', 4, true);
+      const uint = t.int('unsigned int', 4);
+      const baz = t.struct('baz', variant === 'pointers-differ' ? 8 * (c + 1) : 8, [{ name: 'z', type: int, bitOff: 0 }]);
+      // a bitfield whose type is a pointer: libbpf takes the PTR's size word (the pointee's ID) for its size
+      const yType = variant === 'bitfield-size-word' ? t.ptr(odd ? baz : uint) : uint;
+      const bar = t.struct('bar', 8, [
+        { name: 'x', type: int, bitOff: variant === 'member-moved' && odd ? 32 : 0 },
+        { name: 'y', type: yType, bitOff: 33, bits: 3 },
+      ]);
+      // FIELD_SIGNED on `p` reads the word after the PTR's head: another type's name offset, or
+      // for the last type of the BTF the string section's first bytes (SIGNED)
+      const last = variant === 'signed-next-word' && odd;
+      const p = last ? bar + 2 : t.ptr(baz);
+      // two copies alike (2 and 5) without `b` (renamed) and with `a` moved: pruned by the
+      // first relocation, they must not come back for the second
+      const renamed = variant === 'two-renamed' && (c === 2 || c === 5);
+      t.struct('foo', 24, [
+        { name: 'a', type: int, bitOff: renamed ? 32 : 0 },
+        { name: renamed ? 'bb' : 'b', type: bar, bitOff: 64 },
+        { name: 'p', type: p, bitOff: 128 },
+      ]);
+      if (last) expect(t.ptr(baz)).toBe(p);
+    }
+    return t.bytes();
+  };
+  const object = (variant: Variant, kinds: [string, number][]) => {
+    const t = new TypeBuilder();
+    const int = t.int('int', 4, true);
+    const uint = t.int('unsigned int', 4);
+    const bar = t.struct('bar', 8, [
+      { name: 'x', type: int, bitOff: 0 },
+      { name: 'y', type: variant === 'bitfield-size-word' ? t.ptr(uint) : uint, bitOff: 33, bits: 3 },
+    ]);
+    const foo = t.struct('foo', 24, [
+      { name: 'a', type: int, bitOff: 0 },
+      { name: 'b', type: bar, bitOff: 64 },
+      { name: 'p', type: t.ptr(t.struct('baz', 8, [{ name: 'z', type: int, bitOff: 0 }])), bitOff: 128 },
+    ]);
+    const sec = t.str('kprobe/synth');
+    const relos = kinds.map(([access, kind]) => ({ typeId: foo, accessStrOff: t.str(access), kind }));
+    return buildObject(t.bytes(), buildBtfExt([{ secNameOff: sec, records: relos }]));
+  };
+  const fields: [string, number][] = [
+    ['0:1:0', ReloKind.FIELD_BYTE_OFFSET],
+    ['0:2', ReloKind.FIELD_EXISTS],
+    ['0:1:1', ReloKind.FIELD_LSHIFT_U64],
+    ['0:1:1', ReloKind.FIELD_BYTE_SIZE],
+    ['0:0', ReloKind.FIELD_BYTE_SIZE],
+  ];
+  const cases: { variant: Variant; kinds: [string, number][]; status: number }[] = [
+    { variant: 'same', kinds: fields, status: 0 },
+    { variant: 'pointers-differ', kinds: fields, status: 0 },
+    { variant: 'member-moved', kinds: fields, status: 234 },
+    { variant: 'bitfield-size-word', kinds: fields, status: 234 },
+    { variant: 'signed-next-word', kinds: [['0:2', ReloKind.FIELD_SIGNED]], status: 234 },
+    { variant: 'two-renamed', kinds: [['0:1:0', ReloKind.FIELD_BYTE_OFFSET], ['0:0', ReloKind.FIELD_BYTE_OFFSET]], status: 0 },
+    { variant: 'same', kinds: [['0', ReloKind.TYPE_ID_TARGET]], status: 234 },
+  ];
+  for (const c of cases) {
+    const what = c.kinds.map(([, k]) => k).join(',');
+    it(`${c.variant}, relocation kinds ${what}: exit ${c.status}`, async () => {
+      const tpath = write(`copies-${c.variant}.btf`, target(c.variant));
+      const opath = write(`copies-${c.variant}-${what}.o`, object(c.variant, c.kinds));
+      const ours = await ourMinimize(tpath, [opath]);
+      expect(ours.status, ours.message).toBe(c.status);
+      if (c.status) expect(ours.message).toMatch(/ambiguity/);
+      if (HAVE_BPFTOOL) expect(compareOutcomes(ours, bpftoolMinimizeSync(tpath, [opath]))).toBeUndefined();
+    });
+  }
+});

@@ -981,8 +981,105 @@ export function generateTarget(src: SourceIndex, rng: Rng, sources: number[]): L
   }
   rng.shuffle(jobs);
   if (rng.chance(0.5)) lb.intType('long int', 8, true);
-  for (const [sid, name] of jobs) makeRoot(src.btf, copier, lb, rng, sid, rng.range(1, 4), name);
+  const roots: number[] = [];
+  for (const [sid, name] of jobs) roots.push(makeRoot(src.btf, copier, lb, rng, sid, rng.range(1, 4), name));
+  if (rng.chance(0.3)) addCopies(lb, rng, roots);
   return lb;
+}
+
+/**
+ * A non-deduplicated kernel's look (one copy of every type per compilation unit): 6-12 more
+ * copies of each root, each a deep clone (new type IDs all the way down, pointers included) of
+ * an earlier one, a third of them with one twist somewhere in the clone: a pointer pointing
+ * elsewhere, a member moved or renamed or made a bitfield, an INT resized or signed, an array
+ * resized. Long candidate lists of mostly alike candidates (src/minimize/shapes.ts), some of
+ * them ambiguous.
+ */
+function addCopies(lb: LocalBtf, rng: Rng, roots: number[]): void {
+  for (const root of roots) {
+    const copies = [root];
+    for (let n = rng.range(6, 12); n > 0; n--) {
+      const memo = new Map<number, number>();
+      const fresh = cloneType(lb, rng.pick(copies), memo);
+      if (rng.chance(0.33)) twist(lb, rng, [...memo.values()]);
+      copies.push(fresh);
+    }
+  }
+}
+
+/** A deep copy of `id` with new IDs for every type it reaches (`memo`: old ID -> new). */
+function cloneType(lb: LocalBtf, id: number, memo: Map<number, number>): number {
+  const t = lb.get(id);
+  if (!t) return id; // void, or an ID past the end
+  const known = memo.get(id);
+  if (known !== undefined) return known;
+  const at = lb.reserve();
+  memo.set(id, at);
+  const c = (x: number) => cloneType(lb, x, memo);
+  switch (t.kind) {
+    case Kind.PTR:
+    case Kind.TYPEDEF:
+    case Kind.CONST:
+    case Kind.VOLATILE:
+    case Kind.RESTRICT:
+    case Kind.TYPE_TAG:
+    case Kind.FUNC:
+    case Kind.VAR:
+      lb.set(at, { ...t, type: c(t.type) });
+      break;
+    case Kind.ARRAY:
+      lb.set(at, { ...t, elem: c(t.elem), index: c(t.index) });
+      break;
+    case Kind.STRUCT:
+    case Kind.UNION:
+      lb.set(at, { ...t, members: t.members.map((m) => ({ ...m, type: c(m.type) })) });
+      break;
+    case Kind.FUNC_PROTO:
+      lb.set(at, { ...t, ret: c(t.ret), params: t.params.map((p) => ({ ...p, type: c(p.type) })) });
+      break;
+    case Kind.ENUM:
+      lb.set(at, { ...t, values: t.values.map((v) => ({ ...v })) });
+      break;
+    case Kind.ENUM64:
+      lb.set(at, { ...t, values: t.values.map((v) => ({ ...v })) });
+      break;
+    default:
+      lb.set(at, { ...t });
+  }
+  return at;
+}
+
+/** One small change to one of `ids` (types of a fresh clone). */
+function twist(lb: LocalBtf, rng: Rng, ids: number[]): void {
+  for (let tries = 0; tries < 8; tries++) {
+    const id = rng.pick(ids);
+    const t = lb.get(id)!;
+    switch (t.kind) {
+      case Kind.PTR:
+        t.type = rng.pick(ids); // invisible to field relocations, not to type-based ones
+        return;
+      case Kind.INT:
+        if (rng.chance(0.5)) t.enc ^= 1;
+        else t.size = t.bits = t.size === 4 ? 8 : 4;
+        if (t.bits > t.size * 8) t.bits = t.size * 8;
+        return;
+      case Kind.ARRAY:
+        t.nelems = rng.pick([0, 1, t.nelems + 1]);
+        return;
+      case Kind.STRUCT:
+      case Kind.UNION: {
+        if (!t.members.length) continue;
+        const m = rng.pick(t.members);
+        const what = rng.int(3);
+        if (what === 0) m.bitOff += 8 * rng.range(1, 4);
+        else if (what === 1) m.name = m.name ? `${m.name}_x` : 'x';
+        else m.bits = rng.range(1, 7);
+        return;
+      }
+      default:
+        continue;
+    }
+  }
 }
 
 /** The case for (seed, index): 1 (sometimes 2-3) objects, and a synthesized target if asked. */
