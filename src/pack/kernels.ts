@@ -35,8 +35,6 @@ export interface KernelSourceOptions {
 export interface KernelBtf {
   /** The full (decompressed) kernel BTF. */
   btf: Uint8Array;
-  /** The file's bytes as read (what a result or kernel cache keys on, by their sha256). */
-  file: Uint8Array;
   /** The file decompressed (the tar `btf` is a member of): what the kernel cache keeps. */
   tar?: Uint8Array;
   /** The tar member's name when it is not `<release>.btf` (a warning for pack). */
@@ -89,7 +87,7 @@ export async function openKernelSource(options: KernelSourceOptions): Promise<Ke
       const cache = options.kernelCache;
       if (!cache || kernel.format !== 'btf.tar.xz') return decodeKernel(file, kernel, await decompressor());
       const sha256 = createHash('sha256').update(file).digest('hex');
-      const hit = await cachedKernel(cache, sha256, kernel, file);
+      const hit = await cachedKernel(cache, sha256, kernel);
       if (hit) return hit;
       const k = await decodeKernel(file, kernel, await decompressor());
       await keepKernel(cache, sha256, kernel, k); // stored before it is returned: a caller that is done has filled the cache
@@ -105,13 +103,13 @@ export async function decodeKernel(
   decompressor: Decompressor,
   options: { maxMemberSize?: number } = {},
 ): Promise<KernelBtf> {
-  if (kernel.format === 'btf') return { btf: file, file };
+  if (kernel.format === 'btf') return { btf: file };
   const x = await extractKernelBtf(file, decompressor, { label: kernel.relPath, maxMemberSize: options.maxMemberSize ?? KERNEL_BTF_MAX });
-  return withMember({ btf: x.btf, file, tar: x.tar }, x.member, kernel.release);
+  return withMember({ btf: x.btf, tar: x.tar }, x.member, kernel.release);
 }
 
 /**
- * The kernel cache's copy of the kernel whose file (bytes `file`) has this sha256, or
+ * The kernel cache's copy of the kernel whose file has this sha256, or
  * undefined: a miss, the cache off, or a raw `.btf` (read as is, nothing to save). The entry is
  * the decompressed tar; its member is read as a decompression's would be (the same errors).
  */
@@ -119,7 +117,6 @@ export async function cachedKernel(
   cache: KernelCache | undefined,
   sha256: string,
   kernel: Pick<KernelEntry, 'format' | 'relPath' | 'release'>,
-  file: Uint8Array,
   options: {
     /** A buffer the caller reuses from kernel to kernel (the BTF is then a view of it). */
     alloc?: (size: number) => Uint8Array;
@@ -129,15 +126,15 @@ export async function cachedKernel(
   if (!cache || kernel.format !== 'btf.tar.xz') return undefined;
   const tar = await cache.get(sha256, options.alloc);
   if (!tar) return undefined;
-  const k = kernelFromTar(tar, kernel, file, options.maxMemberSize);
+  const k = kernelFromTar(tar, kernel, options.maxMemberSize);
   k.cached = true;
   return k;
 }
 
-/** The kernel whose file (bytes `file`) decompressed to `tar`: its BTF member, read with the usual errors and limit. */
-export function kernelFromTar(tar: Uint8Array, kernel: Pick<KernelEntry, 'relPath' | 'release'>, file: Uint8Array, maxMemberSize: number = KERNEL_BTF_MAX): KernelBtf {
+/** The kernel whose file decompressed to `tar`: its BTF member, read with the usual errors and limit. */
+export function kernelFromTar(tar: Uint8Array, kernel: Pick<KernelEntry, 'relPath' | 'release'>, maxMemberSize: number = KERNEL_BTF_MAX): KernelBtf {
   const m = readKernelTar(tar, { label: kernel.relPath, maxMemberSize });
-  return withMember({ btf: m.data, file, tar }, m.name, kernel.release);
+  return withMember({ btf: m.data, tar }, m.name, kernel.release);
 }
 
 /**

@@ -250,7 +250,7 @@ async function inKernelCache(t: TaskMessage, sha256: string): Promise<boolean> {
  */
 async function fromKernelCache(job: Job, kernel: Pick<KernelEntry, 'format' | 'relPath' | 'release'>): Promise<KernelBtf | undefined> {
   const t0 = performance.now();
-  const k = await cachedKernel(kcache, job.sha256, kernel, job.bytes, { alloc: reusableBuffer, maxMemberSize: init.maxMemberSize });
+  const k = await cachedKernel(kcache, job.sha256, kernel, { alloc: reusableBuffer, maxMemberSize: init.maxMemberSize });
   job.ms.read += performance.now() - t0;
   return k;
 }
@@ -299,7 +299,7 @@ async function finish(job: Job, beforeMinimize?: () => void): Promise<ResultMess
       }
       beforeMinimize?.(); // the lane is free: its next xz runs while this kernel is minimized
       // No lane, or it failed: the streaming path (which also words any error).
-      k = tar ? kernelFromTar(tar, kernel, job.bytes, init.maxMemberSize) : await decodeKernel(await fileBytes(job), kernel, init.decompressor, { maxMemberSize: init.maxMemberSize });
+      k = tar ? kernelFromTar(tar, kernel, init.maxMemberSize) : await decodeKernel(await fileBytes(job), kernel, init.decompressor, { maxMemberSize: init.maxMemberSize });
       ms.decompress += performance.now() - t0;
       // written from the reusable buffer while this kernel is minimized: the next finish() awaits it
       keeping = keepKernel(kcache, sha256, t, k);
