@@ -52,7 +52,7 @@ const BEFORE_BIN = BEFORE && path.join(BEFORE, 'bin/btfgen');
 const BEFORE_SEED = path.join(work, 'rc-seed-before'); // the same for the --before checkout
 const STAT_INDEX = 'v1/stat-index.json';
 // A --before checkout that has a kernel cache runs without it (its pack before the cache).
-const beforeFlags = () => (execFileSync(process.execPath, [BEFORE_BIN, 'pack', '--help'], { encoding: 'utf8' }).includes('--no-kernel-cache') ? ['--no-kernel-cache'] : []);
+const beforeFlags = () => (execFileSync(BEFORE_BIN, ['pack', '--help'], { encoding: 'utf8' }).includes('--no-kernel-cache') ? ['--no-kernel-cache'] : []);
 
 async function packOnce(variant, rc = path.join(work, `rc-${++serial}`)) {
   const seed = variant === 'before' ? BEFORE_SEED : SEED;
@@ -65,7 +65,8 @@ async function packOnce(variant, rc = path.join(work, `rc-${++serial}`)) {
   const kc = variant === 'before' ? beforeFlags() : variant === 'off' ? ['--no-kernel-cache'] : ['--kernel-cache', variant === 'fill' ? KC_FILL : KC_WARM];
   if (variant === 'fill') rmSync(KC_FILL, { recursive: true, force: true });
   const bin = variant === 'before' ? BEFORE_BIN : BIN;
-  const r = await runMeasured(process.execPath, [bin, 'pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', rc, '--jobs', String(JOBS), '-q', ...kc], { poll: false });
+  // run as a user runs it, through the launcher (bench/pack.mjs does the same)
+  const r = await runMeasured(bin, ['pack', ...objects, '--archive', ARCHIVE, '-o', out, '--cache-dir', rc, '--jobs', String(JOBS), '-q', ...kc], { poll: false });
   if (r.code !== 0) {
     console.error(`bench/pack-kernel-cache: ${variant} pack failed:\n${r.stderr}`);
     process.exit(1);
@@ -84,7 +85,7 @@ const loadBefore = load();
 console.log(`load average before: ${loadBefore}`);
 
 await packOnce('fill', SEED); // untimed: the stat index, V8 and the page cache warmed on every path alike
-await runMeasured(process.execPath, [BIN, 'pack', ...objects, '--archive', ARCHIVE, '-o', path.join(work, 'w.tar.gz'), '--no-cache', '--jobs', String(JOBS), '-q', '--kernel-cache', KC_WARM], { poll: false });
+await runMeasured(BIN, ['pack', ...objects, '--archive', ARCHIVE, '-o', path.join(work, 'w.tar.gz'), '--no-cache', '--jobs', String(JOBS), '-q', '--kernel-cache', KC_WARM], { poll: false });
 if (BEFORE) {
   if (!existsSync(path.join(BEFORE, 'dist/pack/index.js'))) {
     console.error(`bench/pack-kernel-cache: ${BEFORE} is not built: run npm run build there`);
