@@ -3,6 +3,8 @@
 // process is gone. Three places: the output's directory (`.<out>.btfgen-<pid>-<hex>.tmp`, as
 // every output of btfgen: src/fsutil.ts removeStaleTemps()), the result cache's temp directory
 // (`<name>.tmp-<pid>-<hex>`) and the --no-cache spool (`$TMPDIR/btfgen-pack-<pid>-XXXXXX/`).
+import { readdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import { sweepDeadPids } from '../fsutil.js';
 
 /** The spool directory name prefix for this process (under the temp directory). */
@@ -28,4 +30,14 @@ export function removeStaleCacheTemps(tmpDir: string): Promise<string[]> {
     const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(n);
     return m ? Number(m[1]) : undefined;
   });
+}
+
+/**
+ * This process's own temp files in the result cache's temp directory: what its worker threads
+ * were writing when they were stopped (an abort), removed once they are gone.
+ */
+export async function removeOwnCacheTemps(tmpDir: string, pid: number = process.pid): Promise<void> {
+  const mark = `.tmp-${pid}-`;
+  const names = await readdir(tmpDir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.includes(mark)).map((n) => unlink(path.join(tmpDir, n)).catch(() => undefined)));
 }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BtfgenError } from '../errors.js';
 import { removeTempsOf } from '../kcache/index.js';
+import { cacheTempDir } from './cache.js';
+import { removeOwnCacheTemps } from './leftovers.js';
 import { CrashTriage } from './triage.js';
 import { PROTOCOL, type ResultMessage, type TaskMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 
@@ -159,10 +161,10 @@ function runTasks(
         for (const w of live) w.postMessage({ type: 'close' });
         return resolve(started);
       }
-      // Stopped threads leave the kernel cache entries they were writing: removed once they are gone
+      // Stopped threads leave the kernel cache entries and results they were writing: removed once they are gone
       const stopped = Promise.all([...live].map((w) => w.terminate().catch(() => undefined)));
       void stopped
-        .then(() => (init.kernelCache ? removeTempsOf(init.kernelCache.dir) : undefined))
+        .then(() => Promise.all([init.kernelCache ? removeTempsOf(init.kernelCache.dir) : undefined, removeOwnCacheTemps(cacheTempDir(init.storeRoot))]))
         .catch(() => undefined)
         .finally(() => reject(err));
     };

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertDistFresh, BIN, EXAMPLE_ARCHIVE, EXAMPLE_OBJECT } from '../helpers/env.js';
+import { removeOwnCacheTemps } from '../../src/pack/leftovers.js';
 import { cleanupTemps, tempDir } from './helpers.js';
 
 assertDistFresh();
@@ -57,6 +58,18 @@ describe('leftovers of killed packs', () => {
     // and the run's own temp files are all renamed into place
     expect(readdirSync(tmpDir)).toEqual([live]);
   }, 120_000);
+
+  it("an aborted pack removes its own result temp files (its stopped threads' writes), no other process's", async () => {
+    const tmpDir = join(tempDir('btfgen-leftover-own-'), 'tmp');
+    mkdirSync(tmpDir);
+    const other = deadPid();
+    const names = [`${'c'.repeat(64)}.btf.tmp-4242${other}-0a1b`, `${'d'.repeat(64)}.btf.tmp-${other}-0a1b`, 'stat-index.json.tmp-x', 'kept.btf'];
+    const own = `${'e'.repeat(64)}.btf.tmp-${other}4242-0a1b`;
+    for (const n of [...names, own]) writeFileSync(join(tmpDir, n), 'x');
+    await removeOwnCacheTemps(tmpDir, Number(`${other}4242`));
+    expect(readdirSync(tmpDir).sort()).toEqual([...names].sort());
+    await removeOwnCacheTemps(join(tmpDir, 'missing')); // no directory: nothing to do
+  });
 });
 
 describe('leftovers beside the other outputs', () => {
