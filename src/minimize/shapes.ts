@@ -20,7 +20,7 @@
 // Anything else gets a class of its own, so it is never taken for another type: kinds a field
 // walk does not expect (FUNC, VAR, ...), references out of range, cycles and nesting deeper
 // than MAX_DEPTH.
-import type { Btf } from '../btf/btf.js';
+import { Btf } from '../btf/btf.js';
 import { Kind } from '../btf/kinds.js';
 
 const IN_PROGRESS = -1;
@@ -30,10 +30,6 @@ const VOID = 1;
 const MAX_DEPTH = 64;
 /** Bounds the modifier/typedef walk of a bitfield member's type. */
 const MAX_MODS = 64;
-
-function isModOrTypedef(kind: number): boolean {
-  return kind === Kind.TYPEDEF || kind === Kind.VOLATILE || kind === Kind.CONST || kind === Kind.RESTRICT || kind === Kind.TYPE_TAG;
-}
 
 /** By-value shape classes of one (base, non-split) target BTF, computed on demand. */
 export class FieldShapes {
@@ -157,7 +153,7 @@ export class FieldShapes {
     for (let n = 0; n < MAX_MODS; n++) {
       if (id <= 0 || id >= this.classes.length) return -1;
       const w = offsets[id - 1]!;
-      if (!isModOrTypedef((words[w + 1]! >>> 24) & 0x7f)) return words[w + 2]!;
+      if (!Btf.isModOrTypedef((words[w + 1]! >>> 24) & 0x7f)) return words[w + 2]!;
       id = words[w + 2]!;
     }
     return -1;

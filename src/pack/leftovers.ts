@@ -3,9 +3,8 @@
 // process is gone. Three places: the output's directory (`.<out>.btfgen-<pid>-<hex>.tmp`, as
 // every output of btfgen: src/fsutil.ts removeStaleTemps()), the result cache's temp directory
 // (`<name>.tmp-<pid>-<hex>`) and the --no-cache spool (`$TMPDIR/btfgen-pack-<pid>-XXXXXX/`).
-import { readdir, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { sweepDeadPids } from '../fsutil.js';
+import { unlink } from 'node:fs/promises';
+import { removeMatching, sweepDeadPids } from '../fsutil.js';
 
 /** The spool directory name prefix for this process (under the temp directory). */
 export function spoolPrefix(): string {
@@ -24,12 +23,15 @@ export function removeStaleSpools(tmpdir: string): Promise<string[]> {
   );
 }
 
+/** The writer's pid in the name of a result cache temp file (`<name>.tmp-<pid>-<hex>`, see cache.ts). */
+function tempWriter(name: string): number | undefined {
+  const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Temp files of the result cache (one directory, see cache.ts) written by killed packs. */
 export function removeStaleCacheTemps(tmpDir: string): Promise<string[]> {
-  return sweepDeadPids(tmpDir, (n) => {
-    const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(n);
-    return m ? Number(m[1]) : undefined;
-  });
+  return sweepDeadPids(tmpDir, tempWriter);
 }
 
 /**
@@ -37,7 +39,5 @@ export function removeStaleCacheTemps(tmpDir: string): Promise<string[]> {
  * were writing when they were stopped (an abort), removed once they are gone.
  */
 export async function removeOwnCacheTemps(tmpDir: string, pid: number = process.pid): Promise<void> {
-  const mark = `.tmp-${pid}-`;
-  const names = await readdir(tmpDir).catch(() => [] as string[]);
-  await Promise.all(names.filter((n) => n.includes(mark)).map((n) => unlink(path.join(tmpDir, n)).catch(() => undefined)));
+  await removeMatching(tmpDir, (name) => tempWriter(name) === pid, (file) => unlink(file).catch(() => undefined));
 }
