@@ -26,6 +26,33 @@ export interface ParseBtfOptions {
   ptrSize?: 4 | 8;
   /** Skip the btf_sanity_check-style validation of names and referenced IDs. */
   noValidate?: boolean;
+  /**
+   * Applied in the pass that finds the records (see RecordSieve): the indexes of the records it
+   * keeps are in Btf.sieved.
+   */
+  sieve?: RecordSieve;
+}
+
+/**
+ * A test on type names that the parse applies in its own pass over the records: a candidate
+ * search (CandidateIndex, src/minimize/candidates.ts) then needs no second pass over a large
+ * type section. The parse's pass is bound by its chain of record lengths (each record's length
+ * is in its own words), so the test mostly runs in the time that chain waits anyway.
+ */
+export interface RecordSieve {
+  /** One bit per kind (kinds below 32): records of other kinds are not looked at. */
+  readonly kinds: number;
+  /**
+   * Whether the name at raw[s] (non-empty, NUL-terminated within the string section) may be a
+   * wanted one; false means it is certainly not.
+   */
+  mayWant(raw: Uint8Array, s: number): boolean;
+}
+
+/** What RecordSieve kept of a parse: its records' indexes within this BTF (id - startId), ascending. */
+export interface Sieved {
+  readonly sieve: RecordSieve;
+  readonly indexes: Int32Array;
 }
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -62,6 +89,12 @@ export class Btf {
   readonly strings: StringTable;
   /** Bytes of the layout section (hdrLen >= 32), empty when absent. */
   readonly layout: Uint8Array;
+  /**
+   * With ParseBtfOptions.sieve: the records of its kinds that are named by a string of this BTF
+   * that the sieve may want, or by a base string (split BTF; a sieve sees only this BTF's
+   * strings).
+   */
+  readonly sieved: Sieved | undefined;
   private ptrSz: number;
 
   constructor(bytes: Uint8Array, options: ParseBtfOptions = {}) {
@@ -138,17 +171,39 @@ export class Btf {
     this.words = words;
 
     // btf_parse_type_sec: one pass for record boundaries (byte-swapping big-endian records).
-    const { offsets, n, w } = recordOffsets(words, nWords, le, (kind, vlen, index) => {
+    const { offsets, n, w, kept, nKept } = recordOffsets(words, nWords, le, (kind, vlen, index) => {
       const ls = this.layoutSize(kind, vlen);
       if (ls < 0) throw new BtfError(`type [${this.startId + index}]: unknown BTF kind ${kind}`);
       return ls;
-    }, this.startId);
+    }, this.startId, options.sieve, this.nameBytes());
     if (w * 4 !== h.typeLen) throw new BtfError('BTF types data is malformed: trailing bytes after the last type');
+    this.sieved = options.sieve ? { sieve: options.sieve, indexes: kept.subarray(0, nKept) } : undefined;
     this.offsets = offsets.subarray(0, n);
     this.count = n;
     this.typeCount = this.startId + n;
     if (this.typeCount - 1 > 0x7fffffff) throw new BtfError('too many BTF types');
     if (!options.noValidate) this.sanityCheck();
+  }
+
+  /**
+   * The records `sieve` keeps (indexes within this BTF, ascending): found by the parse when it
+   * applied this sieve (ParseBtfOptions.sieve), else by a pass of their own over the records.
+   */
+  keptBy(sieve: RecordSieve): Int32Array {
+    if (this.sieved?.sieve === sieve) return this.sieved.indexes;
+    const names = this.nameBytes();
+    const kept = new Int32Array(this.count);
+    let n = 0;
+    for (let i = 0; i < this.count; i++) {
+      const w = this.offsets[i]!;
+      const kind = (this.words[w + 1]! >>> 24) & 0x7f;
+      if (kind < 32 && ((sieve.kinds >>> kind) & 1) !== 0 && sieves(sieve, this.words[w]!, names)) kept[n++] = i;
+    }
+    return kept.subarray(0, n);
+  }
+
+  private nameBytes(): NameBytes {
+    return { raw: this.raw, start: this.header.hdrLen + this.header.strOff, len: this.header.strLen, startStr: this.startStrOff };
   }
 
   /** Bytes after the 12-byte head for a kind described only by the layout section, or -1. */
@@ -581,10 +636,23 @@ export function isRawBtf(bytes: Uint8Array): boolean {
 const REC_BASE = Int32Array.from({ length: 32 }, (_, k) => (k >= 1 && k <= KIND_MAX ? 3 + (KIND_INFO_SIZE[k]! >>> 2) : 0));
 const REC_ELEM = Int32Array.from({ length: 32 }, (_, k) => (k >= 1 && k <= KIND_MAX ? KIND_ELEM_SIZE[k]! >>> 2 : 0));
 
+/** The string section, for a RecordSieve's look at names. */
+interface NameBytes {
+  raw: Uint8Array;
+  /** Where this BTF's string section starts in `raw`, and its length. */
+  start: number;
+  len: number;
+  /** The first string offset of this BTF (split BTF: the base's strings come first). */
+  startStr: number;
+}
+
+const NO_KEPT = new Int32Array(0);
+
 /**
  * The word offset of every record of a type section, byte-swapping big-endian records in
- * place. A small function of its own: it runs once per BTF over every type, and V8 optimizes
- * a short hot loop much sooner than one inside the long constructor.
+ * place; with a sieve, also the indexes of the records it keeps (RecordSieve, Btf.sieved). A
+ * small function of its own: it runs once per BTF over every type, and V8 optimizes a short
+ * hot loop much sooner than one inside the long constructor.
  */
 function recordOffsets(
   words: Uint32Array,
@@ -592,10 +660,15 @@ function recordOffsets(
   le: boolean,
   otherKind: (kind: number, vlen: number, index: number) => number,
   startId: number,
-): { offsets: Uint32Array; n: number; w: number } {
+  sieve: RecordSieve | undefined,
+  names: NameBytes,
+): { offsets: Uint32Array; n: number; w: number; kept: Int32Array; nKept: number } {
   let offsets = new Uint32Array(Math.max(16, Math.ceil(nWords / 3)));
   let n = 0;
   let w = 0;
+  const kinds = sieve ? sieve.kinds : 0;
+  let kept = sieve ? new Int32Array(256) : NO_KEPT;
+  let nKept = 0;
   while (w + 3 <= nWords) {
     if (!le) {
       words[w] = bswap32(words[w]!);
@@ -614,8 +687,30 @@ function recordOffsets(
       grown.set(offsets);
       offsets = grown;
     }
+    if (kind < 32 && ((kinds >>> kind) & 1) !== 0 && sieves(sieve!, words[w]!, names)) {
+      if (nKept === kept.length) {
+        const grown = new Int32Array(kept.length * 2);
+        grown.set(kept);
+        kept = grown;
+      }
+      kept[nKept++] = n;
+    }
     offsets[n++] = w;
     w += recWords;
   }
-  return { offsets, n, w };
+  return { offsets, n, w, kept, nKept };
+}
+
+/**
+ * Whether a record named by `nameOff` passes `sieve`: a base string (split BTF) always does;
+ * no name, an offset past the string section (libbpf's name is then NULL) or an empty name
+ * never does (bpf_core_add_cands skips those).
+ */
+function sieves(sieve: RecordSieve, nameOff: number, names: NameBytes): boolean {
+  if (nameOff === 0) return false;
+  if (nameOff < names.startStr) return true;
+  const rel = nameOff - names.startStr;
+  if (rel >= names.len) return false;
+  const s = names.start + rel;
+  return names.raw[s] !== 0 && sieve.mayWant(names.raw, s);
 }

@@ -1,6 +1,6 @@
 // btf__parse() / btf_parse_elf(): raw BTF or an ELF carrying .BTF (+ .BTF.ext, .BTF.base).
 import { BtfError, ElfError } from '../errors.js';
-import { Btf, isRawBtf, parseBtf } from './btf.js';
+import { Btf, isRawBtf, parseBtf, type RecordSieve } from './btf.js';
 import { isElf, parseElf, SHF_COMPRESSED, SHT_PROGBITS, type ElfFile, type ElfSection } from './elf.js';
 import { parseBtfExt, type BtfExt } from './ext.js';
 
@@ -27,6 +27,8 @@ export interface LoadBtfOptions {
    * an unusable .BTF.ext does not stop them.
    */
   parseExt?: boolean;
+  /** The parse's RecordSieve (ParseBtfOptions.sieve) for the BTF itself (not a distilled base). */
+  sieve?: RecordSieve;
 }
 
 export function loadBtf(bytes: Uint8Array, options: LoadBtfOptions = {}): LoadedBtf {
@@ -40,7 +42,7 @@ export function loadBtf(bytes: Uint8Array, options: LoadBtfOptions = {}): Loaded
 
 function load(bytes: Uint8Array, options: LoadBtfOptions): LoadedBtf {
   if (isRawBtf(bytes)) {
-    return { btf: parseBtf(bytes, { base: options.base, noValidate: options.noValidate }), format: 'raw' };
+    return { btf: parseBtf(bytes, { base: options.base, noValidate: options.noValidate, sieve: options.sieve }), format: 'raw' };
   }
   if (!isElf(bytes)) {
     const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -62,7 +64,7 @@ function load(bytes: Uint8Array, options: LoadBtfOptions): LoadedBtf {
     distilled = parseBtf(sectionData(baseSec), { ptrSize, noValidate: options.noValidate });
     base = distilled;
   }
-  const btf = parseBtf(sectionData(btfSec), { base, ptrSize, noValidate: options.noValidate });
+  const btf = parseBtf(sectionData(btfSec), { base, ptrSize, noValidate: options.noValidate, sieve: options.sieve });
   const extSec = options.parseExt === false ? undefined : elf.section('.BTF.ext');
   const ext = extSec ? parseBtfExt(sectionData(extSec)) : undefined;
   const out: LoadedBtf = { btf, elf, format: 'elf' };

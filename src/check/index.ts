@@ -124,8 +124,8 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
       builder.kernelError(ki, got.e.message);
     } else {
       try {
-        const target = prepareTarget(got.b, { name: k.key });
-        target.index.ensure(roots); // one candidate scan for every object's root types
+        const target = prepareTarget(got.b, { name: k.key, roots }); // every object's root types found in the parse
+        target.index.ensure(roots);
         // The load checks read the same parsed BTF: one read and parse per kernel.
         const kc = checkKernel(objects, target, { report: true, ...(load ? { load: load.load } : {}) });
         kc.outcomes!.forEach((o, oi) => builder.add(ki, oi, o, kc.load?.[oi]));

@@ -2,7 +2,7 @@
 // with a per-target essential-name index instead of one linear scan per local root type.
 // The index keeps target IDs in ascending order, so lookups return exactly the list libbpf's
 // scan `for (i = targ_start_id; i < n; i++)` would build.
-import type { Btf } from '../btf/btf.js';
+import type { Btf, RecordSieve } from '../btf/btf.js';
 import { Kind } from '../btf/kinds.js';
 import { latin1 } from './names.js';
 
@@ -75,70 +75,105 @@ function layers(btf: Btf): Btf[] {
   return out;
 }
 
-/**
- * The hot loop of CandidateIndex.scan(): writes to `out` the indexes (within the layer) of the
- * types whose kind is in `mask` and whose name may have a wanted essential name (its first two
- * bytes have a slot in `prefixSlot`, and for one of the slot's shapes (L, byte L-1, byte L/2)
- * the name has those bytes and its byte at L ends it or is '_'); split types named by a base
- * string always pass. Returns how many.
- */
-function prefilter(
-  words: Uint32Array,
-  offs: Uint32Array,
-  n: number,
-  mask: number,
-  raw: Uint8Array,
-  strStart: number,
-  strLen: number,
-  startStr: number,
-  prefixSlot: Int32Array,
-  shapes: Int32Array,
-  out: Int32Array,
-): number {
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const w = offs[i]!;
-    const kind = (words[w + 1]! >>> 24) & 0x7f;
-    if (kind > 31 || ((mask >>> kind) & 1) === 0) continue;
-    const nameOff = words[w]!;
-    if (nameOff === 0) continue;
-    if (nameOff < startStr) {
-      out[m++] = i;
-      continue;
-    }
-    const rel = nameOff - startStr;
-    if (rel >= strLen) continue; // invalid offset: libbpf's name is NULL, never a candidate
-    const s = strStart + rel;
-    const b0 = raw[s]!;
-    if (b0 === 0) continue; // empty name: skipped by bpf_core_add_cands
-    const slot = prefixSlot[(b0 << 8) | raw[s + 1]!]!;
-    if (slot < 0) continue;
-    const end = slot + 1 + 3 * shapes[slot]!;
-    for (let k = slot + 1; k < end; k += 3) {
-      const len = shapes[k]!;
-      const c = raw[s + len];
-      if ((c === 0 || c === 0x5f) && raw[s + len - 1] === shapes[k + 1] && raw[s + (len >> 1)] === shapes[k + 2]) {
-        out[m++] = i;
-        break;
-      }
-    }
-  }
-  return m;
-}
-
-const EMPTY = new Int32Array(0);
-
 interface Wanted {
   key: string;
   bytes: Uint8Array;
 }
 
 /**
+ * The names a candidate search looks for (root keys, rootKey()), as a RecordSieve: the parse
+ * of a target can apply it in its own pass over the records (prepareTarget's `roots`), else
+ * CandidateIndex applies it in a pass of its own. A name passes when it may have a wanted
+ * essential name: its first two bytes are those of a wanted name, its bytes at L-1 and L/2 are
+ * those of a wanted name of length L, and its byte at L ends it (NUL) or starts a flavor suffix
+ * ('_'). Most names are rejected on a few byte reads; collect() hashes and compares the rest.
+ */
+export class NameSieve implements RecordSieve {
+  /** Kinds looked at: the wanted kind classes (ENUM64 with ENUM). */
+  readonly kinds: number;
+  /** Every wanted key. */
+  readonly keys: ReadonlySet<string>;
+  /** Per kind class: FNV-1a hash of the essential name -> wanted entries (bytes verified on a hit). */
+  readonly byClass = new Map<number, Map<number, Wanted[]>>();
+  /** First two bytes -> index into `shapes` of [count, (L, byte L-1, byte L/2)...], or -1. */
+  private readonly prefixSlot = new Int32Array(65536).fill(-1);
+  private readonly shapes: Int32Array;
+
+  private constructor(keys: readonly string[]) {
+    this.keys = new Set(keys);
+    const shapes = new Map<number, Set<number>>();
+    const addShape = (prefix: number, bytes: Uint8Array) => {
+      let l = shapes.get(prefix);
+      if (!l) shapes.set(prefix, (l = new Set()));
+      const n = bytes.length;
+      l.add(n * 65536 + bytes[n - 1]! * 256 + bytes[n >> 1]!);
+    };
+    let kinds = 0;
+    for (const key of this.keys) {
+      const [cls, name] = splitKey(key);
+      if (name === '' || cls < 0 || cls > 31) continue;
+      kinds |= 1 << cls;
+      if (cls === Kind.ENUM) kinds |= 1 << Kind.ENUM64;
+      const bytes = latin1(name);
+      if (bytes.length >= 2) addShape((bytes[0]! << 8) | bytes[1]!, bytes);
+      else for (let c = 0; c < 256; c++) addShape((bytes[0]! << 8) | c, bytes);
+      const h = fnv1a(bytes, 0, bytes.length);
+      let m = this.byClass.get(cls);
+      if (!m) this.byClass.set(cls, (m = new Map()));
+      let l = m.get(h);
+      if (!l) m.set(h, (l = []));
+      l.push({ key, bytes });
+    }
+    this.kinds = kinds;
+    const flat: number[] = [];
+    for (const [prefix, set] of shapes) {
+      this.prefixSlot[prefix] = flat.length;
+      flat.push(set.size);
+      for (const v of set) flat.push(v >>> 16, (v >>> 8) & 0xff, v & 0xff);
+    }
+    this.shapes = Int32Array.from(flat);
+  }
+
+  private static last: { id: string; sieve: NameSieve } | undefined;
+
+  /** The sieve for `keys` (made once for the same keys in a row: a pack asks per kernel). */
+  static of(keys: Iterable<string>): NameSieve {
+    const list = [...new Set(keys)].sort();
+    const id = list.join('\n');
+    if (NameSieve.last?.id !== id) NameSieve.last = { id, sieve: new NameSieve(list) };
+    return NameSieve.last.sieve;
+  }
+
+  /** Whether every one of `keys` is wanted. */
+  covers(keys: Iterable<string>): boolean {
+    for (const k of keys) if (!this.keys.has(k)) return false;
+    return true;
+  }
+
+  mayWant(raw: Uint8Array, s: number): boolean {
+    const slot = this.prefixSlot[(raw[s]! << 8) | raw[s + 1]!]!;
+    if (slot < 0) return false;
+    const shapes = this.shapes;
+    const end = slot + 1 + 3 * shapes[slot]!;
+    for (let k = slot + 1; k < end; k += 3) {
+      const len = shapes[k]!;
+      const c = raw[s + len];
+      if ((c === 0 || c === 0x5f) && raw[s + len - 1] === shapes[k + 1] && raw[s + (len >> 1)] === shapes[k + 2]) return true;
+    }
+    return false;
+  }
+}
+
+const EMPTY = new Int32Array(0);
+
+/**
  * Candidate index of one target BTF, keyed by (kind class, essential name) of local roots.
  * Built incrementally: `ensure(keys)` indexes the keys not yet known with one pass over the
  * types of the wanted kinds (names hashed straight from the string bytes), so a set of objects
- * costs one pass per target however many root types it has. Every list is kind-filtered and in
- * ascending ID order: exactly what libbpf's linear scan in bpf_core_add_cands() collects.
+ * costs one pass per target however many root types it has; none at all when the target's
+ * parse already picked out the types that may carry them (prepareTarget's `roots`). Every list
+ * is kind-filtered and in ascending ID order: exactly what libbpf's linear scan in
+ * bpf_core_add_cands() collects.
  */
 export class CandidateIndex {
   private readonly lists = new Map<string, Int32Array>();
@@ -147,14 +182,20 @@ export class CandidateIndex {
 
   constructor(readonly target: Btf) {}
 
-  /** Indexes `keys` (from rootKey()) that are not indexed yet. */
+  /**
+   * Indexes `keys` (from rootKey()) that are not indexed yet, with every other key of the sieve
+   * that finds them (the one the target's parse applied, when it wants them all).
+   */
   ensure(keys: Iterable<string>): void {
     if (this.complete) return;
     const missing: string[] = [];
     for (const k of keys) if (!this.lists.has(k)) missing.push(k);
     if (missing.length === 0) return;
-    const found = this.scan(missing);
-    for (const k of missing) {
+    const parsed = this.target.sieved?.sieve;
+    const sieve = parsed instanceof NameSieve && parsed.covers(missing) ? parsed : NameSieve.of(missing);
+    const found = this.scan(sieve);
+    for (const k of sieve.keys) {
+      if (this.lists.has(k)) continue;
       const l = found.get(k);
       this.lists.set(k, l ? Int32Array.from(l) : EMPTY);
     }
@@ -197,129 +238,99 @@ export class CandidateIndex {
   }
 
   /**
-   * One pass over the types of the wanted kinds collecting the IDs of every wanted key: a tight
-   * prefilter over the type table (prefilter(), small so V8 optimizes it within a one-shot
-   * run), then the few survivors hashed and compared.
+   * The IDs of every key of `sieve`: the records it keeps in each layer (found by the layer's
+   * parse, or in a pass here), each name hashed up to its NUL (its essential part, past a
+   * `___flavor`) and compared with the wanted names of its kind class.
    */
-  private scan(keys: string[]): Map<string, number[]> {
-    // per kind class: FNV-1a hash of the essential name -> wanted entries (bytes verified on a hit)
-    const byClass = new Map<number, Map<number, Wanted[]>>();
-    // First two bytes of the wanted names -> their shapes (length L, byte L-1, byte L/2). A
-    // target name can only have a wanted essential name if its first two bytes match, its bytes
-    // at L-1 and L/2 are those of a wanted name of that length and its byte at L ends the name
-    // (NUL) or starts a flavor suffix ('_'): most names are rejected on a few byte reads.
-    const shapes = new Map<number, Set<number>>();
-    const addShape = (key: number, bytes: Uint8Array) => {
-      let l = shapes.get(key);
-      if (!l) shapes.set(key, (l = new Set()));
-      const n = bytes.length;
-      l.add(n * 65536 + bytes[n - 1]! * 256 + bytes[n >> 1]!);
-    };
-    let mask = 0;
-    const slow = new Set<string>();
-    for (const key of keys) {
-      const [cls, name] = splitKey(key);
-      if (name === '') continue;
-      slow.add(key);
-      if (cls < 0 || cls > 31) continue;
-      mask |= 1 << cls;
-      if (cls === Kind.ENUM) mask |= 1 << Kind.ENUM64;
-      const bytes = latin1(name);
-      if (bytes.length >= 2) addShape((bytes[0]! << 8) | bytes[1]!, bytes);
-      else for (let c = 0; c < 256; c++) addShape((bytes[0]! << 8) | c, bytes);
-      const h = fnv1a(bytes, 0, bytes.length);
-      let m = byClass.get(cls);
-      if (!m) byClass.set(cls, (m = new Map()));
-      let l = m.get(h);
-      if (!l) m.set(h, (l = []));
-      l.push({ key, bytes });
-    }
+  private scan(sieve: NameSieve): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    const push = (key: string, id: number) => {
-      let l = out.get(key);
-      if (!l) out.set(key, (l = []));
-      l.push(id);
-    };
-    if (mask === 0) return out;
-    // prefix -> index into `flat` of [count, (L, byte L-1, byte L/2)...]
-    const prefixSlot = new Int32Array(65536).fill(-1);
-    const flat: number[] = [];
-    for (const [key, set] of shapes) {
-      prefixSlot[key] = flat.length;
-      flat.push(set.size);
-      for (const v of set) flat.push(v >>> 16, (v >>> 8) & 0xff, v & 0xff);
-    }
-    const flatShapes = Int32Array.from(flat);
-
+    if (sieve.kinds === 0) return out;
     for (const layer of layers(this.target)) {
-      const raw = layer.raw;
-      const strStart = layer.header.hdrLen + layer.header.strOff;
-      const strLen = layer.header.strLen;
-      const strEnd = strStart + strLen;
-      const words = layer.words;
-      const offs = layer.offsets;
-      const startStr = layer.startStrOff;
-      const survivors = new Int32Array(layer.count);
-      const nSurv = prefilter(words, offs, layer.count, mask, raw, strStart, strLen, startStr, prefixSlot, flatShapes, survivors);
-      for (let j = 0; j < nSurv; j++) {
-        const i = survivors[j]!;
-        const w = offs[i]!;
-        const kind = (words[w + 1]! >>> 24) & 0x7f;
-        const nameOff = words[w]!;
-        const id = layer.startId + i;
-        if (nameOff < startStr) {
-          // a split type named by a base string: resolve it the slow way (rare)
-          this.slowCheck(id, kind, nameOff, slow, push);
-          continue;
-        }
-        const s = strStart + (nameOff - startStr);
-        // hash the name up to its NUL, noting runs of 3+ underscores (possible flavor)
-        let h = 0x811c9dc5;
-        let run = 0;
-        let flavor = false;
-        let e = s;
-        for (; e < strEnd; e++) {
-          const c = raw[e]!;
-          if (c === 0) break;
-          h = Math.imul(h ^ c, 0x01000193);
-          if (c === 0x5f) {
-            if (++run >= 3) flavor = true;
-          } else run = 0;
-        }
-        if (e === s) continue; // empty name: skipped by bpf_core_add_cands
-        let ess = e - s;
-        if (flavor) {
-          ess = essentialLenBytes(raw, s, e);
-          if (ess !== e - s) h = fnv1a(raw, s, s + ess);
-        }
-        const cands = byClass.get(kindClass(kind))?.get(h >>> 0);
-        if (!cands) continue;
-        for (let ci = 0; ci < cands.length; ci++) {
-          const c = cands[ci]!;
-          if (c.bytes.length !== ess) continue;
-          let eq = true;
-          for (let k = 0; k < ess; k++) {
-            if (raw[s + k] !== c.bytes[k]) {
-              eq = false;
-              break;
-            }
-          }
-          if (eq) {
-            push(c.key, id);
-            break;
-          }
-        }
-      }
+      const kept = layer.keptBy(sieve);
+      this.collect(layer, kept, sieve, out);
     }
     return out;
   }
 
-  private slowCheck(id: number, kind: number, nameOff: number, wanted: Set<string>, push: (k: string, id: number) => void): void {
+  private collect(layer: Btf, kept: Int32Array, sieve: NameSieve, out: Map<string, number[]>): void {
+    const raw = layer.raw;
+    const strStart = layer.header.hdrLen + layer.header.strOff;
+    const strEnd = strStart + layer.header.strLen;
+    const words = layer.words;
+    const offs = layer.offsets;
+    const startStr = layer.startStrOff;
+    // Per name offset and kind class, the list of the key it matched (null: none): a
+    // non-deduplicated kernel names hundreds of copies of a struct by one string.
+    const known = new Map<number, number[] | null>();
+    for (let j = 0; j < kept.length; j++) {
+      const i = kept[j]!;
+      const w = offs[i]!;
+      const kind = (words[w + 1]! >>> 24) & 0x7f;
+      const nameOff = words[w]!;
+      const id = layer.startId + i;
+      if (nameOff < startStr) {
+        // a split type named by a base string: resolved the slow way (rare)
+        this.slowCheck(id, kind, nameOff, sieve.keys, out);
+        continue;
+      }
+      const memo = nameOff * 32 + kindClass(kind);
+      const hit = known.get(memo);
+      if (hit !== undefined) {
+        hit?.push(id);
+        continue;
+      }
+      known.set(memo, null);
+      const s = strStart + (nameOff - startStr);
+      // hash the name up to its NUL, noting runs of 3+ underscores (possible flavor)
+      let h = 0x811c9dc5;
+      let run = 0;
+      let flavor = false;
+      let e = s;
+      for (; e < strEnd; e++) {
+        const c = raw[e]!;
+        if (c === 0) break;
+        h = Math.imul(h ^ c, 0x01000193);
+        if (c === 0x5f) {
+          if (++run >= 3) flavor = true;
+        } else run = 0;
+      }
+      if (e === s) continue; // empty name: skipped by bpf_core_add_cands
+      let ess = e - s;
+      if (flavor) {
+        ess = essentialLenBytes(raw, s, e);
+        if (ess !== e - s) h = fnv1a(raw, s, s + ess);
+      }
+      const cands = sieve.byClass.get(kindClass(kind))?.get(h >>> 0);
+      if (!cands) continue;
+      for (const c of cands) {
+        if (c.bytes.length === ess && sameBytes(raw, s, c.bytes)) {
+          known.set(memo, push(out, c.key, id));
+          break;
+        }
+      }
+    }
+  }
+
+  private slowCheck(id: number, kind: number, nameOff: number, wanted: ReadonlySet<string>, out: Map<string, number[]>): void {
     const t = this.target;
     if (!t.validStr(nameOff)) return;
     const name = t.str(nameOff);
     if (name === '') return;
     const key = rootKey(kind, essentialName(name));
-    if (wanted.has(key)) push(key, id);
+    if (wanted.has(key)) push(out, key, id);
   }
+}
+
+/** Adds `id` to the list of `key`; returns the list. */
+function push(out: Map<string, number[]>, key: string, id: number): number[] {
+  let l = out.get(key);
+  if (!l) out.set(key, (l = []));
+  l.push(id);
+  return l;
+}
+
+/** Whether raw[s, s + b.length) holds b. */
+function sameBytes(raw: Uint8Array, s: number, b: Uint8Array): boolean {
+  for (let k = 0; k < b.length; k++) if (raw[s + k] !== b[k]) return false;
+  return true;
 }

@@ -7,7 +7,7 @@ import type { HeaderLen } from '../btf/builder.js';
 import { ReloKind, EINVAL, kindStr, ENOENT } from '../btf/kinds.js';
 import { loadBtf, MissingSectionError } from '../btf/object.js';
 import { BtfError, RelocationError } from '../errors.js';
-import { CandidateIndex } from './candidates.js';
+import { CandidateIndex, NameSieve } from './candidates.js';
 import { emitBtf, EmitError } from './emit.js';
 import { Marks, MarkError } from './marks.js';
 import type { PreparedObject, PreparedRelo } from './object.js';
@@ -33,6 +33,12 @@ export interface PrepareTargetOptions {
    * time of a big kernel.
    */
   validate?: boolean;
+  /**
+   * Root keys (rootKey()) whose candidates will be looked up: the parse picks out the types
+   * that may carry them in its own pass over the records (NameSieve), so that the candidate
+   * index needs no second pass over the type section.
+   */
+  roots?: Iterable<string>;
 }
 
 /**
@@ -47,6 +53,7 @@ export function prepareTarget(input: Uint8Array | Btf | PreparedTarget, options:
       ...(options.base ? { base: options.base } : {}),
       ...(options.name ? { name: options.name } : {}),
       noValidate: !options.validate,
+      ...(options.roots ? { sieve: NameSieve.of(options.roots) } : {}),
     });
     return { btf, index: new CandidateIndex(btf) };
   } catch (e) {

@@ -50,12 +50,16 @@ export class ObjectParses {
 }
 
 class NativeMinimizer implements KernelMinimizer {
+  /** Every object's root keys: found in the kernel's parse (prepareTarget's `roots`). */
+  private readonly roots: string[];
   constructor(
     private readonly objects: PreparedObject[],
     private readonly headerLen: 24 | 32,
-  ) {}
+  ) {
+    this.roots = [...new Set(objects.flatMap((o) => [...o.roots]))];
+  }
   async run(kernel: Uint8Array, label: string, target?: PreparedTarget): Promise<Uint8Array> {
-    return minimize(target ?? prepareTarget(kernel, { name: label }), this.objects, { headerLen: this.headerLen });
+    return minimize(target ?? prepareTarget(kernel, { name: label, roots: this.roots }), this.objects, { headerLen: this.headerLen });
   }
   async close(): Promise<void> {}
 }

@@ -56,6 +56,11 @@ type CheckModules = {
   /** With CheckInit.load: what checkKernel's load checks need of the objects (read once). */
   load?: import('../check/verify.js').LoadInputs['load'];
   prepareTarget: typeof import('../minimize/index.js').prepareTarget;
+  /**
+   * Root keys of the checked objects, and of the minimized ones in a pack (--report, --verify:
+   * the minimizer reuses the checks' parse of the kernel).
+   */
+  roots: string[];
 };
 let checker: Promise<CheckModules> | undefined;
 function getChecker(): Promise<CheckModules> {
@@ -69,7 +74,10 @@ function getChecker(): Promise<CheckModules> {
     const inputs = init.check?.objects ?? [];
     const objects = inputs.map((o) => decide.prepareCheckObject(o.bytes, o.name, shared.parse(o)));
     const load = init.check?.load ? verify.loadInputs(objects, inputs).load : undefined;
-    return { objects, checkKernel: verify.checkKernel, compareKernelDecisions: verify.compareKernelDecisions, prepareTarget: minimize.prepareTarget, ...(load ? { load } : {}) };
+    const roots = new Set<string>();
+    for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
+    if (init.mode !== 'check') for (const o of init.objects) for (const r of shared.parse(o).roots) roots.add(r);
+    return { objects, checkKernel: verify.checkKernel, compareKernelDecisions: verify.compareKernelDecisions, prepareTarget: minimize.prepareTarget, roots: [...roots], ...(load ? { load } : {}) };
   })();
   return checker;
 }
@@ -88,10 +96,8 @@ interface FullKernel {
  */
 async function checkStep(btf: Uint8Array, label: string): Promise<{ full: FullKernel; payload: CheckPayload }> {
   const c = await getChecker();
-  const target = c.prepareTarget(btf, { name: label });
-  const roots = new Set<string>();
-  for (const o of c.objects) for (const r of o.prepared.roots) roots.add(r);
-  target.index.ensure(roots); // one candidate scan for every object's root types
+  const target = c.prepareTarget(btf, { name: label, roots: c.roots }); // found in the parse
+  target.index.ensure(c.roots);
   const full: FullKernel = { c, target };
   if (!init.check?.report) return { full, payload: {} };
   const kc = c.checkKernel(c.objects, target, { report: true, ...(c.load ? { load: c.load } : {}) });

@@ -1,6 +1,6 @@
 // Unit tests of the CO-RE engine pieces, on small BTFs built in the test.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBtf, type Btf } from '../../src/btf/btf.js';
@@ -15,6 +15,7 @@ import {
   Marks,
   namesMatch,
   parseSpec,
+  prepareTarget,
   rootKey,
   typesAreCompat,
   typesMatch,
@@ -23,6 +24,8 @@ import { calcRelo, emptyResult } from '../../src/minimize/relo.js';
 import { specMatch } from '../../src/minimize/spec.js';
 import { isTar, readTar, unpackKernelBtf } from '../../src/minimize/input.js';
 import { TypeBuilder } from './helpers/synth.js';
+import { swapBtfEndian } from '../btf/helpers/bswap.js';
+import { ARCHIVE_DEMO, HAVE_VMLINUX, HAVE_XZ, VMLINUX } from '../helpers/env.js';
 import { tempDir } from './helpers/differential.js';
 
 describe('bpf_core_essential_name_len', () => {
@@ -92,14 +95,8 @@ describe('candidate index (bpf_core_add_cands)', () => {
     expect(idx.candidates(Kind.STRUCT, '')).toEqual([]);
   });
 
-  it('matches a linear scan on the running kernel for every struct name', () => {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync('/sys/kernel/btf/vmlinux');
-    } catch {
-      return;
-    }
-    const btf = parseBtf(bytes);
+  it.skipIf(!HAVE_VMLINUX)('matches a linear scan on the running kernel for every struct name (needs /sys/kernel/btf/vmlinux)', () => {
+    const btf = parseBtf(readFileSync(VMLINUX));
     const names = new Set<string>();
     for (let id = 1; id < btf.typeCount && names.size < 3000; id += 7) {
       const k = btf.kind(id);
@@ -129,6 +126,137 @@ describe('candidate index (bpf_core_add_cands)', () => {
       }
     }
   });
+});
+
+/**
+ * libbpf's bpf_core_add_cands(), written out: every type from `start` up, kind-compatible with
+ * the key's kind (ENUM/ENUM64 alike) and with the key's essential name, in ID order.
+ */
+function linearCandidates(btf: Btf, key: string, start = 1): number[] {
+  const [kind, name] = [Number(key.slice(0, key.indexOf(':'))), key.slice(key.indexOf(':') + 1)];
+  const out: number[] = [];
+  if (name === '') return out;
+  for (let id = start; id < btf.typeCount; id++) {
+    const off = btf.nameOff(id);
+    if (off === 0 || !btf.validStr(off)) continue;
+    const n = btf.name(id);
+    if (n === '' || !kindCoreCompat(btf.kind(id), kind)) continue;
+    if (essentialName(n) === name) out.push(id);
+  }
+  return out;
+}
+
+/** Candidate lists of `keys` on `bytes` parsed with the keys as roots (found by the parse). */
+function listsFoundInParse(bytes: Uint8Array, keys: string[], base?: Btf): Map<string, number[]> {
+  const target = prepareTarget(bytes, { roots: keys, ...(base ? { base } : {}) });
+  expect(target.btf.sieved).toBeDefined();
+  target.index.ensure(keys);
+  return new Map(keys.map((k) => [k, target.index.candidates(Number(k.slice(0, k.indexOf(':'))), k.slice(k.indexOf(':') + 1))]));
+}
+
+describe('candidates found in the parse (prepareTarget roots)', () => {
+  const foo = [Kind.STRUCT, Kind.UNION, Kind.TYPEDEF, Kind.FWD, Kind.ENUM, Kind.ENUM64].map((k) => rootKey(k, 'foo'));
+  const keys = [...foo, rootKey(Kind.STRUCT, 'foo____x'), rootKey(Kind.STRUCT, 'barfoo'), rootKey(Kind.STRUCT, 'nothing'), rootKey(Kind.STRUCT, '')];
+
+  it('the same lists as the linear scan: one name under several kinds, flavors, mid-string names', () => {
+    const bytes = candidateTarget().raw;
+    const btf = parseBtf(bytes);
+    const got = listsFoundInParse(bytes, keys);
+    for (const k of keys) expect(got.get(k), k).toEqual(linearCandidates(btf, k));
+    expect(got.get(rootKey(Kind.STRUCT, 'foo'))).toEqual([2, 3, 10]);
+    // each key alone: a sieve wanting only it
+    for (const k of keys) expect(listsFoundInParse(bytes, [k]).get(k), k).toEqual(linearCandidates(btf, k));
+  });
+
+  it('a big-endian BTF: the names are read after the records are byte-swapped', () => {
+    const bytes = candidateTarget().raw;
+    const got = listsFoundInParse(swapBtfEndian(bytes), keys);
+    for (const k of keys) expect(got.get(k), k).toEqual(linearCandidates(parseBtf(bytes), k));
+  });
+
+  it('keys the parse did not look for are found by a pass of their own', () => {
+    const bytes = candidateTarget().raw;
+    const target = prepareTarget(bytes, { roots: [rootKey(Kind.UNION, 'foo')] });
+    target.index.ensure([rootKey(Kind.STRUCT, 'foo'), rootKey(Kind.UNION, 'foo')]);
+    expect(target.index.candidates(Kind.STRUCT, 'foo')).toEqual([2, 3, 10]);
+    expect(target.index.candidates(Kind.UNION, 'foo')).toEqual([4]);
+  });
+
+  it('split BTF: types named by a base string, and base candidates first', () => {
+    const base = new TypeBuilder();
+    const i32 = base.int('int', 4, true); // 1
+    base.struct('foo', 4, [{ name: 'a', type: i32, bitOff: 0 }]); // 2
+    base.struct('bar___v1', 4, []); // 3
+    const baseBtf = parseBtf(base.bytes());
+    const baseLen = baseBtf.header.strLen;
+    // split strings: "bar\0zap\0" after the base's
+    const strings = Buffer.from('bar\0zap\0', 'latin1');
+    const words = [
+      /* [4] STRUCT named by the base string "foo" */ baseBtf.nameOff(2), (Kind.STRUCT << 24) >>> 0, 0,
+      /* [5] STRUCT bar (split string) */ baseLen, (Kind.STRUCT << 24) >>> 0, 0,
+      /* [6] STRUCT zap */ baseLen + 4, (Kind.STRUCT << 24) >>> 0, 0,
+      /* [7] STRUCT named past the strings: never a candidate */ baseLen + 64, (Kind.STRUCT << 24) >>> 0, 0,
+    ];
+    const hdr = Buffer.alloc(24);
+    hdr.writeUInt16LE(0xeb9f, 0);
+    hdr[2] = 1;
+    hdr.writeUInt32LE(24, 4);
+    hdr.writeUInt32LE(0, 8);
+    hdr.writeUInt32LE(words.length * 4, 12);
+    hdr.writeUInt32LE(words.length * 4, 16);
+    hdr.writeUInt32LE(strings.length, 20);
+    const body = Buffer.alloc(words.length * 4);
+    words.forEach((w, i) => body.writeUInt32LE(w, i * 4));
+    const split = Buffer.concat([hdr, body, strings]);
+    const splitKeys = ['foo', 'bar', 'zap'].map((n) => rootKey(Kind.STRUCT, n));
+    const got = listsFoundInParse(split, splitKeys, baseBtf);
+    const btf = parseBtf(split, { base: baseBtf, noValidate: true });
+    for (const k of splitKeys) expect(got.get(k), k).toEqual(linearCandidates(btf, k));
+    expect(got.get(rootKey(Kind.STRUCT, 'foo'))).toEqual([2, 4]);
+    expect(got.get(rootKey(Kind.STRUCT, 'bar'))).toEqual([3, 5]);
+  });
+
+  // Real kernels: a non-deduplicated CentOS 8 one (811 copies of task_struct, tens of thousands
+  // of records kept) and a deduplicated Ubuntu one; keys: a sample of their type names with and
+  // without flavors, under the kinds candidates are searched for.
+  const kernels = [
+    { path: 'centos/8/x86_64/4.18.0-147.8.1.el8_1.x86_64.btf.tar.xz', taskStructs: 811 },
+    { path: 'ubuntu/20.04/x86_64/5.4.0-37-generic.btf.tar.xz', taskStructs: 2 },
+  ];
+  for (const { path, taskStructs } of kernels) {
+    const file = join(ARCHIVE_DEMO, path);
+    it.skipIf(!existsSync(file) || !HAVE_XZ)(`the same lists as the linear scan on ${file.split('/').slice(-4).join('/')} (needs ../shared/data and xz)`, async () => {
+      const bytes = await unpackKernelBtf(readFileSync(file), file);
+      const btf = parseBtf(bytes, { noValidate: true });
+      const names = new Set<string>();
+      for (let id = 1; id < btf.typeCount && names.size < 400; id += 97) {
+        const off = btf.nameOff(id);
+        if (off && btf.validStr(off) && btf.name(id)) names.add(essentialName(btf.name(id)));
+      }
+      for (const n of ['task_struct', 'file', 'sk_buff', 'pt_regs', 'trace_event_raw_sys_enter']) names.add(n);
+      const kinds = [Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.TYPEDEF, Kind.INT];
+      const wanted = [...names].flatMap((n) => kinds.map((k) => rootKey(k, n)));
+      const got = listsFoundInParse(bytes, wanted);
+      // the linear scan, once for every name: names indexed by essential name first
+      const byName = new Map<string, number[]>();
+      for (let id = 1; id < btf.typeCount; id++) {
+        const off = btf.nameOff(id);
+        if (!off || !btf.validStr(off) || !btf.name(id)) continue;
+        const n = essentialName(btf.name(id));
+        if (names.has(n)) byName.set(n, [...(byName.get(n) ?? []), id]);
+      }
+      let total = 0;
+      for (const n of names) {
+        for (const k of kinds) {
+          const want = (byName.get(n) ?? []).filter((id) => kindCoreCompat(btf.kind(id), k));
+          expect(got.get(rootKey(k, n)), rootKey(k, n)).toEqual(want);
+          total += want.length;
+        }
+      }
+      expect(got.get(rootKey(Kind.STRUCT, 'task_struct'))).toHaveLength(taskStructs);
+      expect(total).toBeGreaterThan(50);
+    }, 60_000);
+  }
 });
 
 function localWithStrings(accesses: string[]) {
