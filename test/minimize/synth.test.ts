@@ -183,7 +183,7 @@ function cases(): Case[] {
 describe('synthesized objects (Rust/Aya-like, legacy, malformed) vs bpftool 7.1', () => {
   for (const c of cases()) {
     for (const target of c.targets) {
-      it(`${c.name} on ${target.split('/').pop()}`, async () => {
+      it(`${c.name} on ${target.split('/').pop()}`, async (ctx) => {
         const path = write('synth.o', c.bytes);
         let ours;
         try {
@@ -196,10 +196,11 @@ describe('synthesized objects (Rust/Aya-like, legacy, malformed) vs bpftool 7.1'
           expect(ours.message).not.toMatch(/\n/);
           expect(ours.message.length).toBeGreaterThan(0);
         }
-        if (c.oracle === false || !HAVE_BPFTOOL) {
+        if (c.oracle === false) {
           if (c.expectStatus !== undefined) expect(ours.status).toBe(c.expectStatus);
           return;
         }
+        if (!HAVE_BPFTOOL) return ctx.skip('bpftool is not installed: no reference to compare with');
         const ref = bpftoolMinimizeSync(target, [path]);
         expect(compareOutcomes(ours, ref), ref.message).toBeUndefined();
       });

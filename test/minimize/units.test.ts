@@ -454,13 +454,13 @@ describe('marks', () => {
 });
 
 describe('kernel BTF inputs (tar / xz)', () => {
-  it('reads pax long names and strips nothing but the container', async () => {
+  it('reads pax long names and strips nothing but the container', async (ctx) => {
     const dir = join(tempDir(), 'tarunit');
     const long = `${'d'.repeat(120)}/kernel-with-a-long-release-name.btf`;
     mkdirSync(join(dir, 'd'.repeat(120)), { recursive: true });
     writeFileSync(join(dir, long), Uint8Array.from([0x9f, 0xeb, 1, 0]));
     const r = spawnSync('tar', ['--format=pax', '-cf', 'x.tar', long], { cwd: dir });
-    if (r.status !== 0) return;
+    if (r.status !== 0) return ctx.skip(`tar --format=pax does not run here: ${r.stderr?.toString().trim() || r.error?.message}`);
     const b = new Uint8Array(readFileSync(join(dir, 'x.tar')));
     expect(isTar(b)).toBe(true);
     const members = readTar(b).filter((m) => m.type === '0');
