@@ -12,8 +12,7 @@
 //
 // An entry is a header and the archive file decompressed: the tar exactly as xz wrote it (the
 // caller reads the BTF member out of it), stored as ENTRY_CODEC says (bench/README.md, "kernel
-// cache", has the measurements). A pack's xz writes it straight into the entry's temporary file
-// (begin(): the entry is the decompression's output, not a copy of it). The header carries the
+// cache", has the measurements), written from the tar in memory (put()). The header carries the
 // identity, the lengths and a CRC-32 of the tar: a damaged or truncated entry, or one of another
 // layout, is a miss and is removed.
 //

@@ -1,10 +1,11 @@
 // A pack worker thread: parses the objects once, then for each kernel it is given reads the
 // file, hashes it, answers from the result cache when it can, else takes the kernel's BTF from
-// the kernel cache or decompresses it (a lane's xz writing into the new kernel cache entry, or
-// in memory, then kept in the background), minimizes and stores the result.
+// the kernel cache or decompresses it (a lane's xz into a scratch file, or in memory; the tar is
+// then kept in the kernel cache, written while the kernel is minimized), minimizes and stores
+// the result.
 //
-// xz runs in lanes (XzLane: `xz` into a private tmpfs scratch file, or into the kernel's new
-// kernel cache entry). With several (init.lanes > 1), one thread keeps several `xz` running
+// xz runs in lanes (XzLane: `xz` into a private tmpfs scratch file). With several
+// (init.lanes > 1), one thread keeps several `xz` running
 // while it minimizes what is already out: on btfhub kernels xz is most of the CPU work, so one
 // minimizing thread keeps two or more xz busy, and one thread instead of one per core pays V8's
 // cold start (module loading, interpreted code before it is optimized) once. Each lane holds
