@@ -2,8 +2,10 @@
 // HTML report write them: `ubuntu/20.04/x86_64 5.4.0-26..-42`.
 import type { ReportKernel } from './report.js';
 
-const collator = new Intl.Collator('en', { numeric: true });
-export const compareNatural = (a: string, b: string): number => collator.compare(a, b);
+// Made at the first comparison: building ICU's collator costs several milliseconds, and every
+// pack loads this module whether or not it writes a report.
+let collator: Intl.Collator | undefined;
+export const compareNatural = (a: string, b: string): number => (collator ??= new Intl.Collator('en', { numeric: true })).compare(a, b);
 
 export function groupKey(k: ReportKernel): string {
   return `${k.id}/${k.version}/${k.arch}`;
