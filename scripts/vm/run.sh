@@ -156,7 +156,7 @@ pack_ms=$(( $(now_ms) - t0 ))
 t0=$(now_ms)
 make -s -C "$ROOT/native" BUILD="$B/native" LIB="$B/native/libbpf_compatible.a" CFLAGS="-O2" >/dev/null
 (cd "$B" && ld -r -b binary -z noexecstack min_core_btfs.tar.gz -o min_core_btfs_tar.o)
-cc -O2 -Wall -I"$ROOT/native" -c "$HERE/vmload.c" -o "$B/vmload.o"
+cc -O2 -Wall -I"$ROOT/native" -I"$ROOT/test/fixtures/loader" -c "$HERE/vmload.c" -o "$B/vmload.o"
 cc -static -o "$B/vmload" "$B/vmload.o" "$B/native/libbpf_compatible.a" "$B/min_core_btfs_tar.o" -lbpf -lelf -lz
 build_ms=$(( $(now_ms) - t0 ))
 

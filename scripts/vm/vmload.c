@@ -26,7 +26,6 @@
  * stderr: libbpf's warnings (verifier logs of failed loads).
  * Exit status 0 when every step ran (whatever the verdicts), 1 otherwise, 2 on usage errors.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,109 +35,9 @@
 
 #include "btf_helpers.h"
 
-/* relo kind per (prog, relo #) as announced by "relo #N: <kind> [id] ..." (libbpf 1.0-1.2) or
- * "relo #N: kind <kind> (K), spec is ..." (later) */
-#define MAX_KINDS 4096
-static struct {
-	char prog[64];
-	int idx;
-	char kind[24];
-} kinds[MAX_KINDS];
-static int nkinds;
+#include "relo_log.h" /* test/fixtures/loader: the "relo" records */
 
-static const char *kind_of(const char *prog, int idx)
-{
-	for (int i = nkinds - 1; i >= 0; i--)
-		if (kinds[i].idx == idx && strcmp(kinds[i].prog, prog) == 0)
-			return kinds[i].kind;
-	return "?";
-}
-
-/* Copy src to dst replacing every "[digits]" with "[#]"; for target_type_id also the value
- * after the last "-> " with "#". */
-static void normalize(char *dst, size_t cap, const char *src, int type_id)
-{
-	size_t o = 0;
-	const char *arrow = type_id ? strstr(src, "-> ") : NULL;
-
-	for (const char *p = src; *p && o + 4 < cap; p++) {
-		if (arrow && p == arrow + 3) {
-			dst[o++] = '#';
-			while (isdigit((unsigned char)p[1]))
-				p++;
-			continue;
-		}
-		if (*p == '[' && isdigit((unsigned char)p[1])) {
-			const char *q = p + 1;
-
-			while (isdigit((unsigned char)*q))
-				q++;
-			if (*q == ']') {
-				memcpy(dst + o, "[#]", 3);
-				o += 3;
-				p = q;
-				continue;
-			}
-		}
-		if (*p != '\n')
-			dst[o++] = *p;
-	}
-	dst[o] = '\0';
-}
-
-/* One libbpf log line: keep the CO-RE decisions ("prog 'NAME': relo #N: ..."). */
-static void on_line(const char *line)
-{
-	const char *p = strstr(line, "prog '"), *q, *rest;
-	char prog[64], norm[1024];
-	size_t n;
-	int idx;
-
-	if (!p)
-		return;
-	p += 6;
-	q = strchr(p, '\'');
-	if (!q)
-		return;
-	n = (size_t)(q - p) < sizeof(prog) ? (size_t)(q - p) : sizeof(prog) - 1;
-	memcpy(prog, p, n);
-	prog[n] = '\0';
-	p = strstr(q, ": relo #");
-	if (!p)
-		return;
-	p += 8;
-	idx = (int)strtol(p, (char **)&q, 10);
-	if (q == p || strncmp(q, ": ", 2) != 0)
-		return;
-	rest = q + 2;
-	if (strncmp(rest, "kind <", 6) == 0 || rest[0] == '<') {
-		const char *b = rest[0] == '<' ? rest + 1 : rest + 6;
-		const char *e = strchr(b, '>');
-
-		if (e && nkinds < MAX_KINDS) {
-			n = (size_t)(e - b) < sizeof(kinds[0].kind) ? (size_t)(e - b) : sizeof(kinds[0].kind) - 1;
-			snprintf(kinds[nkinds].prog, sizeof(kinds[nkinds].prog), "%s", prog);
-			kinds[nkinds].idx = idx;
-			memcpy(kinds[nkinds].kind, b, n);
-			kinds[nkinds].kind[n] = '\0';
-			nkinds++;
-		}
-		return;
-	}
-	if (strncmp(rest, "patched insn", 12) == 0 || strncmp(rest, "poisoning insn", 14) == 0 ||
-	    strncmp(rest, "substituting insn", 17) == 0 || strstr(rest, "failed") ||
-	    strstr(rest, "ambiguity")) {
-		const char *kind = kind_of(prog, idx);
-
-		normalize(norm, sizeof(norm), rest, strcmp(kind, "target_type_id") == 0);
-		printf("relo %s #%d %s %s\n", prog, idx, kind, norm);
-	}
-}
-
-static char linebuf[8192];
-static size_t linelen;
-
-/* Warnings go to stderr; debug lines only feed on_line (libbpf may split a line over calls). */
+/* Warnings go to stderr; debug lines only feed the relo records. */
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	char buf[4096];
@@ -149,15 +48,7 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args
 		return n;
 	if (level != LIBBPF_DEBUG)
 		fputs(buf, stderr);
-	for (const char *p = buf; *p; p++) {
-		if (*p == '\n') {
-			linebuf[linelen] = '\0';
-			on_line(linebuf);
-			linelen = 0;
-		} else if (linelen + 1 < sizeof(linebuf)) {
-			linebuf[linelen++] = *p;
-		}
-	}
+	relo_log_feed(buf);
 	return n;
 }
 
@@ -193,6 +84,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	relo_log_hide_target_ids = 1;
 	libbpf_set_print(print_fn);
 
 	if (given) {

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { HAVE_LIBBPF_DEV, IS_ROOT, REPO_ROOT } from './env.js';
 
 export const LOADER_SOURCE = join(REPO_ROOT, 'test/fixtures/loader/loader.c');
+const LOADER_HEADER = join(REPO_ROOT, 'test/fixtures/loader/relo_log.h');
 
 export interface LoaderRelo {
   /** Program name. */
@@ -82,8 +83,8 @@ export function buildLoader(): Promise<string | null> {
       skipReason = `loader source missing: ${LOADER_SOURCE}`;
       return null;
     }
-    const src = readFileSync(LOADER_SOURCE);
-    const hash = createHash('sha256').update(src).digest('hex').slice(0, 16);
+    // the source and the header it includes (relo_log.h, shared with scripts/vm/vmload.c)
+    const hash = createHash('sha256').update(readFileSync(LOADER_SOURCE)).update(readFileSync(LOADER_HEADER)).digest('hex').slice(0, 16);
     const dir = join(tmpdir(), 'btfgen-loader', hash);
     const bin = join(dir, 'loader');
     if (existsSync(bin)) return bin;
