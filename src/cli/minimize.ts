@@ -86,17 +86,10 @@ export async function runMinimize(
   const api = await import('../minimize/index.js');
   const { unpackKernelBtf } = await import('../minimize/input.js');
 
-  // 1. INPUT (btfgen_new_info), with an optional base for split BTF.
-  let base;
-  if (opts.base) {
-    const baseBytes = readBytes(opts.base, 'base BTF');
-    base = api.prepareTarget(await unpackKernelBtf(baseBytes, opts.base), { name: opts.base }).btf;
-  }
-  const inputBytes = await unpackKernelBtf(readBytes(input, 'BTF file'), input);
-  const target = api.prepareTarget(inputBytes, { name: input, ...(base ? { base } : {}) });
-
-  // 2. Objects: parse each once. bpftool stops at the first object that fails, after recording
-  // the ones before it, so a parse failure is raised only when its turn comes.
+  // 1. Objects: parse each once, first, so that the kernel's parse finds their root types
+  // (prepareTarget's roots). bpftool reads INPUT first and stops at the first object that
+  // fails, after recording the ones before it: an object's failure is raised only when its
+  // turn comes, after INPUT's.
   const prepared: ({ ok: true; obj: ReturnType<typeof api.prepareObject> } | { ok: false; err: unknown })[] = [];
   for (const path of objects) {
     try {
@@ -107,6 +100,15 @@ export async function runMinimize(
   }
   const names = new Set<string>();
   for (const p of prepared) if (p.ok) for (const n of p.obj.roots) names.add(n);
+
+  // 2. INPUT (btfgen_new_info), with an optional base for split BTF.
+  let base;
+  if (opts.base) {
+    const baseBytes = readBytes(opts.base, 'base BTF');
+    base = api.prepareTarget(await unpackKernelBtf(baseBytes, opts.base), { name: opts.base, roots: names }).btf;
+  }
+  const inputBytes = await unpackKernelBtf(readBytes(input, 'BTF file'), input);
+  const target = api.prepareTarget(inputBytes, { name: input, roots: names, ...(base ? { base } : {}) });
   target.index.ensure(names);
 
   const m = new api.Minimizer(target);
