@@ -72,7 +72,7 @@ describe('mutated objects', () => {
     expect(ok + typed).toBeGreaterThan(ITERATIONS);
   }, 300_000);
 
-  it(`${ITERATIONS / 4} seeded mutations of target (kernel) BTF against every object`, () => {
+  it(`${ITERATIONS / 4} seeded mutations of target (kernel) BTF against every object; the candidates found in the parse (roots) give the same results`, () => {
     let seed = 0xbeef;
     const rnd = () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -86,7 +86,9 @@ describe('mutated objects', () => {
         /* rejected objects are covered above */
       }
     }
+    const roots = [...new Set(objs.flatMap((o) => [...o.roots]))];
     const crashes: string[] = [];
+    const differ: string[] = [];
     let runs = 0;
     for (let iter = 0; iter < ITERATIONS / 4; iter++) {
       const tgts = targetObjects();
@@ -101,22 +103,30 @@ describe('mutated objects', () => {
         if (!(e instanceof BtfgenError) || e.message.includes('\n')) crashes.push(`#${iter} ${what}: ${(e as Error)?.stack?.split('\n').slice(0, 3).join(' | ')}`);
       };
       let t: PreparedTarget;
+      let sieved: PreparedTarget;
       try {
         t = prepareTarget(b, { name: basename(src) });
+        sieved = prepareTarget(b, { name: basename(src), roots });
       } catch (e) {
         fail(e, 'parse');
         continue;
       }
-      for (const o of objs) {
-        runs++;
+      const outcome = (target: PreparedTarget, o: PreparedObject): string => {
         try {
-          minimize(t, [o]);
+          return Buffer.from(minimize(target, [o])).toString('hex');
         } catch (e) {
           fail(e, o.name);
+          return `error: ${(e as Error).message}`;
         }
+      };
+      for (const o of objs) {
+        runs++;
+        const plain = outcome(t, o);
+        if (outcome(sieved, o) !== plain) differ.push(`#${iter} ${basename(src)} ${o.name}`);
       }
     }
     expect(crashes).toEqual([]);
+    expect(differ).toEqual([]);
     expect(runs).toBeGreaterThan(0);
   }, 300_000);
 });
