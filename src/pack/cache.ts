@@ -19,7 +19,7 @@
 // and concurrent packs sharing the cache at worst both compute the same entry.
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, type BigIntStats } from 'node:fs';
+import { readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VERSION } from '../version.js';
@@ -105,12 +105,16 @@ export class ResultStore {
   errorPath(key: string): string {
     return path.join(this.resultsDir, key.slice(0, 2), `${key}.err`);
   }
-  /** 'ok', 'failed' (with the stored message) or undefined when absent. */
-  async lookup(key: string): Promise<{ status: 'ok'; size: number } | { status: 'failed'; message: string } | undefined> {
-    const st = await stat(this.resultPath(key)).catch(() => undefined);
+  /**
+   * 'ok', 'failed' (with the stored message) or undefined when absent. Synchronous, as read():
+   * pack's scan looks up every kernel before any work starts, and a promise round trip per
+   * lookup cost more than the stat (a fully cached re-pack of 85 kernels waited 13 ms on them).
+   */
+  lookup(key: string): { status: 'ok'; size: number } | { status: 'failed'; message: string } | undefined {
+    const st = quietly(() => statSync(this.resultPath(key), { throwIfNoEntry: false }));
     if (st?.isFile()) return { status: 'ok', size: st.size };
     if (!this.persistent) return undefined;
-    const err = await readFile(this.errorPath(key), 'utf8').catch(() => undefined);
+    const err = quietly(() => readFileSync(this.errorPath(key), 'utf8'));
     if (err !== undefined) {
       try {
         const parsed = JSON.parse(err) as { message?: unknown };
@@ -257,4 +261,13 @@ export function cachePaths(root: string): { stats: string; outputs: string } {
     stats: path.join(root, CACHE_LAYOUT, 'stat-index.json'),
     outputs: path.join(root, CACHE_LAYOUT, 'outputs'),
   };
+}
+
+/** `read()`'s value, or undefined when it throws (a cache lookup's trouble is a miss). */
+function quietly<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }

@@ -101,7 +101,7 @@ export async function openResults(s: PackSettings, keyPrefix: string, objectName
               continue;
             }
             const key = sha ? resultKey(keyPrefix, sha) : undefined;
-            const hit = key ? await store.lookup(key) : undefined;
+            const hit = key ? store.lookup(key) : undefined;
             if (hit?.status === 'ok') {
               settle(it, { kind: 'ok', source: 'cached', key: key!, size: hit.size });
               continue;

@@ -221,7 +221,7 @@ async function start(t: TaskMessage): Promise<ResultMessage | Job> {
   ms.read = performance.now() - t0;
   if (init.mode === 'check') return job; // no result store
   job.key = resultKey(init.keyPrefix, job.sha256);
-  const hit = await store.lookup(job.key).catch(() => undefined);
+  const hit = store.lookup(job.key);
   // pack --report / --verify: a cached kernel is still read and checked (its stored result verified)
   if (hit && init.check) return { ...job, hit };
   if (!hit) return job;
