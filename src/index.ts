@@ -5,7 +5,7 @@ export { fetch } from './fetch/index.js';
 export type { FetchOptions, FetchResult, FetchEvent, FetchedRepo, KernelGroup } from './fetch/index.js';
 export { listKernels, parseKernelFilter } from './archive/index.js';
 export type { KernelEntry, KernelFilter, KernelFilterInput, KernelFormat } from './archive/index.js';
-export { minimize, prepareObject, prepareTarget, relocate, Minimizer, ObjectError, unpackKernelBtf } from './minimize/index.js';
+export { minimize, prepareObject, prepareTarget, relocate, rootKeys, Minimizer, ObjectError, unpackKernelBtf } from './minimize/index.js';
 export type { PreparedObject, PreparedTarget, MinimizeOptions, PrepareTargetOptions, RelocationResult } from './minimize/index.js';
 export { pack, PackError, AbortError } from './pack/index.js';
 export type {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KERNEL_BTF_MAX } from '../archive/xz.js';
 import { BtfgenError, UsageError } from '../errors.js';
-import { prepareTarget } from '../minimize/index.js';
+import { prepareTarget, rootKeys } from '../minimize/index.js';
 import { resolveDecompressor } from '../pack/decompress.js';
 import { estimateKernelSize } from '../pack/kernels.js';
 import type { ObjectBytes } from '../pack/minimizer.js';
@@ -105,8 +105,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     return builder.finish();
   }
   const kernels = source.kernels;
-  const roots = new Set<string>();
-  for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
+  const roots = rootKeys(objects.map((o) => o.prepared));
   // Kernels read and decompressed ahead of the one being analyzed (on libuv's thread pool),
   // `jobs` at a time; each holds its BTF in memory until analyzed.
   const READ_AHEAD = Math.max(1, options.jobs ?? 2 * (os.availableParallelism?.() ?? os.cpus().length));
@@ -125,7 +124,6 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     } else {
       try {
         const target = prepareTarget(got.b, { name: k.key, roots }); // every object's root types found in the parse
-        target.index.ensure(roots);
         // The load checks read the same parsed BTF: one read and parse per kernel.
         const kc = checkKernel(objects, target, { report: true, ...(load ? { load: load.load } : {}) });
         kc.outcomes!.forEach((o, oi) => builder.add(ki, oi, o, kc.load?.[oi]));

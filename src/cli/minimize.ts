@@ -98,8 +98,7 @@ export async function runMinimize(
       prepared.push({ ok: false, err });
     }
   }
-  const names = new Set<string>();
-  for (const p of prepared) if (p.ok) for (const n of p.obj.roots) names.add(n);
+  const names = api.rootKeys(prepared.flatMap((p) => (p.ok ? [p.obj] : [])));
 
   // 2. INPUT (btfgen_new_info), with an optional base for split BTF.
   let base;
@@ -109,7 +108,6 @@ export async function runMinimize(
   }
   const inputBytes = await unpackKernelBtf(readBytes(input, 'BTF file'), input);
   const target = api.prepareTarget(inputBytes, { name: input, roots: names, ...(base ? { base } : {}) });
-  target.index.ensure(names);
 
   const m = new api.Minimizer(target);
   for (const p of prepared) {

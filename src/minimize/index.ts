@@ -5,7 +5,7 @@
 //   for (const kernel of kernels) {
 //     const out = minimize(prepareTarget(kernel), objs);      // per target
 //   }
-export { prepareObject, ObjectError, LIBBPF_ERRNO_FORMAT } from './object.js';
+export { prepareObject, rootKeys, ObjectError, LIBBPF_ERRNO_FORMAT } from './object.js';
 export type { PreparedObject, PreparedRelo } from './object.js';
 export { prepareTarget, minimize, relocate, Minimizer } from './minimizer.js';
 export type { PreparedTarget, PrepareTargetOptions, RelocationResult, MinimizeOptions } from './minimizer.js';

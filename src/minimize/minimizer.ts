@@ -11,7 +11,7 @@ import { CandidateIndex, NameSieve } from './candidates.js';
 import { emitBtf, EmitError } from './emit.js';
 import { Marks, MarkError } from './marks.js';
 import type { PreparedObject, PreparedRelo } from './object.js';
-import { ObjectError, parseErrno } from './object.js';
+import { ObjectError, parseErrno, rootKeys } from './object.js';
 import { calcReloInsn, reloKindName, u64, type CalcOutcome } from './relo.js';
 import { CoreSpec } from './spec.js';
 
@@ -34,9 +34,10 @@ export interface PrepareTargetOptions {
    */
   validate?: boolean;
   /**
-   * Root keys (rootKey()) whose candidates will be looked up: the parse picks out the types
-   * that may carry them in its own pass over the records (NameSieve), so that the candidate
-   * index needs no second pass over the type section.
+   * Root keys (rootKey(); rootKeys() of the objects) whose candidates will be looked up: the
+   * parse picks out the types that may carry them in its own pass over the records
+   * (NameSieve), and the candidate index holds them on return, with no second pass over the
+   * type section.
    */
   roots?: Iterable<string>;
 }
@@ -48,14 +49,17 @@ export interface PrepareTargetOptions {
 export function prepareTarget(input: Uint8Array | Btf | PreparedTarget, options: PrepareTargetOptions = {}): PreparedTarget {
   if (input instanceof Btf) return { btf: input, index: new CandidateIndex(input) };
   if (!(input instanceof Uint8Array)) return input;
+  const roots = options.roots && [...options.roots];
   try {
     const { btf } = loadBtf(input, {
       ...(options.base ? { base: options.base } : {}),
       ...(options.name ? { name: options.name } : {}),
       noValidate: !options.validate,
-      ...(options.roots ? { sieve: NameSieve.of(options.roots) } : {}),
+      ...(roots ? { sieve: NameSieve.of(roots) } : {}),
     });
-    return { btf, index: new CandidateIndex(btf) };
+    const index = new CandidateIndex(btf);
+    if (roots) index.ensure(roots);
+    return { btf, index };
   } catch (e) {
     if (e instanceof MissingSectionError) {
       throw new ObjectError(`failed parsing BTF: ${e.section} section not found (No such file or directory)`, options.name, ENOENT);
@@ -235,10 +239,7 @@ export function minimize(
   options: MinimizeOptions = {},
 ): Uint8Array {
   const m = new Minimizer(target);
-  // one index scan for the names of every object
-  const names = new Set<string>();
-  for (const o of objects) for (const n of o.roots) names.add(n);
-  m.target.index.ensure(names);
+  m.target.index.ensure(rootKeys(objects)); // one index scan for the names of every object
   for (const o of objects) m.add(o);
   return m.emit(options.headerLen ?? 24);
 }

@@ -116,6 +116,13 @@ export interface PreparedObject {
   readonly roots: ReadonlySet<string>;
 }
 
+/** Every root key of `objects` (their candidate searches, done in one pass per target). */
+export function rootKeys(objects: Iterable<Pick<PreparedObject, 'roots'>>): Set<string> {
+  const keys = new Set<string>();
+  for (const o of objects) for (const k of o.roots) keys.add(k);
+  return keys;
+}
+
 /**
  * Parses a BPF object (ELF with .BTF and .BTF.ext) once. Like libbpf 1.1 (which has no
  * btf_sanity_check), the BTF is not validated up front: a dangling name or type reference met

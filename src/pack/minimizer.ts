@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RelocationError } from '../errors.js';
 import { importExternal } from '../external.js';
-import { minimize, prepareObject, prepareTarget, type PreparedObject, type PreparedTarget } from '../minimize/index.js';
+import { minimize, prepareObject, prepareTarget, rootKeys, type PreparedObject, type PreparedTarget } from '../minimize/index.js';
 
 /** `noop` returns an empty BTF without looking at the kernel: benchmarks the pipeline alone. */
 export type Engine = 'btfgen' | 'bpftool' | 'noop';
@@ -51,12 +51,12 @@ export class ObjectParses {
 
 class NativeMinimizer implements KernelMinimizer {
   /** Every object's root keys: found in the kernel's parse (prepareTarget's `roots`). */
-  private readonly roots: string[];
+  private readonly roots: ReadonlySet<string>;
   constructor(
     private readonly objects: PreparedObject[],
     private readonly headerLen: 24 | 32,
   ) {
-    this.roots = [...new Set(objects.flatMap((o) => [...o.roots]))];
+    this.roots = rootKeys(objects);
   }
   async run(kernel: Uint8Array, label: string, target?: PreparedTarget): Promise<Uint8Array> {
     return minimize(target ?? prepareTarget(kernel, { name: label, roots: this.roots }), this.objects, { headerLen: this.headerLen });

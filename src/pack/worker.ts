@@ -61,7 +61,7 @@ type CheckModules = {
    * Root keys of the checked objects, and of the minimized ones in a pack (--report, --verify:
    * the minimizer reuses the checks' parse of the kernel).
    */
-  roots: string[];
+  roots: ReadonlySet<string>;
 };
 let checker: Promise<CheckModules> | undefined;
 function getChecker(): Promise<CheckModules> {
@@ -75,10 +75,9 @@ function getChecker(): Promise<CheckModules> {
     const inputs = init.check?.objects ?? [];
     const objects = inputs.map((o) => decide.prepareCheckObject(o.bytes, o.name, shared.parse(o)));
     const load = init.check?.load ? verify.loadInputs(objects, inputs).load : undefined;
-    const roots = new Set<string>();
-    for (const o of objects) for (const r of o.prepared.roots) roots.add(r);
-    if (init.mode !== 'check') for (const o of init.objects) for (const r of shared.parse(o).roots) roots.add(r);
-    return { objects, checkKernel: verify.checkKernel, compareKernelDecisions: verify.compareKernelDecisions, prepareTarget: minimize.prepareTarget, roots: [...roots], ...(load ? { load } : {}) };
+    const minimized = init.mode === 'check' ? [] : init.objects.map((o) => shared.parse(o));
+    const roots = minimize.rootKeys([...objects.map((o) => o.prepared), ...minimized]);
+    return { objects, checkKernel: verify.checkKernel, compareKernelDecisions: verify.compareKernelDecisions, prepareTarget: minimize.prepareTarget, roots, ...(load ? { load } : {}) };
   })();
   return checker;
 }
@@ -97,8 +96,7 @@ interface FullKernel {
  */
 async function checkStep(btf: Uint8Array, label: string): Promise<{ full: FullKernel; payload: CheckPayload }> {
   const c = await getChecker();
-  const target = c.prepareTarget(btf, { name: label, roots: c.roots }); // found in the parse
-  target.index.ensure(c.roots);
+  const target = c.prepareTarget(btf, { name: label, roots: c.roots }); // their candidates found in the parse
   const full: FullKernel = { c, target };
   if (!init.check?.report) return { full, payload: {} };
   const kc = c.checkKernel(c.objects, target, { report: true, ...(c.load ? { load: c.load } : {}) });
