@@ -687,6 +687,7 @@ function recordOffsets(
       grown.set(offsets);
       offsets = grown;
     }
+    // the kind test inline, as in keptBy(): most records end there, before a call
     if (kind < 32 && ((kinds >>> kind) & 1) !== 0 && sieves(sieve!, words[w]!, names)) {
       if (nKept === kept.length) {
         const grown = new Int32Array(kept.length * 2);
